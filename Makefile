@@ -1,0 +1,36 @@
+# `make run` starts the dashboard, `make test` runs the tests; both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.requirements-installed
+
+.PHONY: run test train evaluate lint format clean
+
+$(READY): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(READY)
+	$(BIN)/streamlit run streamlit_app.py
+
+test: $(READY)
+	$(BIN)/python -m pytest
+
+train: $(READY)
+	$(BIN)/python -m core.train --model all
+
+evaluate: $(READY)
+	$(BIN)/python -m core.evaluate --model all
+
+lint: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(READY)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

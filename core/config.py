@@ -1,0 +1,82 @@
+"""One frozen config per model; saved as config.json next to the model and used to rebuild it."""
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_EPOCHS_ENV_VAR = "BRAIN_MRI_MAX_EPOCHS"  # caps every phase's epochs (tests, quick runs)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str  # artifact folder and CLI name
+    display_name: str
+    architecture: str  # "mobilenetv2" | "custom_cnn"
+    image_size: int  # square input side; callers feed raw 0-255 RGB at this size
+    dropout: float
+    batch_size: int = 32
+    seed: int = 42
+    validation_fraction: float = 0.15
+    # Phase 1: the whole custom CNN, or MobileNetV2's new head on a frozen base.
+    epochs: int = 30
+    learning_rate: float = 1e-3
+    # Phase 2 (MobileNetV2 only): unfreeze the top layers of the base, BatchNorm stays frozen.
+    fine_tune_epochs: int = 0
+    fine_tune_layers: int = 0
+    fine_tune_learning_rate: float = 1e-5
+    # Callbacks, both on validation loss.
+    early_stopping_patience: int = 5
+    reduce_lr_patience: int = 2
+    reduce_lr_factor: float = 0.3
+    min_learning_rate: float = 1e-7
+    # Augmentation of training batches only.
+    rotation_degrees: float = 10.0
+    shift_fraction: float = 0.1
+    zoom_fraction: float = 0.1
+    horizontal_flip: bool = True
+
+    def capped(self) -> "ModelConfig":
+        """This config with every phase's epochs capped by $BRAIN_MRI_MAX_EPOCHS, if set."""
+        cap = os.environ.get(MAX_EPOCHS_ENV_VAR)
+        if not cap:
+            return self
+        return dataclasses.replace(
+            self, epochs=min(self.epochs, int(cap)), fine_tune_epochs=min(self.fine_tune_epochs, int(cap))
+        )
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "ModelConfig":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+MOBILENETV2 = ModelConfig(
+    name="mobilenetv2",
+    display_name="MobileNetV2 (transfer)",
+    architecture="mobilenetv2",
+    image_size=224,
+    dropout=0.2,
+    epochs=10,
+    learning_rate=1e-3,
+    fine_tune_epochs=15,
+    fine_tune_layers=30,
+    fine_tune_learning_rate=2e-5,
+    early_stopping_patience=4,
+)
+
+CUSTOM_CNN = ModelConfig(
+    name="custom_cnn",
+    display_name="Custom CNN (scratch)",
+    architecture="custom_cnn",
+    image_size=128,
+    dropout=0.4,
+    epochs=40,
+    learning_rate=1e-3,
+    early_stopping_patience=6,
+)
+
+CONFIGS = {config.name: config for config in (MOBILENETV2, CUSTOM_CNN)}

@@ -1,0 +1,37 @@
+"""Where things live: project root, artifacts, dataset and ImageNet weights.
+
+Locations given by the user win over environment variables, which win over defaults.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = ROOT / "artifacts"
+DEFAULT_DATA_DIR = ROOT / "data" / "brain-tumor-mri"
+
+DATA_ENV_VAR = "BRAIN_MRI_DATA"
+WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
+
+
+def data_dir(flag: str | os.PathLike | None = None) -> Path:
+    """The dataset folder: `flag` if given, else $BRAIN_MRI_DATA, else data/brain-tumor-mri."""
+    if flag:
+        return Path(flag).expanduser()
+    if os.environ.get(DATA_ENV_VAR):
+        return Path(os.environ[DATA_ENV_VAR]).expanduser()
+    return DEFAULT_DATA_DIR
+
+
+def imagenet_weights(flag: str | os.PathLike | None = None) -> str:
+    """MobileNetV2 weights: a local .h5 from `flag` or $MOBILENETV2_WEIGHTS, else "imagenet".
+
+    "imagenet" is Keras' own path: it uses the file in Keras' cache or downloads it.
+    """
+    chosen = flag or os.environ.get(WEIGHTS_ENV_VAR)
+    if not chosen:
+        return "imagenet"
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"MobileNetV2 weights file not found: {path}")
+    return str(path)

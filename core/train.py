@@ -1,0 +1,280 @@
+"""Train a model on the dataset's Training split, evaluate it on Testing, write its artifacts.
+
+CLI: python -m core.train --model {mobilenetv2,custom_cnn,all} [--data DIR] [--epochs N]
+     [--fine-tune-epochs N] [--weights FILE] [--artifacts DIR]
+
+Validation is a seeded, stratified part of Training; every choice (early stopping, learning
+rate drops) looks at it, never at Testing. Artifacts are staged and swapped in only when
+complete, so an interrupted run leaves the previous ones intact.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from core import artifacts, paths
+from core.config import CONFIGS, ModelConfig
+from core.data import (
+    CLASS_NAMES,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    find_samples,
+    fingerprint,
+    load_images,
+    split_validation,
+)
+from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
+from core.models import NUM_CLASSES, build_model, unfreeze_top
+from core.pipeline import dataset
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Appends one record per epoch: phase, learning rate used, and Keras' logs."""
+
+    def __init__(self, phase: str, records: list[dict]):
+        super().__init__()
+        self.phase, self.records = phase, records
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": len(self.records) + 1, "phase": self.phase, "learning_rate": self.learning_rate}
+        record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
+        self.records.append(record)
+
+
+def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list:
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=config.reduce_lr_factor,
+            patience=config.reduce_lr_patience,
+            min_lr=config.min_learning_rate,
+        ),
+        EpochLog(phase, records),
+    ]
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+
+
+def _fit(model, train_data, val_data, epochs, config, phase, records) -> dict:
+    """Run one phase; return its summary (epochs, best epoch by val_loss, wall time)."""
+    first = len(records) + 1
+    start = time.perf_counter()
+    if epochs > 0:
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=epochs,
+            callbacks=_callbacks(config, phase, records),
+            verbose=2,
+        )
+    phase_records = records[first - 1 :]
+    best = min(phase_records, key=lambda r: r["val_loss"])["epoch"] if phase_records else None
+    return {
+        "name": phase,
+        "first_epoch": first,
+        "last_epoch": len(records),
+        "best_epoch": best,
+        "wall_time_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def _train_mobilenetv2(model, data, config, records) -> list[dict]:
+    (x_train, y_train), (x_val, y_val) = data
+    # Phase 1: frozen base, new head. The base is frozen and deterministic, so its pooled
+    # features are computed once and the head (dropout + softmax, the same layer objects as in
+    # `model`) is trained on them: the same optimisation as through the full network, minus
+    # the augmentation, at a fraction of the cost.
+    start = time.perf_counter()
+    features = keras.Model(model.input, model.get_layer("avg_pool").output)
+    f_train = features.predict(x_train.astype(np.float32), batch_size=64, verbose=0)  # (N, 1280)
+    f_val = features.predict(x_val.astype(np.float32), batch_size=64, verbose=0)
+    print(f"[{config.name}] base features computed in {time.perf_counter() - start:.0f} s", flush=True)
+    pooled = keras.Input(f_train.shape[1:], name="pooled_features")
+    head = keras.Model(
+        pooled, model.get_layer("predictions")(model.get_layer("head_dropout")(pooled)), name="head"
+    )
+    _compile(head, config.learning_rate)
+    one_hot = lambda y: np.eye(NUM_CLASSES, dtype=np.float32)[y]  # noqa: E731
+    head_data = (f_train, one_hot(y_train))
+    head_phase = _fit_arrays(head, head_data, (f_val, one_hot(y_val)), config, records)
+    head_phase["wall_time_s"] = round(time.perf_counter() - start, 1)
+
+    # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.
+    unfreeze_top(model, config.fine_tune_layers)
+    _compile(model, config.fine_tune_learning_rate)
+    tune_phase = _fit(
+        model,
+        dataset(x_train, y_train, config, training=True),
+        dataset(x_val, y_val, config, training=False),
+        config.fine_tune_epochs,
+        config,
+        "fine-tune",
+        records,
+    )
+    return [head_phase, tune_phase]
+
+
+def _fit_arrays(model, train, val, config, records) -> dict:
+    """_fit for in-memory arrays (the head on cached features)."""
+    import tensorflow as tf
+
+    def batches(arrays, shuffle):
+        ds = tf.data.Dataset.from_tensor_slices(arrays)
+        if shuffle:
+            ds = ds.shuffle(len(arrays[0]), seed=config.seed)
+        return ds.batch(config.batch_size)
+
+    return _fit(model, batches(train, True), batches(val, False), config.epochs, config, "head", records)
+
+
+def _train_custom_cnn(model, data, config, records) -> list[dict]:
+    (x_train, y_train), (x_val, y_val) = data
+    _compile(model, config.learning_rate)
+    return [
+        _fit(
+            model,
+            dataset(x_train, y_train, config, training=True),
+            dataset(x_val, y_val, config, training=False),
+            config.epochs,
+            config,
+            "train",
+            records,
+        )
+    ]
+
+
+def _versions() -> dict:
+    packages = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn", "pillow")
+    found = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+def _trainable_params(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def train(
+    config: ModelConfig,
+    data_dir: Path,
+    root: Path = paths.ARTIFACTS_DIR,
+    weights: str | None = "imagenet",
+) -> Path:
+    """Train, evaluate and save one model; return its artifact folder."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    train_samples = find_samples(data_dir, TRAIN_SPLIT)
+    fit_samples, val_samples = split_validation(train_samples, config.validation_fraction, config.seed)
+    print(
+        f"[{config.name}] {len(fit_samples)} training / {len(val_samples)} validation images; "
+        f"decoding at {config.image_size}x{config.image_size}",
+        flush=True,
+    )
+    x_train, y_train, _, skipped_train = load_images(fit_samples, config.image_size)
+    x_val, y_val, _, skipped_val = load_images(val_samples, config.image_size)
+    for path, error in skipped_train + skipped_val:
+        print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
+
+    model = build_model(config, weights)
+    records: list[dict] = []
+    trainer = _train_mobilenetv2 if config.architecture == "mobilenetv2" else _train_custom_cnn
+    phases = trainer(model, ((x_train, y_train), (x_val, y_val)), config, records)
+    trainable = _trainable_params(model)
+
+    with artifacts.staged_model_dir(config.name, root) as out:
+        # Save a fresh copy without optimizer state: a smaller file, the same predictions.
+        clean = build_model(config, weights=None)
+        clean.set_weights(model.get_weights())
+        clean.save(out / artifacts.MODEL_FILE)
+        config.save(out / "config.json")
+        artifacts.write_json(out / "history.json", {"epochs": records, "phases": phases})
+
+        eval_start = time.perf_counter()
+        metrics, table = evaluate(clean, config, data_dir)
+        metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
+        write_evaluation(out, metrics, table)
+        artifacts.write_json(
+            out / "manifest.json",
+            {
+                "model": config.name,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "command": " ".join(["python -m core.train", *sys.argv[1:]]),
+                "seed": config.seed,
+                "dataset": {
+                    "train_fingerprint": fingerprint(train_samples),
+                    "test_fingerprint": metrics["test_fingerprint"],
+                    "train_images": len(fit_samples) - len(skipped_train),
+                    "validation_images": len(val_samples) - len(skipped_val),
+                    "test_images": metrics["n_images"],
+                    "skipped": [p for p, _ in skipped_train + skipped_val],
+                    "classes": list(CLASS_NAMES),
+                },
+                "wall_time_s": {
+                    **{phase["name"]: phase["wall_time_s"] for phase in phases},
+                    "evaluation": round(time.perf_counter() - eval_start, 1),
+                    "total": round(time.perf_counter() - started, 1),
+                },
+                "versions": _versions(),
+                "cpu": _cpu(),
+            },
+        )
+    print(summary_line(config.name, metrics), flush=True)
+    return artifacts.model_dir(config.name, root)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
+    parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
+    parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
+    parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
+    parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
+    parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="output folder")
+    args = parser.parse_args(argv)
+
+    overrides = {"epochs": args.epochs, "fine_tune_epochs": args.fine_tune_epochs}
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    for name in CONFIGS if args.model == "all" else [args.model]:
+        config = dataclasses.replace(CONFIGS[name], **overrides).capped()
+        print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
+        train(config, paths.data_dir(args.data), Path(args.artifacts), paths.imagenet_weights(args.weights))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny synthetic datasets in the Kaggle layout."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+
+
+def make_scan(label: int, seed: int, size: int = 48) -> Image.Image:
+    """A grayscale 'scan' whose bright blob sits in a class-specific quadrant."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 40, (size, size), dtype=np.uint8)
+    half = size // 2
+    row, col = divmod(label, 2)
+    pixels[row * half + 4 : row * half + half - 4, col * half + 4 : col * half + half - 4] = 220
+    return Image.fromarray(pixels, mode="L")
+
+
+def write_dataset(root: Path, per_class: int = 6, class_dirs=CLASS_NAMES) -> Path:
+    """Training/ and Testing/ with `per_class` JPEGs per class folder."""
+    for split in (TRAIN_SPLIT, TEST_SPLIT):
+        for label, folder in enumerate(class_dirs):
+            directory = root / split / folder
+            directory.mkdir(parents=True)
+            for i in range(per_class):
+                make_scan(label, seed=hash((split, label, i)) % 2**32).save(directory / f"{i:03d}.jpg")
+    return root
+
+
+@pytest.fixture
+def dataset_dir(tmp_path: Path) -> Path:
+    return write_dataset(tmp_path / "data")

@@ -1,0 +1,67 @@
+"""The committed artifacts agree with themselves and, where the dataset is present, with it."""
+
+import numpy as np
+import pytest
+
+from core import artifacts, paths
+from core.config import CONFIGS
+from core.data import CLASS_NAMES, TEST_SPLIT, find_samples, load_images
+from core.evaluate import PROBABILITY_COLUMNS, metrics_from_predictions
+
+TEST_IMAGES = 1311  # the Kaggle release's Testing split
+SHIPPED = artifacts.available_models()
+
+
+def test_both_models_are_shipped():
+    assert SHIPPED == list(CONFIGS)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_metrics_json_is_what_predictions_csv_says(name):
+    metrics = artifacts.load_metrics(name)
+    recomputed = metrics_from_predictions(artifacts.load_predictions(name))
+    for key in ("n_images", "accuracy", "macro_f1", "weighted_f1", "roc_auc_ovr"):
+        assert recomputed[key] == pytest.approx(metrics[key], abs=1e-6), key
+    assert recomputed["confusion_matrix"] == metrics["confusion_matrix"]
+    assert recomputed["per_class"] == pytest.approx(metrics["per_class"])
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_test_image_is_listed_exactly_once(name):
+    table = artifacts.load_predictions(name)
+    assert len(table) == TEST_IMAGES and table["path"].is_unique
+    assert set(table["true_label"]) == set(CLASS_NAMES)
+    assert table["path"].str.startswith(f"{TEST_SPLIT}/").all()
+    np.testing.assert_allclose(table[PROBABILITY_COLUMNS].sum(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recorded_facts_match_the_files(name):
+    metrics, manifest = artifacts.load_metrics(name), artifacts.load_manifest(name)
+    model_file = artifacts.model_dir(name) / artifacts.MODEL_FILE
+    assert metrics["model"]["file_size_mb"] == pytest.approx(model_file.stat().st_size / 1e6)
+    assert manifest["dataset"]["test_fingerprint"] == metrics["test_fingerprint"]
+    assert manifest["wall_time_s"]["total"] > 0
+    history = artifacts.load_history(name)
+    assert history["phases"][-1]["last_epoch"] == len(history["epochs"])
+
+
+needs_dataset = pytest.mark.skipif(
+    not (paths.data_dir() / TEST_SPLIT).is_dir(),
+    reason=f"dataset not found; set {paths.DATA_ENV_VAR} to check artifacts against it",
+)
+
+
+@needs_dataset
+@pytest.mark.parametrize("name", SHIPPED)
+def test_predictions_cover_the_dataset_and_reproduce(name):
+    samples = find_samples(paths.data_dir(), TEST_SPLIT)
+    table = artifacts.load_predictions(name).set_index("path")
+    assert set(table.index) == {s.relpath for s in samples}
+    # Re-predict a few images per class with the saved model.
+    config = artifacts.load_config(name)
+    picked = [s for label in range(len(CLASS_NAMES)) for s in samples if s.label == label][::100]
+    images, _, kept, _ = load_images(picked, config.image_size)
+    probabilities = artifacts.load_model(name).predict(images.astype(np.float32), verbose=0)
+    expected = table.loc[[s.relpath for s in kept], PROBABILITY_COLUMNS].to_numpy()
+    np.testing.assert_allclose(probabilities, expected, atol=1e-4)

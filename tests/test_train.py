@@ -1,0 +1,105 @@
+"""One-epoch runs on a tiny synthetic dataset: the whole train -> evaluate -> save path."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from core import artifacts, train
+from core.config import CUSTOM_CNN, MOBILENETV2, ModelConfig
+from core.data import TEST_SPLIT, find_samples, load_images
+from core.evaluate import PROBABILITY_COLUMNS, metrics_from_predictions
+
+TINY = {
+    "mobilenetv2": dataclasses.replace(MOBILENETV2, image_size=96, epochs=1, fine_tune_epochs=1, batch_size=8),
+    "custom_cnn": dataclasses.replace(CUSTOM_CNN, image_size=64, epochs=1, batch_size=8),
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Both tiny models trained once, into one artifacts folder."""
+    from conftest import write_dataset
+
+    root = tmp_path_factory.mktemp("run")
+    data = write_dataset(root / "data")
+    for config in TINY.values():
+        train.train(config, data, root / "artifacts", weights=None)
+    return data, root / "artifacts"
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_a_run_writes_a_complete_artifact_folder(trained, name):
+    _, root = trained
+    assert name in artifacts.available_models(root)
+    assert artifacts.load_config(name, root) == TINY[name]
+    history = artifacts.load_history(name, root)
+    expected_phases = ["head", "fine-tune"] if name == "mobilenetv2" else ["train"]
+    assert [phase["name"] for phase in history["phases"]] == expected_phases
+    assert [record["epoch"] for record in history["epochs"]] == list(range(1, len(expected_phases) + 1))
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history["epochs"][0])
+    manifest = artifacts.load_manifest(name, root)
+    assert manifest["seed"] == 42 and manifest["dataset"]["test_images"] == 24
+    assert set(expected_phases) <= set(manifest["wall_time_s"])
+    assert "keras" in manifest["versions"] and manifest["cpu"]
+    metrics = artifacts.load_metrics(name, root)
+    assert metrics["model"]["file_size_mb"] > 0 and metrics["timing"]["batch_1_ms"] > 0
+    assert metrics["accuracy"] == pytest.approx(metrics_from_predictions(artifacts.load_predictions(name, root))["accuracy"])
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_saved_model_predicts_what_the_run_recorded(trained, name):
+    data, root = trained
+    config = TINY[name]
+    images, _, kept, _ = load_images(find_samples(data, TEST_SPLIT), config.image_size)
+    reloaded = artifacts.load_model(name, root).predict(images.astype(np.float32), verbose=0)
+    recorded = artifacts.load_predictions(name, root)
+    assert recorded["path"].tolist() == [s.relpath for s in kept]
+    np.testing.assert_allclose(reloaded, recorded[PROBABILITY_COLUMNS].to_numpy(), atol=1e-5)
+
+
+def test_mobilenetv2_phase_two_only_changes_the_unfrozen_layers(trained):
+    _, root = trained
+    trainable = artifacts.load_metrics("mobilenetv2", root)["model"]["trainable_params"]
+    assert 0 < trainable < artifacts.load_metrics("mobilenetv2", root)["model"]["total_params"]
+
+
+def test_an_interrupted_run_leaves_previous_artifacts_intact(trained, monkeypatch):
+    data, root = trained
+    before = {file: (root / "custom_cnn" / file).read_bytes() for file in artifacts.ARTIFACT_FILES}
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "evaluate", crash)  # dies after the model file was staged
+    with pytest.raises(KeyboardInterrupt):
+        train.train(TINY["custom_cnn"], data, root, weights=None)
+    after = {file: (root / "custom_cnn" / file).read_bytes() for file in artifacts.ARTIFACT_FILES}
+    assert after == before
+    assert sorted(p.name for p in root.iterdir()) == ["custom_cnn", "mobilenetv2"]
+
+
+def test_max_epochs_env_var_caps_every_phase(monkeypatch):
+    monkeypatch.setenv("BRAIN_MRI_MAX_EPOCHS", "2")
+    capped = MOBILENETV2.capped()
+    assert (capped.epochs, capped.fine_tune_epochs) == (2, 2)
+    monkeypatch.delenv("BRAIN_MRI_MAX_EPOCHS")
+    assert MOBILENETV2.capped() == MOBILENETV2
+
+
+def test_config_round_trips_through_json(tmp_path):
+    MOBILENETV2.save(tmp_path / "config.json")
+    assert ModelConfig.load(tmp_path / "config.json") == MOBILENETV2
+    assert json.loads((tmp_path / "config.json").read_text())["fine_tune_layers"] == 30
+
+
+def test_cli_trains_the_named_model(tmp_path, monkeypatch):
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    monkeypatch.setenv("BRAIN_MRI_MAX_EPOCHS", "1")
+    monkeypatch.setitem(train.CONFIGS, "custom_cnn", dataclasses.replace(TINY["custom_cnn"], epochs=5))
+    train.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(tmp_path / "out")])
+    assert artifacts.available_models(tmp_path / "out") == ["custom_cnn"]
+    assert len(artifacts.load_history("custom_cnn", tmp_path / "out")["epochs"]) == 1
