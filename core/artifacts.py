@@ -40,18 +40,14 @@ def model_dir(name: str, root: Path = ARTIFACTS_DIR) -> Path:
 def available_models(root: Path = ARTIFACTS_DIR) -> list[str]:
     """Names of the models with a complete artifact folder, in CONFIGS order."""
     return [
-        name
-        for name in CONFIGS
-        if all((model_dir(name, root) / file).is_file() for file in ARTIFACT_FILES)
+        name for name in CONFIGS if all((model_dir(name, root) / file).is_file() for file in ARTIFACT_FILES)
     ]
 
 
 def _path(name: str, file: str, root: Path) -> Path:
     path = model_dir(name, root) / file
     if not path.is_file():
-        raise ArtifactError(
-            f"artifact missing: {path} (train it with `python -m core.train --model {name}`)"
-        )
+        raise ArtifactError(f"artifact missing: {path} (train it with `python -m core.train --model {name}`)")
     return path
 
 

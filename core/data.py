@@ -16,6 +16,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 CLASS_NAMES = ("glioma", "meningioma", "notumor", "pituitary")
+CLASS_TITLES = {  # how every page writes the class names
+    "glioma": "Glioma",
+    "meningioma": "Meningioma",
+    "notumor": "No tumor",
+    "pituitary": "Pituitary",
+}
 CLASS_ALIASES = {
     "glioma_tumor": "glioma",
     "meningioma_tumor": "meningioma",
@@ -124,9 +130,7 @@ def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None 
             if width * height > MAX_PIXELS:
                 raise ImageError(f"image is {width}x{height} px, over the {MAX_PIXELS:,} px limit: {name}")
             if min(width, height) < MIN_SIDE:
-                raise ImageError(
-                    f"image is {width}x{height} px; need at least {MIN_SIDE}x{MIN_SIDE}: {name}"
-                )
+                raise ImageError(f"image is {width}x{height} px; need at least {MIN_SIDE}x{MIN_SIDE}: {name}")
             image = _to_rgb(ImageOps.exif_transpose(image))
             image = image.resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(image, dtype=np.uint8)
@@ -136,7 +140,7 @@ def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None 
         raise ImageError(f"not a readable image (JPEG, PNG or BMP expected): {name}") from None
     except Image.DecompressionBombError:
         raise ImageError(f"image dimensions are absurdly large (decompression bomb?): {name}") from None
-    except (OSError, ValueError) as error:
+    except Exception as error:  # Pillow raises many types for broken files
         raise ImageError(f"cannot decode image ({error}): {name}") from None
 
 
@@ -160,14 +164,16 @@ def load_images(
         decoded = list(pool.map(decode, samples))
     kept = [s for s, d in zip(samples, decoded) if not isinstance(d, str)]
     skipped = [(s.relpath, d) for s, d in zip(samples, decoded) if isinstance(d, str)]
-    images = np.stack([d for d in decoded if not isinstance(d, str)]) if kept else np.zeros((0, size, size, 3), np.uint8)
+    images = (
+        np.stack([d for d in decoded if not isinstance(d, str)])
+        if kept
+        else np.zeros((0, size, size, 3), np.uint8)
+    )
     labels = np.array([s.label for s in kept], dtype=np.int64)
     return images, labels, kept, skipped
 
 
-def split_validation(
-    samples: list[Sample], fraction: float, seed: int
-) -> tuple[list[Sample], list[Sample]]:
+def split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
     """A seeded split of `samples` into (train, validation), stratified by class."""
     from sklearn.model_selection import train_test_split
 

@@ -43,9 +43,7 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
         "n_images": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=LABELS, average="macro", zero_division=0)),
-        "weighted_f1": float(
-            f1_score(y_true, y_pred, labels=LABELS, average="weighted", zero_division=0)
-        ),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=LABELS, average="weighted", zero_division=0)),
         "roc_auc_ovr": float(roc_auc_score(y_true, probabilities, multi_class="ovr", labels=LABELS))
         if all_classes_present
         else None,

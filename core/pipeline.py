@@ -22,9 +22,7 @@ def augmenter(config: ModelConfig, seed: int) -> keras.Sequential:
     return keras.Sequential(steps, name="augment")
 
 
-def dataset(
-    images: np.ndarray, labels: np.ndarray, config: ModelConfig, training: bool
-) -> tf.data.Dataset:
+def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, training: bool) -> tf.data.Dataset:
     """Batches of (raw 0-255 float images, one-hot labels); shuffled and augmented if training."""
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if training:

@@ -9,6 +9,7 @@ complete, so an interrupted run leaves the previous ones intact.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -26,7 +27,6 @@ from core import artifacts, paths
 from core.config import CONFIGS, ModelConfig
 from core.data import (
     CLASS_NAMES,
-    TEST_SPLIT,
     TRAIN_SPLIT,
     find_samples,
     fingerprint,
@@ -169,10 +169,8 @@ def _versions() -> dict:
     packages = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn", "pillow")
     found = {"python": platform.python_version()}
     for package in packages:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     return found
 
 
@@ -208,7 +206,7 @@ def train(
     )
     x_train, y_train, _, skipped_train = load_images(fit_samples, config.image_size)
     x_val, y_val, _, skipped_val = load_images(val_samples, config.image_size)
-    for path, error in skipped_train + skipped_val:
+    for _, error in skipped_train + skipped_val:
         print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
 
     model = build_model(config, weights)

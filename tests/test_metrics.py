@@ -34,7 +34,9 @@ def test_perfect_ranking_gives_auc_one_and_missing_class_gives_none():
 
 
 def test_predictions_table_round_trips_to_the_same_metrics(tmp_path):
-    samples = [Sample(tmp_path / f"{i}.jpg", f"Testing/x/{i}.jpg", label) for i, label in enumerate([0, 1, 2, 3, 3])]
+    samples = [
+        Sample(tmp_path / f"{i}.jpg", f"Testing/x/{i}.jpg", label) for i, label in enumerate([0, 1, 2, 3, 3])
+    ]
     probabilities = one_hot_probabilities([0, 2, 2, 3, 1])
     table = predictions_table(samples, probabilities)
     assert list(table.columns) == [

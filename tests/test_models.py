@@ -47,9 +47,7 @@ def test_phase_two_unfreezes_the_top_layers_but_keeps_batchnorm_frozen():
     top, rest = base[-30:], base[:-30]
     assert not any(layer.trainable_weights for layer in rest)
     assert all(
-        not layer.trainable_weights
-        for layer in top
-        if isinstance(layer, keras.layers.BatchNormalization)
+        not layer.trainable_weights for layer in top if isinstance(layer, keras.layers.BatchNormalization)
     )
     trained = [layer.name for layer in top if layer.trainable_weights]
     assert "Conv_1" in trained and "block_14_expand" in trained

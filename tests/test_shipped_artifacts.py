@@ -13,7 +13,7 @@ SHIPPED = artifacts.available_models()
 
 
 def test_both_models_are_shipped():
-    assert SHIPPED == list(CONFIGS)
+    assert list(CONFIGS) == SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)

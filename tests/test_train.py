@@ -12,7 +12,9 @@ from core.data import TEST_SPLIT, find_samples, load_images
 from core.evaluate import PROBABILITY_COLUMNS, metrics_from_predictions
 
 TINY = {
-    "mobilenetv2": dataclasses.replace(MOBILENETV2, image_size=96, epochs=1, fine_tune_epochs=1, batch_size=8),
+    "mobilenetv2": dataclasses.replace(
+        MOBILENETV2, image_size=96, epochs=1, fine_tune_epochs=1, batch_size=8
+    ),
     "custom_cnn": dataclasses.replace(CUSTOM_CNN, image_size=64, epochs=1, batch_size=8),
 }
 
@@ -45,7 +47,9 @@ def test_a_run_writes_a_complete_artifact_folder(trained, name):
     assert "keras" in manifest["versions"] and manifest["cpu"]
     metrics = artifacts.load_metrics(name, root)
     assert metrics["model"]["file_size_mb"] > 0 and metrics["timing"]["batch_1_ms"] > 0
-    assert metrics["accuracy"] == pytest.approx(metrics_from_predictions(artifacts.load_predictions(name, root))["accuracy"])
+    assert metrics["accuracy"] == pytest.approx(
+        metrics_from_predictions(artifacts.load_predictions(name, root))["accuracy"]
+    )
 
 
 @pytest.mark.parametrize("name", TINY)

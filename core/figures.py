@@ -1,0 +1,167 @@
+"""Plotly figures: pure functions of tables and arrays, tested without Streamlit."""
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from core.data import CLASS_NAMES, CLASS_TITLES
+
+MODEL_COLORS = {"mobilenetv2": "#2563eb", "custom_cnn": "#ea580c"}  # one colour per model, everywhere
+PUBLISHED_COLOR = "#6b7280"
+CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
+
+
+def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Grouped bars of precision / recall / F1 per class, one colour per model.
+
+    Args:
+        table: long table with columns model, class, metric, value (see compare.per_class_table).
+        colors: model title -> colour.
+    """
+    shown = table.assign(
+        **{"class": table["class"].map(CLASS_TITLES), "metric": table["metric"].str.replace("f1", "F1")}
+    )
+    fig = px.bar(
+        shown,
+        x="class",
+        y="value",
+        color="model",
+        barmode="group",
+        facet_col="metric",
+        color_discrete_map=colors,
+        category_orders={"class": CLASS_AXIS, "metric": ["precision", "recall", "F1"]},
+        labels={"value": "", "class": ""},
+    )
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1].capitalize()))
+    low = max(0.0, float(table["value"].min()) - 0.05)
+    fig.update_yaxes(range=[low, 1.0], tickformat=".0%")
+    fig.update_layout(legend_title_text="", margin=dict(t=40, b=10), height=360)
+    return fig
+
+
+def confusion_figure(matrix: list[list[int]], normalize: bool, color: str) -> go.Figure:
+    """A confusion matrix drawn as a scatter of squares, so a click selects a cell.
+
+    Rows are true classes (top to bottom), columns predicted classes. Each point carries
+    customdata [true class, predicted class, count, row percentage].
+    """
+    counts = np.asarray(matrix)
+    row_share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    values = row_share if normalize else counts
+    true_idx, pred_idx = np.indices(counts.shape)
+    true_idx, pred_idx = true_idx.ravel(), pred_idx.ravel()
+    text = [f"{v:.0%}" if normalize else f"{v:d}" for v in values.ravel()]
+    customdata = np.stack(
+        [
+            [CLASS_NAMES[i] for i in true_idx],
+            [CLASS_NAMES[j] for j in pred_idx],
+            counts.ravel(),
+            (row_share.ravel() * 100).round(1),
+        ],
+        axis=1,
+    )
+    fig = go.Figure(
+        go.Scatter(
+            x=[CLASS_AXIS[j] for j in pred_idx],
+            y=[CLASS_AXIS[i] for i in true_idx],
+            mode="markers+text",
+            text=text,
+            textfont=dict(size=15),
+            customdata=customdata,
+            hovertemplate=(
+                "true %{y} → predicted %{x}<br>%{customdata[2]} images"
+                " (%{customdata[3]}% of true %{y})<extra></extra>"
+            ),
+            marker=dict(
+                symbol="square",
+                size=62,
+                color=row_share.ravel(),
+                colorscale=[[0, "#f8fafc"], [1, color]],
+                cmin=0,
+                cmax=1,
+                line=dict(color="white", width=1),
+            ),
+        )
+    )
+    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=CLASS_AXIS, side="top")
+    fig.update_yaxes(title="True", categoryorder="array", categoryarray=CLASS_AXIS[::-1])
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white", dragmode=False)
+    # Dark text on light cells, light text on dark ones.
+    fig.data[0].textfont.color = ["white" if share > 0.55 else "#111827" for share in row_share.ravel()]
+    return fig
+
+
+def training_curves(history: dict, metric: str, color: str) -> go.Figure:
+    """Train vs validation `metric` per epoch; phase boundaries, learning-rate drops, best epoch.
+
+    Args:
+        history: the contents of history.json.
+        metric: "accuracy" or "loss".
+    """
+    epochs = pd.DataFrame(history["epochs"])
+    fig = go.Figure()
+    fig.add_scatter(x=epochs["epoch"], y=epochs[metric], name="train", line=dict(color=color, dash="dot"))
+    fig.add_scatter(x=epochs["epoch"], y=epochs[f"val_{metric}"], name="validation", line=dict(color=color))
+    for phase in history["phases"][1:]:
+        fig.add_vline(
+            x=phase["first_epoch"] - 0.5,
+            line=dict(color="#6b7280", dash="dash"),
+            annotation_text=f"{phase['name']} →",
+            annotation_position="top right",
+        )
+    drops = epochs[
+        (epochs["learning_rate"] < epochs["learning_rate"].shift())
+        & (epochs["phase"] == epochs["phase"].shift())
+    ]
+    fig.add_scatter(
+        x=drops["epoch"],
+        y=drops[f"val_{metric}"],
+        mode="markers",
+        name="learning rate cut",
+        marker=dict(symbol="triangle-down", size=11, color="#6b7280"),
+        customdata=drops["learning_rate"],
+        hovertemplate="epoch %{x}: learning rate %{customdata:.1e}<extra></extra>",
+    )
+    best = [phase["best_epoch"] for phase in history["phases"] if phase["best_epoch"]]
+    best_rows = epochs[epochs["epoch"].isin(best)]
+    fig.add_scatter(
+        x=best_rows["epoch"],
+        y=best_rows[f"val_{metric}"],
+        mode="markers",
+        name="best epoch (kept)",
+        marker=dict(symbol="star", size=15, color=color, line=dict(color="black", width=1)),
+    )
+    fig.update_layout(
+        height=340,
+        margin=dict(t=30, b=10),
+        xaxis_title="epoch",
+        yaxis_title=metric,
+        yaxis_tickformat=".0%" if metric == "accuracy" else None,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str]) -> go.Figure:
+    """Each model's four class probabilities as horizontal bars, in the model's colour."""
+    fig = go.Figure()
+    for name, probs in probabilities.items():
+        fig.add_bar(
+            y=CLASS_AXIS,
+            x=probs,
+            orientation="h",
+            name=titles[name],
+            marker_color=MODEL_COLORS.get(name),
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+        )
+    fig.update_layout(
+        barmode="group",
+        height=300,
+        margin=dict(t=10, b=10, l=10, r=10),
+        xaxis=dict(range=[0, 1], tickformat=".0%"),
+        yaxis=dict(categoryorder="array", categoryarray=CLASS_AXIS[::-1]),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig

@@ -1,0 +1,80 @@
+"""Class activation maps with tf-keras-vis, and the overlay of a map on its image."""
+
+import warnings
+
+import numpy as np
+from PIL import Image
+
+METHODS = ("Grad-CAM", "Grad-CAM++", "ScoreCAM")
+SCORECAM_MAX_N = 16  # ScoreCAM on the 16 strongest channels: close to full ScoreCAM, far faster
+
+
+class Explainer:
+    """Builds each CAM method for one model once, then explains images on demand.
+
+    Args:
+        model: a flat Keras model taking raw 0-255 RGB (see core.models).
+        layer: name of the conv layer whose activations are weighted.
+    """
+
+    def __init__(self, model, layer: str):
+        self.model, self.layer = model, layer
+        self._methods: dict = {}
+
+    def _method(self, name: str):
+        if name not in METHODS:
+            raise ValueError(f"unknown CAM method {name!r}; choose from {', '.join(METHODS)}")
+        if name not in self._methods:
+            from tf_keras_vis.gradcam import Gradcam
+            from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+            from tf_keras_vis.scorecam import Scorecam
+            from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+            cls = {"Grad-CAM": Gradcam, "Grad-CAM++": GradcamPlusPlus, "ScoreCAM": Scorecam}[name]
+            # Gradients of the pre-softmax score; clone so the shared model keeps its softmax.
+            modifier = None if name == "ScoreCAM" else ReplaceToLinear()
+            self._methods[name] = cls(self.model, model_modifier=modifier, clone=True)
+        return self._methods[name]
+
+    def heatmap(self, image: np.ndarray, class_index: int, method: str = "Grad-CAM") -> np.ndarray:
+        """Where the model looks for `class_index`.
+
+        Args:
+            image: (S, S, 3) uint8 at the model's input size.
+
+        Returns:
+            (S, S) float32 in [0, 1].
+        """
+        from tf_keras_vis.utils.scores import CategoricalScore
+
+        options = {"max_N": SCORECAM_MAX_N} if method == "ScoreCAM" else {}
+        batch = image[None].astype(np.float32)  # (1, S, S, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # input-structure notices from Keras 3
+            cam = self._method(method)(
+                CategoricalScore([class_index]), batch, penultimate_layer=self.layer, **options
+            )
+        return np.nan_to_num(np.asarray(cam[0], dtype=np.float32))
+
+
+def _jet(values: np.ndarray) -> np.ndarray:
+    """The 'jet' colormap: (H, W) in [0, 1] -> (H, W, 3) in [0, 1]."""
+    four = 4 * values[..., None]
+    offsets = np.array([3.0, 2.0, 1.0])  # red, green, blue
+    return np.clip(np.minimum(four - offsets + 1.5, -four + offsets + 2.5), 0, 1)
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.4) -> np.ndarray:
+    """Blend a [0, 1] heat map over an RGB uint8 image of any size; returns RGB uint8.
+
+    Raises:
+        ValueError: opacity outside [0, 1] or image not (H, W, 3).
+    """
+    if not 0 <= opacity <= 1:
+        raise ValueError(f"opacity must be in [0, 1], got {opacity}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be (H, W, 3), got {image.shape}")
+    height, width = image.shape[:2]
+    resized = Image.fromarray(np.clip(heatmap * 255, 0, 255).astype(np.uint8)).resize((width, height))
+    colors = _jet(np.asarray(resized, np.float32) / 255) * 255
+    return np.clip((1 - opacity) * image + opacity * colors, 0, 255).astype(np.uint8)

@@ -1,0 +1,47 @@
+import streamlit as st
+
+from core import compare
+from core.data import CLASS_NAMES
+from core.gradcam import METHODS
+from pages import shared
+
+names = shared.require_models()
+titles = shared.titles()
+st.title("Misclassified explorer")
+st.caption("Glioma and meningioma are the pair both models confuse most: that is the default view.")
+
+joined = shared.joined_predictions()
+f1, f2, f3 = st.columns(3)
+true_labels = f1.multiselect(
+    "True class", CLASS_NAMES, default=["glioma", "meningioma"], format_func=shared.class_title
+)
+predicted_labels = f2.multiselect(
+    "Predicted class", CLASS_NAMES, default=["glioma", "meningioma"], format_func=shared.class_title
+)
+modes = {"Either model wrong": ("either", None), "Both wrong": ("both", None)}
+modes |= {f"Only {titles[n]} wrong": ("only", n) for n in names}
+mode, only = modes[f3.selectbox("Which model", list(modes))]
+
+cases = compare.misclassified(joined, names, true_labels, predicted_labels, mode, only)
+st.markdown(f"**{len(cases)}** images, sorted by the confidence of the wrong answer.")
+st.download_button(
+    "Download table (CSV)",
+    cases.to_csv(index=False).encode(),
+    file_name="misclassified.csv",
+    mime="text/csv",
+    disabled=cases.empty,
+)
+if cases.empty:
+    st.stop()
+
+shared.case_gallery(cases)
+with st.expander("Table"):
+    st.dataframe(cases, hide_index=True)
+
+st.subheader("Open one")
+folder = shared.dataset_dir()
+if folder is not None:
+    path = st.selectbox("Image", cases["path"].tolist())
+    method = st.selectbox("Method", METHODS, key="mistake_method")
+    images = {n: shared.test_image(str(folder), path, shared.predictor(n).config.image_size) for n in names}
+    shared.gradcam_pair(images, method, opacity=0.4)

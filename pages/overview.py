@@ -1,0 +1,100 @@
+import pandas as pd
+import streamlit as st
+
+from core import compare
+from core.figures import MODEL_COLORS, PUBLISHED_COLOR, per_class_bars
+from core.reference import PUBLISHED_MOBILENETV2
+from pages import shared
+
+names = shared.require_models()
+titles = shared.titles()
+headlines = {name: compare.headline(shared.metrics(name), shared.manifest(name)) for name in names}
+n_images = shared.metrics(names[0])["n_images"]
+
+st.title("Transfer learning vs training from scratch")
+st.caption(
+    f"Four-class brain-tumor MRI classification (glioma, meningioma, no tumor, pituitary), "
+    f"both models evaluated on the same {n_images:,} test images."
+)
+
+CARDS = [
+    ("Accuracy", "accuracy", "{:.2%}", "{:+.2%}", "normal"),
+    ("Macro F1", "macro_f1", "{:.2%}", "{:+.2%}", "normal"),
+    ("Parameters", "total_params", "{:,.0f}", "{:+,.0f}", "inverse"),
+    ("File size", "file_size_mb", "{:.1f} MB", "{:+.1f} MB", "inverse"),
+    ("Inference", "ms_per_image", "{:.1f} ms", "{:+.1f} ms", "inverse"),
+    ("Training time", "training_time_s", "{:,.0f} s", "{:+,.0f} s", "inverse"),
+]
+for column, name in zip(st.columns(len(names)), names):
+    others = [other for other in names if other != name]
+    with column.container(border=True):
+        st.markdown(f"#### {shared.title(name)}")
+        for row in (CARDS[:3], CARDS[3:]):
+            for cell, (label, key, fmt, delta_fmt, delta_color) in zip(st.columns(3), row):
+                delta = headlines[name][key] - headlines[others[0]][key] if others else None
+                cell.metric(
+                    label,
+                    fmt.format(headlines[name][key]),
+                    delta=delta_fmt.format(delta) if delta is not None else None,
+                    delta_color=delta_color,
+                    help=f"Difference: this model minus {titles[others[0]]}." if others else None,
+                )
+
+st.markdown(compare.reading(headlines, titles, n_images))
+
+st.subheader("Against the published figures")
+reference = pd.DataFrame(
+    [
+        {
+            "model": titles[name],
+            "source": "this project (reproduced)",
+            "test images": n_images,
+            "accuracy": h["accuracy"],
+            "macro F1": h["macro_f1"],
+            "parameters": h["total_params"],
+            "file size (MB)": h["file_size_mb"],
+            "ms / image": h["ms_per_image"],
+        }
+        for name, h in headlines.items()
+    ]
+    + [
+        {
+            "model": "MobileNetV2",
+            "source": f"published: {PUBLISHED_MOBILENETV2['source']}",
+            "test images": PUBLISHED_MOBILENETV2["test_images"],
+            "accuracy": PUBLISHED_MOBILENETV2["accuracy"],
+            "macro F1": PUBLISHED_MOBILENETV2["macro_f1"],
+            "parameters": PUBLISHED_MOBILENETV2["total_params"],
+            "file size (MB)": PUBLISHED_MOBILENETV2["file_size_mb"],
+            "ms / image": PUBLISHED_MOBILENETV2["ms_per_image"],
+        }
+    ]
+)
+st.dataframe(
+    reference,
+    hide_index=True,
+    column_config={
+        "accuracy": st.column_config.NumberColumn(format="percent"),
+        "macro F1": st.column_config.NumberColumn(format="percent"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "file size (MB)": st.column_config.NumberColumn(format="%.1f"),
+        "ms / image": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+st.caption(
+    "Published rows are quoted, not reproduced; their timing hardware was not stated. Ours: "
+    "median batch-1 latency on this machine's CPU. A second study claimed 99% for a custom CNN, "
+    "measured on images it had trained on, so it has no comparable row."
+)
+
+st.subheader("Per class")
+table = compare.per_class_table({name: shared.metrics(name) for name in names}, titles)
+colors = {titles[name]: MODEL_COLORS[name] for name in names} | {"published": PUBLISHED_COLOR}
+st.plotly_chart(per_class_bars(table, colors), width="stretch")
+wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
+wide["class"] = wide["class"].map(shared.class_title)
+st.dataframe(
+    wide[["class", "model", "precision", "recall", "f1"]],
+    hide_index=True,
+    column_config={m: st.column_config.NumberColumn(format="percent") for m in ("precision", "recall", "f1")},
+)

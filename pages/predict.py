@@ -1,0 +1,73 @@
+import streamlit as st
+
+from core.data import CLASS_NAMES, ImageError
+from core.figures import probability_bars
+from core.predict import predict_files
+from pages import shared
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
+
+names = shared.require_models()
+titles = shared.titles()
+st.title("Live prediction")
+st.caption("Research tool, not a medical device. Both models classify the same upload.")
+
+single, batch = st.tabs(["One image", "Batch"])
+
+with single:
+    upload = st.file_uploader("An MRI slice", type=IMAGE_TYPES, key="single_upload")
+    if upload is not None:
+        try:
+            results = {n: shared.predictor(n).predict_file(upload.getvalue(), upload.name) for n in names}
+        except ImageError as error:
+            st.error(str(error))
+        else:
+            image_column, result_column = st.columns([1, 2])
+            image_column.image(upload.getvalue(), caption=upload.name, width="stretch")
+            with result_column:
+                for column, (name, (_, probabilities, ms)) in zip(st.columns(len(names)), results.items()):
+                    column.markdown(shared.title(name))
+                    column.metric(
+                        "Prediction",
+                        shared.class_title(CLASS_NAMES[int(probabilities.argmax())]),
+                        f"{probabilities.max():.1%} · {ms:.0f} ms",
+                        delta_color="off",
+                    )
+                st.plotly_chart(
+                    probability_bars({n: r[1] for n, r in results.items()}, titles), width="stretch"
+                )
+
+with batch:
+    uploads = st.file_uploader(
+        "Many MRI slices", type=IMAGE_TYPES, accept_multiple_files=True, key="batch_upload"
+    )
+    if uploads:
+        progress = st.progress(0.0, text=f"Classifying {len(uploads)} files…")
+        table = predict_files(
+            {n: shared.predictor(n) for n in names},
+            ((u.name, u.getvalue()) for u in uploads),
+            on_progress=lambda done: progress.progress(done / len(uploads), text=f"{done}/{len(uploads)}"),
+        )
+        progress.empty()
+        failed = table["error"].ne("").sum()
+        st.markdown(
+            f"**{len(table) - failed}** classified, **{failed}** refused; "
+            f"the models agree on **{int(table['agree'].fillna(False).sum())}**."
+        )
+        shown = table.copy()
+        for name in names:
+            shown[f"{name}_label"] = shown[f"{name}_label"].map(shared.class_title, na_action="ignore")
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                **{f"{n}_label": titles[n] for n in names},
+                **{
+                    f"{n}_confidence": st.column_config.NumberColumn("confidence", format="percent")
+                    for n in names
+                },
+            },
+        )
+        st.download_button(
+            "Download results (CSV)", table.to_csv(index=False).encode(), "predictions.csv", "text/csv"
+        )

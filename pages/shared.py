@@ -1,0 +1,171 @@
+"""Cached loaders and small UI pieces shared by the pages (the only Streamlit code outside pages)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import artifacts, compare, paths
+from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, ImageError, decode_image
+
+DATA_KEY = "data_dir"
+BADGE_COLORS = {"mobilenetv2": "blue", "custom_cnn": "orange"}  # Streamlit's names for MODEL_COLORS
+
+
+# ---- Artifacts (tables cached as data, models and explainers as resources) ----
+
+
+@st.cache_data
+def model_names() -> list[str]:
+    return artifacts.available_models()
+
+
+@st.cache_data
+def titles() -> dict[str, str]:
+    return {name: artifacts.load_config(name).display_name for name in model_names()}
+
+
+@st.cache_data
+def metrics(name: str) -> dict:
+    return artifacts.load_metrics(name)
+
+
+@st.cache_data
+def manifest(name: str) -> dict:
+    return artifacts.load_manifest(name)
+
+
+@st.cache_data
+def history(name: str) -> dict:
+    return artifacts.load_history(name)
+
+
+@st.cache_data
+def joined_predictions() -> pd.DataFrame:
+    return compare.joined_predictions({name: artifacts.load_predictions(name) for name in model_names()})
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def predictor(name: str):
+    from core.predict import Predictor
+
+    return Predictor(artifacts.load_model(name), artifacts.load_config(name))
+
+
+@st.cache_resource(show_spinner="Building explainer…")
+def explainer(name: str):
+    from core.gradcam import Explainer
+    from core.models import last_conv_layer
+
+    return Explainer(predictor(name).model, last_conv_layer(predictor(name).config))
+
+
+@st.cache_data(show_spinner=False)
+def test_image(data_dir: str, relpath: str, size: int) -> np.ndarray:
+    return decode_image(Path(data_dir) / relpath, size, name=relpath)
+
+
+# ---- Layout helpers ----
+
+
+def title(name: str) -> str:
+    """A model's name in its colour, as Markdown."""
+    return f":{BADGE_COLORS.get(name, 'gray')}[**{titles()[name]}**]"
+
+
+def class_title(name: str) -> str:
+    return CLASS_TITLES[name]
+
+
+def require_models() -> list[str]:
+    names = model_names()
+    if not names:
+        st.error("No trained models in artifacts/. Train them with `python -m core.train --model all`.")
+        st.stop()
+    return names
+
+
+def dataset_sidebar() -> None:
+    """Sidebar field for the dataset folder (defaults to --data / $BRAIN_MRI_DATA / data/)."""
+    with st.sidebar:
+        st.text_input(
+            "Dataset folder",
+            value=str(paths.data_dir()),
+            key=DATA_KEY,
+            help=f"The Kaggle Brain Tumor MRI Dataset (with {TEST_SPLIT}/). "
+            f"Also set by ${paths.DATA_ENV_VAR}.",
+        )
+        if dataset_dir():
+            st.caption(":green[●] test images found")
+        else:
+            st.caption(":gray[●] no test images there: image views are off")
+
+
+def dataset_dir() -> Path | None:
+    folder = Path(st.session_state.get(DATA_KEY) or paths.data_dir()).expanduser()
+    return folder if (folder / TEST_SPLIT).is_dir() else None
+
+
+def require_dataset() -> Path | None:
+    """The dataset folder, or None after telling the user how to provide it."""
+    folder = dataset_dir()
+    if folder is None:
+        st.info(
+            "This view shows test images, and the dataset was not found. Download the Kaggle "
+            "*Brain Tumor MRI Dataset*, then enter its folder in the sidebar or start the app "
+            f"with `{paths.DATA_ENV_VAR}=/path/to/brain-tumor-mri make run`."
+        )
+    return folder
+
+
+def probabilities_caption(row: pd.Series, name: str) -> str:
+    label = row[f"{name}_label"]
+    mark = "✓" if label == row["true_label"] else "✗"
+    return f"{mark} {titles()[name].split(' ')[0]}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
+
+
+def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None:
+    """Thumbnails of test images with the true class and each model's answer."""
+    folder = require_dataset()
+    if folder is None or cases.empty:
+        return
+    shown = cases.head(limit)
+    if len(cases) > limit:
+        st.caption(f"Showing the first {limit} of {len(cases)} images.")
+    grid = st.columns(columns)
+    for i, (_, row) in enumerate(shown.iterrows()):
+        with grid[i % columns]:
+            try:
+                st.image(test_image(str(folder), row["path"], 160))
+            except ImageError as error:
+                st.warning(str(error))
+                continue
+            lines = [f"**{class_title(row['true_label'])}** · `{Path(row['path']).name}`"]
+            lines += [probabilities_caption(row, name) for name in model_names()]
+            st.caption("  \n".join(lines))
+
+
+def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> None:
+    """For each model: its input image, the CAM overlay for its predicted class, probabilities.
+
+    Args:
+        images: model name -> (S, S, 3) uint8 at that model's input size.
+    """
+    from core.figures import probability_bars
+    from core.gradcam import overlay
+
+    columns = st.columns(len(images))
+    probabilities = {}
+    for column, (name, image) in zip(columns, images.items()):
+        probs = predictor(name).probabilities(image[None])[0]
+        probabilities[name] = probs
+        predicted = int(probs.argmax())
+        with column:
+            st.markdown(f"{title(name)} → **{class_title(CLASS_NAMES[predicted])}** ({probs.max():.1%})")
+            with st.spinner(f"{method}…"):
+                heatmap = explainer(name).heatmap(image, predicted, method)
+            left, right = st.columns(2)
+            left.image(image, caption="input", width="stretch")
+            right.image(overlay(image, heatmap, opacity), caption=f"{method}", width="stretch")
+    st.plotly_chart(probability_bars(probabilities, titles()), width="stretch")

@@ -1,0 +1,20 @@
+"""Brain-tumor MRI: transfer learning vs training from scratch. Run with `make run`."""
+
+import streamlit as st
+
+from pages import shared
+
+st.set_page_config(page_title="Brain MRI: transfer vs scratch", page_icon="🧠", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/confusion.py", title="Confusion matrices", icon=":material/grid_on:"),
+        st.Page("pages/training.py", title="Training curves", icon=":material/show_chart:"),
+        st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:"),
+        st.Page("pages/mistakes.py", title="Misclassified explorer", icon=":material/search:"),
+        st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
+    ]
+)
+shared.dataset_sidebar()
+navigation.run()

@@ -1,0 +1,114 @@
+"""Every page rendered with Streamlit's AppTest against the shipped artifacts."""
+
+import io
+
+import pytest
+from conftest import make_scan
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core import artifacts, paths
+
+PAGES = [
+    "pages/overview.py",
+    "pages/confusion.py",
+    "pages/training.py",
+    "pages/gradcam.py",
+    "pages/mistakes.py",
+    "pages/predict.py",
+]
+TIMEOUT = 120  # the first page pays for importing TensorFlow
+
+
+def open_page(page: str, data_dir: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(paths.ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    if data_dir is not None:
+        app.session_state["data_dir"] = data_dir
+    app.run()
+    if page != PAGES[0]:
+        app.switch_page(page).run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_the_dataset(page, tmp_path):
+    app = open_page(page, data_dir=str(tmp_path / "nowhere"))
+    assert app.title
+
+
+def test_overview_shows_both_models_accuracies():
+    app = open_page(PAGES[0])
+    labels = [m.label for m in app.metric]
+    assert labels.count("Accuracy") == 2
+    for name in artifacts.available_models():
+        expected = f"{artifacts.load_metrics(name)['accuracy']:.2%}"
+        assert expected in [m.value for m in app.metric if m.label == "Accuracy"]
+    assert "published" in app.dataframe[0].value["source"].iloc[-1]
+
+
+def test_confusion_page_has_a_chart_per_model():
+    app = open_page(PAGES[1])
+    charts = app.get("plotly_chart")
+    assert len(charts) == len(artifacts.available_models())
+
+
+def test_training_page_draws_curves_per_model():
+    app = open_page(PAGES[2])
+    assert len(app.get("plotly_chart")) == len(artifacts.available_models())
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_live_prediction_of_one_upload_shows_both_models():
+    app = open_page(PAGES[5])
+    app.get_by_key("single_upload").set_value(("scan.png", _png(make_scan(2, 0, 128)), "image/png"))
+    app.run()
+    assert not app.exception and not app.error
+    predictions = [m for m in app.metric if m.label == "Prediction"]
+    assert len(predictions) == len(artifacts.available_models())
+    assert all(m.value in {"Glioma", "Meningioma", "No tumor", "Pituitary"} for m in predictions)
+
+
+def test_batch_prediction_reports_a_bad_file_and_goes_on():
+    app = open_page(PAGES[5])
+    files = [
+        ("good.png", _png(make_scan(0, 1, 96)), "image/png"),
+        ("empty.jpg", b"", "image/jpeg"),
+        ("truncated.png", _png(make_scan(1, 2, 96))[:100], "image/png"),
+        ("also-good.png", _png(make_scan(3, 3, 96)), "image/png"),
+    ]
+    app.get_by_key("batch_upload").set_value(files)
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("file")
+    assert list(table.index) == [name for name, _, _ in files]
+    assert table.loc["empty.jpg", "error"].startswith("file is empty")
+    assert "truncated.png" in table.loc["truncated.png", "error"]
+    assert table.loc["good.png", "error"] == "" and table.loc["also-good.png", "error"] == ""
+
+
+def test_gradcam_of_an_upload_shows_an_overlay_per_model():
+    app = open_page(PAGES[3])
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(("scan.png", _png(make_scan(1, 5, 200)), "image/png"))
+    app.run()
+    assert not app.exception and not app.error
+    assert len(app.image) >= 2 * len(artifacts.available_models())
+
+
+needs_dataset = pytest.mark.skipif(
+    not (paths.data_dir() / "Testing").is_dir(), reason=f"dataset not found; set {paths.DATA_ENV_VAR}"
+)
+
+
+@needs_dataset
+def test_misclassified_explorer_shows_thumbnails_and_gradcam():
+    app = open_page(PAGES[4], data_dir=str(paths.data_dir()))
+    assert not app.error
+    assert app.image
+    assert "images, sorted by" in " ".join(m.value for m in app.markdown)

@@ -1,0 +1,148 @@
+"""End to end in headless Chromium: `streamlit run`, every page, an upload, a matrix click.
+
+Set SCREENSHOT_DIR to keep a screenshot of each page (`make screenshots` writes docs/screenshots).
+"""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import make_scan
+
+from core import paths
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = {  # url path -> title on the page
+    "": "Transfer learning vs training from scratch",
+    "confusion": "Confusion matrices",
+    "training": "Training curves",
+    "gradcam": "Grad-CAM: where each model looks",
+    "mistakes": "Misclassified explorer",
+    "predict": "Live prediction",
+}
+WAIT_MS = 90_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=paths.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url, started
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        yield page
+        browser.close()
+
+
+def _open(page, url: str, path: str):
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=PAGES[path]).wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _screenshot(page, name: str) -> None:
+    if os.environ.get("SCREENSHOT_DIR"):
+        Path(os.environ["SCREENSHOT_DIR"]).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(1500)  # let charts finish animating
+        page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / f"{name}.png"), full_page=True)
+
+
+def test_first_page_renders_and_every_page_opens(server, page):
+    url, started = server
+    _open(page, url, "")
+    print(f"\nfirst page rendered {time.perf_counter() - started:.1f} s after `streamlit run`")
+    page.get_by_text("Accuracy").first.wait_for(timeout=WAIT_MS)
+    _no_exception(page)
+    _screenshot(page, "overview")
+    for path in ("training", "gradcam", "mistakes"):
+        _open(page, url, path)
+        page.wait_for_timeout(1000)
+        _no_exception(page)
+        _screenshot(page, path)
+
+
+def test_upload_on_live_prediction_shows_both_predictions(server, page):
+    url, _ = server
+    _open(page, url, "predict")
+    buffer = io.BytesIO()
+    make_scan(3, 7, 224).convert("RGB").save(buffer, format="JPEG")
+    page.locator('input[type="file"]').first.set_input_files(
+        {"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+    )
+    predictions = page.locator('[data-testid="stMetricLabel"]', has_text="Prediction")
+    predictions.nth(1).wait_for(timeout=WAIT_MS)
+    assert predictions.count() == 2
+    _no_exception(page)
+    _screenshot(page, "predict")
+
+
+def test_clicking_a_confusion_cell_opens_its_gallery(server, page):
+    url, _ = server
+    _open(page, url, "confusion")
+    page.get_by_text("Click a cell of either matrix").wait_for(timeout=WAIT_MS)
+    first_cell = page.locator(".js-plotly-plot .scatterlayer .point").first
+    first_cell.wait_for(timeout=WAIT_MS)
+    first_cell.click(force=True)
+    heading = page.get_by_role("heading", name="true Glioma → predicted Glioma")
+    heading.wait_for(timeout=WAIT_MS)
+    _no_exception(page)
+    if (paths.data_dir() / "Testing").is_dir():
+        page.locator('[data-testid="stImage"]').first.wait_for(timeout=WAIT_MS)
+    _screenshot(page, "confusion")
