@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: run test train evaluate lint format clean
+.PHONY: run test train evaluate screenshots lint format clean
 
 $(READY): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ train: $(READY)
 
 evaluate: $(READY)
 	$(BIN)/python -m core.evaluate --model all
+
+screenshots: $(READY)
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py
 
 lint: $(READY)
 	$(BIN)/ruff check .

@@ -18,6 +18,8 @@ class Predictor:
 
         self.model, self.config = model, config
         self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        size = config.image_size
+        self.probabilities(np.zeros((1, size, size, 3), np.uint8))  # trace now, not on the first upload
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""

@@ -1,7 +1,8 @@
 """Train a model on the dataset's Training split, evaluate it on Testing, write its artifacts.
 
 CLI: python -m core.train --model {mobilenetv2,custom_cnn,all} [--data DIR] [--epochs N]
-     [--fine-tune-epochs N] [--weights FILE] [--artifacts DIR]
+     [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
+     [--weights FILE] [--artifacts DIR]
 
 Validation is a seeded, stratified part of Training; every choice (early stopping, learning
 rate drops) looks at it, never at Testing. Artifacts are staged and swapped in only when
@@ -262,11 +263,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
     parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
     parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
+    parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
+    parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
     parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="output folder")
     args = parser.parse_args(argv)
 
-    overrides = {"epochs": args.epochs, "fine_tune_epochs": args.fine_tune_epochs}
+    overrides = {
+        "epochs": args.epochs,
+        "fine_tune_epochs": args.fine_tune_epochs,
+        "learning_rate": args.learning_rate,
+        "fine_tune_learning_rate": args.fine_tune_learning_rate,
+    }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     for name in CONFIGS if args.model == "all" else [args.model]:
         config = dataclasses.replace(CONFIGS[name], **overrides).capped()

@@ -32,6 +32,7 @@ with single:
                         shared.class_title(CLASS_NAMES[int(probabilities.argmax())]),
                         f"{probabilities.max():.1%} · {ms:.0f} ms",
                         delta_color="off",
+                        delta_arrow="off",
                     )
                 st.plotly_chart(
                     probability_bars({n: r[1] for n, r in results.items()}, titles), width="stretch"

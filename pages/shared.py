@@ -141,7 +141,7 @@ def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None
             except ImageError as error:
                 st.warning(str(error))
                 continue
-            lines = [f"**{class_title(row['true_label'])}** · `{Path(row['path']).name}`"]
+            lines = [f"**{class_title(row['true_label'])}** · {Path(row['path']).stem}"]
             lines += [probabilities_caption(row, name) for name in model_names()]
             st.caption("  \n".join(lines))
 

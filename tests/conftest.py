@@ -36,3 +36,15 @@ def write_dataset(root: Path, per_class: int = 6, class_dirs=CLASS_NAMES) -> Pat
 @pytest.fixture
 def dataset_dir(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn():
+    """An untrained custom CNN at 64 px with its config: fast, real Keras."""
+    import dataclasses
+
+    from core.config import CUSTOM_CNN
+    from core.models import build_model
+
+    config = dataclasses.replace(CUSTOM_CNN, image_size=64)
+    return build_model(config), config

@@ -3,10 +3,10 @@
 import io
 
 import pytest
-from conftest import make_scan
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from conftest import make_scan
 from core import artifacts, paths
 
 PAGES = [

@@ -2,9 +2,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import make_scan, write_dataset
 from PIL import Image
 
+from conftest import make_scan, write_dataset
 from core.data import (
     CLASS_NAMES,
     TEST_SPLIT,

@@ -65,3 +65,17 @@ def test_predictions_cover_the_dataset_and_reproduce(name):
     probabilities = artifacts.load_model(name).predict(images.astype(np.float32), verbose=0)
     expected = table.loc[[s.relpath for s in kept], PROBABILITY_COLUMNS].to_numpy()
     np.testing.assert_allclose(probabilities, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_gradcam_reaches_the_last_conv_layer_of_each_saved_model(name):
+    from conftest import make_scan
+    from core.gradcam import Explainer
+    from core.models import last_conv_layer
+
+    config = artifacts.load_config(name)
+    explainer = Explainer(artifacts.load_model(name), last_conv_layer(config))
+    image = np.asarray(make_scan(1, 0, config.image_size).convert("RGB"))
+    heatmap = explainer.heatmap(image, class_index=1, method="Grad-CAM++")
+    assert heatmap.shape == (config.image_size, config.image_size)
+    assert np.isfinite(heatmap).all() and heatmap.max() <= 1

@@ -1,0 +1,82 @@
+import pandas as pd
+import pytest
+
+from core import compare
+from core.evaluate import PROBABILITY_COLUMNS
+
+
+def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    """Predictions table from (path, true, predicted, confidence) rows."""
+    records = []
+    for path, true, predicted, confidence in rows:
+        probabilities = {column: (1 - confidence) / 3 for column in PROBABILITY_COLUMNS}
+        probabilities[f"prob_{predicted}"] = confidence
+        records.append({"path": path, "true_label": true, "predicted_label": predicted, **probabilities})
+    return pd.DataFrame(records)
+
+
+@pytest.fixture
+def joined():
+    a = table([("1", "glioma", "meningioma", 0.9), ("2", "meningioma", "glioma", 0.6),
+               ("3", "glioma", "glioma", 0.8), ("4", "notumor", "pituitary", 0.7)])  # fmt: skip
+    b = table([("1", "glioma", "meningioma", 0.5), ("2", "meningioma", "meningioma", 0.9),
+               ("3", "glioma", "meningioma", 0.95), ("4", "notumor", "notumor", 0.99)])  # fmt: skip
+    return compare.joined_predictions({"a": a, "b": b})
+
+
+def test_joined_predictions_has_one_row_per_image(joined):
+    assert joined["path"].tolist() == ["1", "2", "3", "4"]
+    assert joined["agree"].tolist() == [True, False, False, False]
+    assert joined["a_correct"].tolist() == [False, False, True, False]
+    assert joined.loc[2, "b_confidence"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize(
+    "mode, only, expected",
+    [
+        ("either", None, ["3", "1", "2"]),  # sorted by the wrong answer's confidence: .95, .9, .6
+        ("both", None, ["1"]),
+        ("only", "a", ["2"]),
+        ("only", "b", ["3"]),
+    ],
+)
+def test_misclassified_glioma_meningioma_modes(joined, mode, only, expected):
+    pair = ["glioma", "meningioma"]
+    cases = compare.misclassified(joined, ["a", "b"], pair, pair, mode, only)
+    assert cases["path"].tolist() == expected
+
+
+def test_misclassified_with_no_filter_keeps_every_mistake(joined):
+    assert set(compare.misclassified(joined, ["a", "b"], [], [])["path"]) == {"1", "2", "3", "4"}
+
+
+@pytest.mark.parametrize(
+    "mode, only, message", [("some", None, "mode must be one of"), ("only", None, "needs one of")]
+)
+def test_misclassified_refuses_bad_modes(joined, mode, only, message):
+    with pytest.raises(ValueError, match=message):
+        compare.misclassified(joined, ["a", "b"], [], [], mode, only)
+
+
+def test_cell_cases_select_one_confusion_cell(joined):
+    assert compare.cell_cases(joined, "b", "glioma", "meningioma")["path"].tolist() == ["3", "1"]
+    assert compare.cell_cases(joined, "a", "pituitary", "glioma").empty
+
+
+def test_headline_and_reading():
+    manifest = {"wall_time_s": {"head": 10.0, "fine-tune": 90.0, "evaluation": 5.0, "total": 110.0}}
+    fast = {"accuracy": 0.97, "macro_f1": 0.96, "model": {"total_params": 2_000_000, "file_size_mb": 9.0},
+            "timing": {"batch_1_ms": 20.0}}  # fmt: skip
+    small = {"accuracy": 0.95, "macro_f1": 0.94, "model": {"total_params": 900_000, "file_size_mb": 3.0},
+             "timing": {"batch_1_ms": 5.0}}  # fmt: skip
+    headlines = {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)}
+    assert headlines["a"]["training_time_s"] == 100.0
+    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, 1000)
+    assert "**Model A** is more accurate by 2.0 points (97.0% vs 95.0%): 30 mistakes against 50" in text
+    assert "Model B is the smaller network (0.9 M parameters) and Model B the faster one" in text
+
+
+def test_per_class_table_is_long(joined):
+    metrics = {"per_class": {"glioma": {"precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 3}}}
+    long = compare.per_class_table({"a": metrics}, {"a": "A"})
+    assert long.to_dict("records")[1] == {"model": "A", "class": "glioma", "metric": "recall", "value": 0.5}

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from core import figures
+
+MATRIX = [[8, 2, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 1, 0, 9]]
+
+
+def test_confusion_figure_is_a_clickable_scatter_of_squares():
+    fig = figures.confusion_figure(MATRIX, normalize=False, color="#2563eb")
+    (trace,) = fig.data
+    assert trace.type == "scatter" and trace.marker.symbol == "square"
+    assert len(trace.x) == 16 and list(trace.text[:2]) == ["8", "2"]
+    first = trace.customdata[1]  # true glioma, predicted meningioma
+    assert list(first[:3]) == ["glioma", "meningioma", "2"] and float(first[3]) == pytest.approx(20.0)
+    assert (trace.x[1], trace.y[1]) == ("Meningioma", "Glioma")
+
+
+def test_row_normalised_confusion_shows_percentages():
+    trace = figures.confusion_figure(MATRIX, normalize=True, color="#ea580c").data[0]
+    assert list(trace.text[:4]) == ["80%", "20%", "0%", "0%"]
+    assert trace.marker.color[0] == pytest.approx(0.8)
+
+
+def test_per_class_bars_group_models_and_facet_metrics():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [{"model": m, "class": c, "metric": k, "value": 0.9}
+         for m in ("A", "B") for c in ("glioma", "notumor") for k in ("precision", "recall", "f1")]
+    )  # fmt: skip
+    fig = figures.per_class_bars(table, {"A": "#111111", "B": "#222222"})
+    assert {trace.name for trace in fig.data} == {"A", "B"}
+    assert len(fig.data) == 6  # 2 models x 3 metric panels
+    assert {trace.marker.color for trace in fig.data} == {"#111111", "#222222"}
+
+
+def test_training_curves_mark_phases_lr_cuts_and_best_epoch():
+    history = {
+        "epochs": [
+            {
+                "epoch": e,
+                "phase": p,
+                "learning_rate": lr,
+                "accuracy": 0.5 + e / 20,
+                "val_accuracy": 0.5 + e / 25,
+                "loss": 1 / e,
+                "val_loss": 1.2 / e,
+            }
+            for e, p, lr in [
+                (1, "head", 1e-3),
+                (2, "head", 1e-3),
+                (3, "fine-tune", 2e-5),
+                (4, "fine-tune", 6e-6),
+                (5, "fine-tune", 6e-6),
+            ]
+        ],  # fmt: skip
+        "phases": [
+            {"name": "head", "first_epoch": 1, "last_epoch": 2, "best_epoch": 2},
+            {"name": "fine-tune", "first_epoch": 3, "last_epoch": 5, "best_epoch": 4},
+        ],
+    }
+    fig = figures.training_curves(history, "accuracy", "#2563eb")
+    names = [trace.name for trace in fig.data]
+    assert names == ["train", "validation", "learning rate cut", "best epoch (kept)"]
+    assert list(fig.data[2].x) == [4]  # the cut inside fine-tuning, not the phase change
+    assert list(fig.data[3].x) == [2, 4]
+    assert fig.layout.shapes[0].x0 == 2.5  # the phase boundary
+
+
+def test_probability_bars_one_trace_per_model_in_its_colour():
+    fig = figures.probability_bars(
+        {"mobilenetv2": np.array([0.7, 0.1, 0.1, 0.1]), "custom_cnn": np.array([0.1, 0.6, 0.2, 0.1])},
+        {"mobilenetv2": "MobileNetV2", "custom_cnn": "CNN"},
+    )
+    assert [t.name for t in fig.data] == ["MobileNetV2", "CNN"]
+    assert [t.marker.color for t in fig.data] == [
+        figures.MODEL_COLORS["mobilenetv2"],
+        figures.MODEL_COLORS["custom_cnn"],
+    ]
+    assert list(fig.data[0].text) == ["70.0%", "10.0%", "10.0%", "10.0%"]
