@@ -26,6 +26,7 @@ class ModelConfig:
     fine_tune_epochs: int = 0
     fine_tune_layers: int = 0
     fine_tune_learning_rate: float = 1e-5
+    fine_tune_patience: int = 4  # early stopping in phase 2
     # Callbacks, both on validation loss.
     early_stopping_patience: int = 5
     reduce_lr_patience: int = 2
@@ -60,12 +61,15 @@ MOBILENETV2 = ModelConfig(
     architecture="mobilenetv2",
     image_size=224,
     dropout=0.2,
-    epochs=10,
+    # The head trains on cached features (fractions of a second an epoch): run it to convergence.
+    epochs=150,
     learning_rate=1e-3,
+    early_stopping_patience=10,
+    reduce_lr_patience=4,
     fine_tune_epochs=15,
     fine_tune_layers=30,
     fine_tune_learning_rate=2e-5,
-    early_stopping_patience=4,
+    fine_tune_patience=4,
 )
 
 CUSTOM_CNN = ModelConfig(
@@ -74,9 +78,12 @@ CUSTOM_CNN = ModelConfig(
     architecture="custom_cnn",
     image_size=128,
     dropout=0.4,
-    epochs=40,
+    epochs=60,
     learning_rate=1e-3,
-    early_stopping_patience=6,
+    # Validation loss of a scratch CNN with BatchNorm is noisy: be patient before cutting.
+    early_stopping_patience=10,
+    reduce_lr_patience=4,
+    reduce_lr_factor=0.5,
 )
 
 CONFIGS = {config.name: config for config in (MOBILENETV2, CUSTOM_CNN)}

@@ -38,6 +38,8 @@ from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
 from core.models import NUM_CLASSES, build_model, unfreeze_top
 from core.pipeline import dataset
 
+FINE_TUNE = "fine-tune"
+
 
 class EpochLog(keras.callbacks.Callback):
     """Appends one record per epoch: phase, learning rate used, and Keras' logs."""
@@ -56,14 +58,16 @@ class EpochLog(keras.callbacks.Callback):
 
 
 def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list:
+    if phase == FINE_TUNE:  # fine-tuning epochs are costly: stop sooner, cut the rate sooner
+        patience, lr_patience = config.fine_tune_patience, max(1, config.fine_tune_patience // 2)
+    else:
+        patience, lr_patience = config.early_stopping_patience, config.reduce_lr_patience
     return [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
-        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss",
             factor=config.reduce_lr_factor,
-            patience=config.reduce_lr_patience,
+            patience=lr_patience,
             min_lr=config.min_learning_rate,
         ),
         EpochLog(phase, records),
@@ -131,7 +135,7 @@ def _train_mobilenetv2(model, data, config, records) -> list[dict]:
         dataset(x_val, y_val, config, training=False),
         config.fine_tune_epochs,
         config,
-        "fine-tune",
+        FINE_TUNE,
         records,
     )
     return [head_phase, tune_phase]
