@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from core.data import CLASS_NAMES
+from core.data import CLASS_NAMES, CLASS_TITLES
 from core.evaluate import PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
@@ -128,3 +128,15 @@ def reading(headlines: dict[str, dict], titles: dict[str, str], n_images: int) -
         "About a third of these test images have a near-identical twin in the training set, so "
         "all figures here, ours and published, flatter every model."
     )
+
+
+def image_groups(joined: pd.DataFrame, names: list[str]) -> dict[str, list[str]]:
+    """Ways to pick a test image: by true class, misclassified by either model, disagreement."""
+    groups = {
+        f"True class: {CLASS_TITLES[cls]}": joined.loc[joined["true_label"] == cls, "path"].tolist()
+        for cls in CLASS_NAMES
+    }
+    wrong = ~joined[[f"{name}_correct" for name in names]].all(axis=1)
+    groups["Misclassified by either model"] = joined.loc[wrong, "path"].tolist()
+    groups["The models disagree"] = joined.loc[~joined["agree"], "path"].tolist()
+    return groups

@@ -121,9 +121,10 @@ def _train_mobilenetv2(model, data, config, records) -> list[dict]:
         pooled, model.get_layer("predictions")(model.get_layer("head_dropout")(pooled)), name="head"
     )
     _compile(head, config.learning_rate)
-    one_hot = lambda y: np.eye(NUM_CLASSES, dtype=np.float32)[y]  # noqa: E731
-    head_data = (f_train, one_hot(y_train))
-    head_phase = _fit_arrays(head, head_data, (f_val, one_hot(y_val)), config, records)
+    one_hot = keras.utils.to_categorical
+    head_phase = _fit_arrays(
+        head, (f_train, one_hot(y_train, NUM_CLASSES)), (f_val, one_hot(y_val, NUM_CLASSES)), config, records
+    )
     head_phase["wall_time_s"] = round(time.perf_counter() - start, 1)
 
     # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import compare
-from core.data import CLASS_NAMES
+from core.data import CLASS_NAMES, ImageError
 from core.gradcam import METHODS
 from pages import shared
 
@@ -38,10 +38,12 @@ shared.case_gallery(cases)
 with st.expander("Table"):
     st.dataframe(cases, hide_index=True)
 
-st.subheader("Open one")
 folder = shared.dataset_dir()
 if folder is not None:
+    st.subheader("Open one")
     path = st.selectbox("Image", cases["path"].tolist())
     method = st.selectbox("Method", METHODS, key="mistake_method")
-    images = {n: shared.test_image(str(folder), path, shared.predictor(n).config.image_size) for n in names}
-    shared.gradcam_pair(images, method, opacity=0.4)
+    try:
+        shared.gradcam_pair(shared.test_inputs(folder, path), method, opacity=0.4)
+    except ImageError as error:
+        st.error(str(error))

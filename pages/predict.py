@@ -5,8 +5,6 @@ from core.figures import probability_bars
 from core.predict import predict_files
 from pages import shared
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
-
 names = shared.require_models()
 titles = shared.titles()
 st.title("Live prediction")
@@ -15,7 +13,7 @@ st.caption("Research tool, not a medical device. Both models classify the same u
 single, batch = st.tabs(["One image", "Batch"])
 
 with single:
-    upload = st.file_uploader("An MRI slice", type=IMAGE_TYPES, key="single_upload")
+    upload = st.file_uploader("An MRI slice", type=shared.IMAGE_TYPES, key="single_upload")
     if upload is not None:
         try:
             results = {n: shared.predictor(n).predict_file(upload.getvalue(), upload.name) for n in names}
@@ -40,7 +38,7 @@ with single:
 
 with batch:
     uploads = st.file_uploader(
-        "Many MRI slices", type=IMAGE_TYPES, accept_multiple_files=True, key="batch_upload"
+        "Many MRI slices", type=shared.IMAGE_TYPES, accept_multiple_files=True, key="batch_upload"
     )
     if uploads:
         progress = st.progress(0.0, text=f"Classifying {len(uploads)} files…")

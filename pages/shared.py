@@ -10,6 +10,7 @@ from core import artifacts, compare, paths
 from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, ImageError, decode_image
 
 DATA_KEY = "data_dir"
+IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
 BADGE_COLORS = {"mobilenetv2": "blue", "custom_cnn": "orange"}  # Streamlit's names for MODEL_COLORS
 
 
@@ -64,6 +65,16 @@ def explainer(name: str):
 @st.cache_data(show_spinner=False)
 def test_image(data_dir: str, relpath: str, size: int) -> np.ndarray:
     return decode_image(Path(data_dir) / relpath, size, name=relpath)
+
+
+def upload_inputs(data: bytes, name: str) -> dict[str, np.ndarray]:
+    """An uploaded file decoded at each model's input size. Raises ImageError."""
+    return {n: decode_image(data, predictor(n).config.image_size, name=name) for n in model_names()}
+
+
+def test_inputs(folder: Path, relpath: str) -> dict[str, np.ndarray]:
+    """A test image decoded at each model's input size. Raises ImageError."""
+    return {n: test_image(str(folder), relpath, predictor(n).config.image_size) for n in model_names()}
 
 
 # ---- Layout helpers ----

@@ -80,3 +80,11 @@ def test_per_class_table_is_long(joined):
     metrics = {"per_class": {"glioma": {"precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 3}}}
     long = compare.per_class_table({"a": metrics}, {"a": "A"})
     assert long.to_dict("records")[1] == {"model": "A", "class": "glioma", "metric": "recall", "value": 0.5}
+
+
+def test_image_groups_offer_classes_mistakes_and_disagreements(joined):
+    groups = compare.image_groups(joined, ["a", "b"])
+    assert groups["True class: Glioma"] == ["1", "3"]
+    assert groups["True class: No tumor"] == ["4"]
+    assert groups["Misclassified by either model"] == ["1", "2", "3", "4"]
+    assert groups["The models disagree"] == ["2", "3", "4"]

@@ -107,3 +107,15 @@ def test_cli_trains_the_named_model(tmp_path, monkeypatch):
     train.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(tmp_path / "out")])
     assert artifacts.available_models(tmp_path / "out") == ["custom_cnn"]
     assert len(artifacts.load_history("custom_cnn", tmp_path / "out")["epochs"]) == 1
+
+
+def test_evaluate_cli_reproduces_the_recorded_metrics(trained):
+    from core import evaluate
+
+    data, root = trained
+    before = artifacts.load_metrics("custom_cnn", root)
+    evaluate.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(root)])
+    after = artifacts.load_metrics("custom_cnn", root)
+    assert after["model"] == before["model"]
+    assert after["confusion_matrix"] == before["confusion_matrix"]
+    assert after["accuracy"] == pytest.approx(before["accuracy"])
