@@ -140,3 +140,27 @@ def image_groups(joined: pd.DataFrame, names: list[str]) -> dict[str, list[str]]
     groups["Misclassified by either model"] = joined.loc[wrong, "path"].tolist()
     groups["The models disagree"] = joined.loc[~joined["agree"], "path"].tolist()
     return groups
+
+
+def reference_table(
+    headlines: dict[str, dict], titles: dict[str, str], n_images: int, published: dict
+) -> pd.DataFrame:
+    """Our models' headline rows and the published MobileNetV2 row, labelled by source."""
+    columns = {
+        "accuracy": "accuracy",
+        "macro_f1": "macro F1",
+        "total_params": "parameters",
+        "file_size_mb": "file size (MB)",
+        "ms_per_image": "ms / image",
+    }
+    rows = [
+        {"model": titles[name], "source": "this project (reproduced)", "test images": n_images}
+        | {label: headline[key] for key, label in columns.items()}
+        for name, headline in headlines.items()
+    ]
+    rows.append(
+        {"model": "MobileNetV2", "source": f"published: {published['source']}",
+         "test images": published["test_images"]}
+        | {label: published[key] for key, label in columns.items()}
+    )  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,4 +1,3 @@
-import pandas as pd
 import streamlit as st
 
 from core import compare
@@ -43,33 +42,7 @@ for column, name in zip(st.columns(len(names)), names):
 st.markdown(compare.reading(headlines, titles, n_images))
 
 st.subheader("Against the published figures")
-reference = pd.DataFrame(
-    [
-        {
-            "model": titles[name],
-            "source": "this project (reproduced)",
-            "test images": n_images,
-            "accuracy": h["accuracy"],
-            "macro F1": h["macro_f1"],
-            "parameters": h["total_params"],
-            "file size (MB)": h["file_size_mb"],
-            "ms / image": h["ms_per_image"],
-        }
-        for name, h in headlines.items()
-    ]
-    + [
-        {
-            "model": "MobileNetV2",
-            "source": f"published: {PUBLISHED_MOBILENETV2['source']}",
-            "test images": PUBLISHED_MOBILENETV2["test_images"],
-            "accuracy": PUBLISHED_MOBILENETV2["accuracy"],
-            "macro F1": PUBLISHED_MOBILENETV2["macro_f1"],
-            "parameters": PUBLISHED_MOBILENETV2["total_params"],
-            "file size (MB)": PUBLISHED_MOBILENETV2["file_size_mb"],
-            "ms / image": PUBLISHED_MOBILENETV2["ms_per_image"],
-        }
-    ]
-)
+reference = compare.reference_table(headlines, titles, n_images, PUBLISHED_MOBILENETV2)
 st.dataframe(
     reference,
     hide_index=True,

@@ -1,4 +1,4 @@
-"""Cached loaders and small UI pieces shared by the pages (the only Streamlit code outside pages)."""
+"""Cached loaders and small UI pieces shared by the pages. All computation lives in core/."""
 
 from pathlib import Path
 
@@ -7,11 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from core import artifacts, compare, paths
+from core.config import ModelConfig
 from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, ImageError, decode_image
 
 DATA_KEY = "data_dir"
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
 BADGE_COLORS = {"mobilenetv2": "blue", "custom_cnn": "orange"}  # Streamlit's names for MODEL_COLORS
+SHORT_NAMES = {"mobilenetv2": "MobileNetV2", "custom_cnn": "CNN"}  # where space is short
 
 
 # ---- Artifacts (tables cached as data, models and explainers as resources) ----
@@ -23,8 +25,13 @@ def model_names() -> list[str]:
 
 
 @st.cache_data
+def config(name: str) -> ModelConfig:
+    return artifacts.load_config(name)
+
+
+@st.cache_data
 def titles() -> dict[str, str]:
-    return {name: artifacts.load_config(name).display_name for name in model_names()}
+    return {name: config(name).display_name for name in model_names()}
 
 
 @st.cache_data
@@ -51,7 +58,7 @@ def joined_predictions() -> pd.DataFrame:
 def predictor(name: str):
     from core.predict import Predictor
 
-    return Predictor(artifacts.load_model(name), artifacts.load_config(name))
+    return Predictor(artifacts.load_model(name), config(name))
 
 
 @st.cache_resource(show_spinner="Building explainer…")
@@ -59,7 +66,7 @@ def explainer(name: str):
     from core.gradcam import Explainer
     from core.models import last_conv_layer
 
-    return Explainer(predictor(name).model, last_conv_layer(predictor(name).config))
+    return Explainer(predictor(name).model, last_conv_layer(config(name)))
 
 
 @st.cache_data(show_spinner=False)
@@ -69,12 +76,12 @@ def test_image(data_dir: str, relpath: str, size: int) -> np.ndarray:
 
 def upload_inputs(data: bytes, name: str) -> dict[str, np.ndarray]:
     """An uploaded file decoded at each model's input size. Raises ImageError."""
-    return {n: decode_image(data, predictor(n).config.image_size, name=name) for n in model_names()}
+    return {n: decode_image(data, config(n).image_size, name=name) for n in model_names()}
 
 
 def test_inputs(folder: Path, relpath: str) -> dict[str, np.ndarray]:
     """A test image decoded at each model's input size. Raises ImageError."""
-    return {n: test_image(str(folder), relpath, predictor(n).config.image_size) for n in model_names()}
+    return {n: test_image(str(folder), relpath, config(n).image_size) for n in model_names()}
 
 
 # ---- Layout helpers ----
@@ -133,7 +140,7 @@ def require_dataset() -> Path | None:
 def probabilities_caption(row: pd.Series, name: str) -> str:
     label = row[f"{name}_label"]
     mark = "✓" if label == row["true_label"] else "✗"
-    return f"{mark} {titles()[name].split(' ')[0]}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
+    return f"{mark} {SHORT_NAMES.get(name, name)}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
 
 
 def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None:

@@ -88,3 +88,18 @@ def test_image_groups_offer_classes_mistakes_and_disagreements(joined):
     assert groups["True class: No tumor"] == ["4"]
     assert groups["Misclassified by either model"] == ["1", "2", "3", "4"]
     assert groups["The models disagree"] == ["2", "3", "4"]
+
+
+def test_reference_table_labels_published_rows():
+    headline = {
+        "accuracy": 0.9,
+        "macro_f1": 0.8,
+        "total_params": 10,
+        "file_size_mb": 1.0,
+        "ms_per_image": 2.0,
+    }
+    published = headline | {"source": "a study", "test_images": 1311}
+    table = compare.reference_table({"a": headline}, {"a": "Model A"}, 100, published)
+    assert table["source"].tolist() == ["this project (reproduced)", "published: a study"]
+    assert table["test images"].tolist() == [100, 1311]
+    assert table.loc[0, "macro F1"] == 0.8
