@@ -2,8 +2,7 @@
 
 import pandas as pd
 
-from core.data import CLASS_NAMES, CLASS_TITLES
-from core.evaluate import PROBABILITY_COLUMNS
+from core.data import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
 
@@ -40,7 +39,14 @@ def joined_predictions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     Columns: path, true_label, then per model `<name>_label`, `<name>_confidence` (of its own
     label), `<name>_correct`, `<name>_prob_<class>`; and `agree` (all models give one label).
+
+    Raises:
+        ValueError: the tables do not list the same test images.
     """
+    path_sets = {name: set(table["path"]) for name, table in tables.items()}
+    if len({frozenset(paths) for paths in path_sets.values()}) > 1:
+        sizes = ", ".join(f"{name}: {len(paths)}" for name, paths in path_sets.items())
+        raise ValueError(f"the models were evaluated on different test images ({sizes}); re-evaluate them")
     joined = None
     for name, table in tables.items():
         part = table[["path", "true_label"]].copy()

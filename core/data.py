@@ -28,6 +28,7 @@ CLASS_ALIASES = {
     "no_tumor": "notumor",
     "pituitary_tumor": "pituitary",
 }
+PROBABILITY_COLUMNS = [f"prob_{name}" for name in CLASS_NAMES]  # in predictions.csv
 TRAIN_SPLIT, TEST_SPLIT = "Training", "Testing"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 MIN_SIDE = 32

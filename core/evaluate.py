@@ -4,7 +4,6 @@ CLI: python -m core.evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR]
 re-evaluates the saved models and rewrites their metrics.json and predictions.csv.
 """
 
-import argparse
 import statistics
 import time
 from pathlib import Path
@@ -19,11 +18,18 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from core import artifacts, paths
-from core.config import CONFIGS, ModelConfig
-from core.data import CLASS_NAMES, TEST_SPLIT, Sample, find_samples, fingerprint, load_images
+from core import artifacts, cli, paths
+from core.config import ModelConfig
+from core.data import (
+    CLASS_NAMES,
+    PROBABILITY_COLUMNS,
+    TEST_SPLIT,
+    Sample,
+    find_samples,
+    fingerprint,
+    load_images,
+)
 
-PROBABILITY_COLUMNS = [f"prob_{name}" for name in CLASS_NAMES]
 LABELS = list(range(len(CLASS_NAMES)))
 
 
@@ -137,13 +143,9 @@ def summary_line(name: str, metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
-    parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
-    parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="artifacts folder")
-    args = parser.parse_args(argv)
+    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
     root = Path(args.artifacts)
-    for name in CONFIGS if args.model == "all" else [args.model]:
+    for name in cli.selected_models(args.model):
         model = artifacts.load_model(name, root)
         metrics, table = evaluate(model, artifacts.load_config(name, root), paths.data_dir(args.data))
         previous = artifacts.load_metrics(name, root)
@@ -153,4 +155,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

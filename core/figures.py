@@ -8,7 +8,6 @@ import plotly.graph_objects as go
 from core.data import CLASS_NAMES, CLASS_TITLES
 
 MODEL_COLORS = {"mobilenetv2": "#2563eb", "custom_cnn": "#ea580c"}  # one colour per model, everywhere
-PUBLISHED_COLOR = "#6b7280"
 CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
 
 
@@ -123,8 +122,8 @@ def training_curves(history: dict, metric: str, color: str) -> go.Figure:
         customdata=drops["learning_rate"],
         hovertemplate="epoch %{x}: learning rate %{customdata:.1e}<extra></extra>",
     )
-    best = [phase["best_epoch"] for phase in history["phases"] if phase["best_epoch"]]
-    best_rows = epochs[epochs["epoch"].isin(best)]
+    # The weights kept are those of the last phase's best epoch (lowest validation loss).
+    best_rows = epochs[epochs["epoch"] == history["phases"][-1]["best_epoch"]]
     fig.add_scatter(
         x=best_rows["epoch"],
         y=best_rows[f"val_{metric}"],

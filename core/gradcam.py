@@ -61,7 +61,7 @@ def _jet(values: np.ndarray) -> np.ndarray:
     """The 'jet' colormap: (H, W) in [0, 1] -> (H, W, 3) in [0, 1]."""
     four = 4 * values[..., None]
     offsets = np.array([3.0, 2.0, 1.0])  # red, green, blue
-    return np.clip(np.minimum(four - offsets + 1.5, -four + offsets + 2.5), 0, 1)
+    return np.clip(np.minimum(four - offsets + 1.5, -four + offsets + 1.5), 0, 1)
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.4) -> np.ndarray:

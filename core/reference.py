@@ -15,10 +15,3 @@ PUBLISHED_MOBILENETV2 = {
         "pituitary": {"precision": 0.91, "recall": 0.94, "f1": 0.93},
     },
 }
-
-PUBLISHED_CUSTOM_CNN = {
-    "source": "Custom CNN from scratch (2023)",
-    "accuracy": 0.99,
-    "note": "measured on 2,612 images that included its own training images",
-    "training_time_s": 8600,
-}

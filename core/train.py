@@ -9,7 +9,6 @@ rate drops) looks at it, never at Testing. Artifacts are staged and swapped in o
 complete, so an interrupted run leaves the previous ones intact.
 """
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -24,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core import artifacts, paths
+from core import artifacts, cli, paths
 from core.config import CONFIGS, ModelConfig
 from core.data import (
     CLASS_NAMES,
@@ -199,8 +198,17 @@ def train(
     data_dir: Path,
     root: Path = paths.ARTIFACTS_DIR,
     weights: str | None = "imagenet",
+    command: str = "",
 ) -> Path:
-    """Train, evaluate and save one model; return its artifact folder."""
+    """Train, evaluate and save one model; return its artifact folder.
+
+    Args:
+        weights: MobileNetV2's starting weights (see models.build_mobilenetv2).
+        command: the command line to record in the manifest.
+
+    Raises:
+        DatasetError: the dataset folder is missing or malformed.
+    """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     train_samples = find_samples(data_dir, TRAIN_SPLIT)
@@ -238,7 +246,7 @@ def train(
             {
                 "model": config.name,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "command": " ".join(["python -m core.train", *sys.argv[1:]]),
+                "command": command,
                 "seed": config.seed,
                 "dataset": {
                     "train_fingerprint": fingerprint(train_samples),
@@ -263,15 +271,13 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
-    parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
+    argv = sys.argv[1:] if argv is None else argv
+    parser = cli.parser(__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
     parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
     parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
     parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
-    parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="output folder")
     args = parser.parse_args(argv)
 
     overrides = {
@@ -281,11 +287,13 @@ def main(argv: list[str] | None = None) -> None:
         "fine_tune_learning_rate": args.fine_tune_learning_rate,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    for name in CONFIGS if args.model == "all" else [args.model]:
+    for name in cli.selected_models(args.model):
         config = dataclasses.replace(CONFIGS[name], **overrides).capped()
         print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
-        train(config, paths.data_dir(args.data), Path(args.artifacts), paths.imagenet_weights(args.weights))
+        weights = paths.imagenet_weights(args.weights) if config.architecture == "mobilenetv2" else None
+        command = " ".join(["python -m core.train", *argv])
+        train(config, paths.data_dir(args.data), Path(args.artifacts), weights, command)
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

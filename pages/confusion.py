@@ -13,22 +13,25 @@ normalize = (
     == "Row %"
 )
 
-clicked = None
+
+def remember_click(name: str) -> None:
+    """Keep the latest click of either matrix: (model, true class, predicted class)."""
+    points = st.session_state[f"cm_{name}"].selection.points
+    st.session_state["cm_clicked"] = (name, *points[0]["customdata"][:2]) if points else None
+
+
 for column, name in zip(st.columns(len(names)), names):
     with column:
         st.markdown(f"#### {shared.title(name)}")
-        event = st.plotly_chart(
+        st.plotly_chart(
             confusion_figure(shared.metrics(name)["confusion_matrix"], normalize, MODEL_COLORS[name]),
-            on_select="rerun",
+            on_select=lambda name=name: remember_click(name),
             selection_mode="points",
             key=f"cm_{name}",
             config={"displayModeBar": False},
         )
-        points = event.selection.points if event and event.selection else []
-        if points:
-            true_label, predicted_label = points[0]["customdata"][:2]
-            clicked = (name, true_label, predicted_label)
 
+clicked = st.session_state.get("cm_clicked")
 if clicked is None:
     st.info("Click a cell of either matrix to open the images behind it.")
     st.stop()

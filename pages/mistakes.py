@@ -30,6 +30,7 @@ st.download_button(
     file_name="misclassified.csv",
     mime="text/csv",
     disabled=cases.empty,
+    on_click="ignore",
 )
 if cases.empty:
     st.stop()

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import compare
-from core.figures import MODEL_COLORS, PUBLISHED_COLOR, per_class_bars
+from core.figures import MODEL_COLORS, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
 from pages import shared
 
@@ -16,27 +16,32 @@ st.caption(
     f"both models evaluated on the same {n_images:,} test images."
 )
 
+
+def points(delta: float) -> str:
+    return f"{delta * 100:+.2f} points"
+
+
+# label, headline key, value format, difference format, which direction is good
 CARDS = [
-    ("Accuracy", "accuracy", "{:.2%}", "{:+.2%}", "normal"),
-    ("Macro F1", "macro_f1", "{:.2%}", "{:+.2%}", "normal"),
-    ("Parameters", "total_params", "{:,.0f}", "{:+,.0f}", "inverse"),
-    ("File size", "file_size_mb", "{:.1f} MB", "{:+.1f} MB", "inverse"),
-    ("Inference", "ms_per_image", "{:.1f} ms", "{:+.1f} ms", "inverse"),
-    ("Training time", "training_time_s", "{:,.0f} s", "{:+,.0f} s", "inverse"),
+    ("Accuracy", "accuracy", "{:.2%}".format, points, "normal"),
+    ("Macro F1", "macro_f1", "{:.2%}".format, points, "normal"),
+    ("Parameters", "total_params", "{:,.0f}".format, "{:+,.0f}".format, "inverse"),
+    ("File size", "file_size_mb", "{:.1f} MB".format, "{:+.1f} MB".format, "inverse"),
+    ("Inference", "ms_per_image", "{:.1f} ms".format, "{:+.1f} ms".format, "inverse"),
+    ("Training time", "training_time_s", "{:,.0f} s".format, "{:+,.0f} s".format, "inverse"),
 ]
 for column, name in zip(st.columns(len(names)), names):
-    others = [other for other in names if other != name]
+    other = next((other for other in names if other != name), None)
     with column.container(border=True):
         st.markdown(f"#### {shared.title(name)}")
         for row in (CARDS[:3], CARDS[3:]):
-            for cell, (label, key, fmt, delta_fmt, delta_color) in zip(st.columns(3), row):
-                delta = headlines[name][key] - headlines[others[0]][key] if others else None
+            for cell, (label, key, show, show_delta, delta_color) in zip(st.columns(3), row):
                 cell.metric(
                     label,
-                    fmt.format(headlines[name][key]),
-                    delta=delta_fmt.format(delta) if delta is not None else None,
+                    show(headlines[name][key]),
+                    delta=show_delta(headlines[name][key] - headlines[other][key]) if other else None,
                     delta_color=delta_color,
-                    help=f"Difference: this model minus {titles[others[0]]}." if others else None,
+                    help=f"Difference: this model minus {titles[other]}." if other else None,
                 )
 
 st.markdown(compare.reading(headlines, titles, n_images))
@@ -62,7 +67,7 @@ st.caption(
 
 st.subheader("Per class")
 table = compare.per_class_table({name: shared.metrics(name) for name in names}, titles)
-colors = {titles[name]: MODEL_COLORS[name] for name in names} | {"published": PUBLISHED_COLOR}
+colors = {titles[name]: MODEL_COLORS[name] for name in names}
 st.plotly_chart(per_class_bars(table, colors), width="stretch")
 wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
 wide["class"] = wide["class"].map(shared.class_title)

@@ -38,7 +38,9 @@ with single:
 
 with batch:
     uploads = st.file_uploader(
-        "Many MRI slices", type=shared.IMAGE_TYPES, accept_multiple_files=True, key="batch_upload"
+        "Many MRI slices (files that are not images get an error in their row)",
+        accept_multiple_files=True,
+        key="batch_upload",
     )
     if uploads:
         progress = st.progress(0.0, text=f"Classifying {len(uploads)} files…")
@@ -62,11 +64,17 @@ with batch:
             column_config={
                 **{f"{n}_label": titles[n] for n in names},
                 **{
-                    f"{n}_confidence": st.column_config.NumberColumn("confidence", format="percent")
+                    f"{n}_confidence": st.column_config.NumberColumn(
+                        f"{shared.SHORT_NAMES.get(n, n)} confidence", format="percent"
+                    )
                     for n in names
                 },
             },
         )
         st.download_button(
-            "Download results (CSV)", table.to_csv(index=False).encode(), "predictions.csv", "text/csv"
+            "Download results (CSV)",
+            table.to_csv(index=False).encode(),
+            "predictions.csv",
+            "text/csv",
+            on_click="ignore",
         )

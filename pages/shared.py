@@ -50,8 +50,17 @@ def history(name: str) -> dict:
 
 
 @st.cache_data
-def joined_predictions() -> pd.DataFrame:
+def _joined_predictions() -> pd.DataFrame:
     return compare.joined_predictions({name: artifacts.load_predictions(name) for name in model_names()})
+
+
+def joined_predictions() -> pd.DataFrame:
+    """Both models' test predictions side by side; stops the page if they do not match."""
+    try:
+        return _joined_predictions()
+    except ValueError as error:
+        st.error(str(error))
+        st.stop()
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -67,6 +76,12 @@ def explainer(name: str):
     from core.models import last_conv_layer
 
     return Explainer(predictor(name).model, last_conv_layer(config(name)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def heatmap(name: str, image: np.ndarray, class_index: int, method: str) -> np.ndarray:
+    """A CAM, cached so moving the opacity slider does not recompute it."""
+    return explainer(name).heatmap(image, class_index, method)
 
 
 @st.cache_data(show_spinner=False)
@@ -182,8 +197,8 @@ def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> 
         with column:
             st.markdown(f"{title(name)} → **{class_title(CLASS_NAMES[predicted])}** ({probs.max():.1%})")
             with st.spinner(f"{method}…"):
-                heatmap = explainer(name).heatmap(image, predicted, method)
+                cam = heatmap(name, image, predicted, method)
             left, right = st.columns(2)
             left.image(image, caption="input", width="stretch")
-            right.image(overlay(image, heatmap, opacity), caption=f"{method}", width="stretch")
+            right.image(overlay(image, cam, opacity), caption=f"{method}", width="stretch")
     st.plotly_chart(probability_bars(probabilities, titles()), width="stretch")

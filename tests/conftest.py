@@ -1,6 +1,7 @@
 """Shared fixtures: tiny synthetic datasets in the Kaggle layout."""
 
 import os
+import zlib
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,7 +30,9 @@ def write_dataset(root: Path, per_class: int = 6, class_dirs=CLASS_NAMES) -> Pat
             directory = root / split / folder
             directory.mkdir(parents=True)
             for i in range(per_class):
-                make_scan(label, seed=hash((split, label, i)) % 2**32).save(directory / f"{i:03d}.jpg")
+                make_scan(label, seed=zlib.crc32(f"{split}/{label}/{i}".encode())).save(
+                    directory / f"{i:03d}.jpg"
+                )
     return root
 
 

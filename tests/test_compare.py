@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from core import compare
-from core.evaluate import PROBABILITY_COLUMNS
+from core.data import PROBABILITY_COLUMNS
 
 
 def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -22,6 +22,12 @@ def joined():
     b = table([("1", "glioma", "meningioma", 0.5), ("2", "meningioma", "meningioma", 0.9),
                ("3", "glioma", "meningioma", 0.95), ("4", "notumor", "notumor", 0.99)])  # fmt: skip
     return compare.joined_predictions({"a": a, "b": b})
+
+
+def test_joined_predictions_refuse_different_test_sets():
+    a = table([("1", "glioma", "glioma", 0.9), ("2", "notumor", "notumor", 0.9)])
+    with pytest.raises(ValueError, match=r"different test images \(a: 2, b: 1\)"):
+        compare.joined_predictions({"a": a, "b": a.head(1)})
 
 
 def test_joined_predictions_has_one_row_per_image(joined):

@@ -98,13 +98,14 @@ def test_sixteen_bit_images_are_stretched_to_eight_bits():
 
 
 def test_exif_rotation_is_applied():
-    image = Image.new("RGB", (64, 32), (255, 255, 255))
-    exif = image.getexif()
-    exif[0x0112] = 6  # rotate 90 degrees on display
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[:, :32] = 255  # left half white
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", exif=exif)
-    # Decoded at native size it would be 32 wide: check the transpose happened via aspect.
-    assert decode_image(buffer.getvalue(), size=32).shape == (32, 32, 3)
+    Image.fromarray(pixels).save(buffer, format="PNG", exif=exif)
+    shown = decode_image(buffer.getvalue(), size=64).mean(axis=2)
+    assert shown[:24].mean() > 200 and shown[40:].mean() < 50  # white on top once rotated
 
 
 def _bomb(side: int) -> bytes:

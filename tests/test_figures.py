@@ -64,7 +64,7 @@ def test_training_curves_mark_phases_lr_cuts_and_best_epoch():
     names = [trace.name for trace in fig.data]
     assert names == ["train", "validation", "learning rate cut", "best epoch (kept)"]
     assert list(fig.data[2].x) == [4]  # the cut inside fine-tuning, not the phase change
-    assert list(fig.data[3].x) == [2, 4]
+    assert list(fig.data[3].x) == [4]
     assert fig.layout.shapes[0].x0 == 2.5  # the phase boundary
 
 

@@ -13,7 +13,9 @@ def test_overlay_blends_at_the_given_opacity_and_any_size():
     assert blended.shape == (50, 70, 3) and blended.dtype == np.uint8
     assert tuple(blended[0, 0]) == (0, 0, 127)  # jet at 0 is dark blue
     hot = overlay(image, np.ones((8, 8), np.float32), 1.0)
-    assert hot[0, 0, 0] > 100 and hot[0, 0, 2] == 0  # jet at 1 is dark red
+    assert tuple(hot[0, 0]) == (127, 0, 0)  # jet at 1 is dark red
+    middle = overlay(image, np.full((8, 8), 0.5, np.float32), 1.0)
+    np.testing.assert_allclose(middle[0, 0], (127, 255, 127), atol=3)  # light green
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import pytest
 
 from core import artifacts, paths
 from core.config import CONFIGS
-from core.data import CLASS_NAMES, TEST_SPLIT, find_samples, load_images
-from core.evaluate import PROBABILITY_COLUMNS, metrics_from_predictions
+from core.data import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples, load_images
+from core.evaluate import metrics_from_predictions
 
 TEST_IMAGES = 1311  # the Kaggle release's Testing split
 SHIPPED = artifacts.available_models()

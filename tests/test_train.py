@@ -8,8 +8,8 @@ import pytest
 
 from core import artifacts, train
 from core.config import CUSTOM_CNN, MOBILENETV2, ModelConfig
-from core.data import TEST_SPLIT, find_samples, load_images
-from core.evaluate import PROBABILITY_COLUMNS, metrics_from_predictions
+from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples, load_images
+from core.evaluate import metrics_from_predictions
 
 TINY = {
     "mobilenetv2": dataclasses.replace(
@@ -63,10 +63,26 @@ def test_saved_model_predicts_what_the_run_recorded(trained, name):
     np.testing.assert_allclose(reloaded, recorded[PROBABILITY_COLUMNS].to_numpy(), atol=1e-5)
 
 
-def test_mobilenetv2_phase_two_only_changes_the_unfrozen_layers(trained):
+def test_mobilenetv2_training_changes_only_the_head_and_the_top_layers(trained):
+    import keras
+
+    from core.models import base_layers, build_model
+
     _, root = trained
-    trainable = artifacts.load_metrics("mobilenetv2", root)["model"]["trainable_params"]
-    assert 0 < trainable < artifacts.load_metrics("mobilenetv2", root)["model"]["total_params"]
+    config = TINY["mobilenetv2"]
+    keras.utils.set_random_seed(config.seed)  # as train() does before building: same initial weights
+    initial, trained_model = build_model(config, weights=None), artifacts.load_model("mobilenetv2", root)
+
+    def changed(layer_name: str) -> bool:
+        before = initial.get_layer(layer_name).get_weights()
+        after = trained_model.get_layer(layer_name).get_weights()
+        return any(not np.array_equal(b, a) for b, a in zip(before, after))
+
+    top = {layer.name for layer in base_layers(initial)[-config.fine_tune_layers :]}
+    frozen = [layer.name for layer in base_layers(initial) if layer.weights and layer.name not in top]
+    assert frozen and not any(changed(name) for name in frozen)
+    assert not changed("Conv_1_bn")  # BatchNorm stays frozen even in the fine-tuned top
+    assert changed("Conv_1") and changed("block_16_project") and changed("predictions")
 
 
 def test_an_interrupted_run_leaves_previous_artifacts_intact(trained, monkeypatch):
@@ -119,3 +135,10 @@ def test_evaluate_cli_reproduces_the_recorded_metrics(trained):
     assert after["model"] == before["model"]
     assert after["confusion_matrix"] == before["confusion_matrix"]
     assert after["accuracy"] == pytest.approx(before["accuracy"])
+
+
+def test_cli_names_a_missing_dataset_in_one_line(tmp_path):
+    from core import cli
+
+    with pytest.raises(SystemExit, match="error: dataset folder not found: .*nowhere"):
+        cli.run(lambda: train.main(["--model", "custom_cnn", "--data", str(tmp_path / "nowhere")]))
