@@ -37,6 +37,12 @@ def test_every_page_renders_without_the_dataset(page, tmp_path):
     assert app.title
 
 
+@pytest.mark.parametrize("page", ["pages/gradcam.py", "pages/mistakes.py"])
+def test_image_pages_say_how_to_provide_the_dataset(page, tmp_path):
+    app = open_page(page, data_dir=str(tmp_path / "nowhere"))
+    assert any(paths.DATA_ENV_VAR in info.value for info in app.info)
+
+
 def test_overview_shows_both_models_accuracies():
     app = open_page(PAGES[0])
     labels = [m.label for m in app.metric]
