@@ -76,7 +76,7 @@ def predictions_table(samples: list[Sample], probabilities: np.ndarray) -> pd.Da
             "predicted_label": [CLASS_NAMES[i] for i in probabilities.argmax(axis=1)],
         }
     )
-    table[PROBABILITY_COLUMNS] = probabilities.round(6)
+    table[PROBABILITY_COLUMNS] = probabilities
     return table
 
 
@@ -131,7 +131,8 @@ def evaluate(model, config: ModelConfig, data_dir: Path) -> tuple[dict, pd.DataF
 def write_evaluation(out_dir: Path, metrics: dict, table: pd.DataFrame) -> None:
     artifacts.write_json(out_dir / "metrics.json", metrics)
     temporary = out_dir / "predictions.csv.tmp"
-    table.to_csv(temporary, index=False)
+    # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
+    table.to_csv(temporary, index=False, float_format="%.9g")
     temporary.replace(out_dir / "predictions.csv")
 
 

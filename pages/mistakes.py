@@ -8,7 +8,7 @@ from pages import shared
 names = shared.require_models()
 titles = shared.titles()
 st.title("Misclassified explorer")
-st.caption("Glioma and meningioma are the pair both models confuse most: that is the default view.")
+st.caption("Glioma vs meningioma, the pair hardest to tell apart, is the default view.")
 
 joined = shared.joined_predictions()
 f1, f2, f3 = st.columns(3)

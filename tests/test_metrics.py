@@ -1,8 +1,14 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.data import Sample
-from core.evaluate import classification_metrics, metrics_from_predictions, predictions_table
+from core.evaluate import (
+    classification_metrics,
+    metrics_from_predictions,
+    predictions_table,
+    write_evaluation,
+)
 
 
 def one_hot_probabilities(predicted: list[int]) -> np.ndarray:
@@ -47,3 +53,16 @@ def test_predictions_table_round_trips_to_the_same_metrics(tmp_path):
     recomputed = metrics_from_predictions(table)
     assert recomputed == classification_metrics(np.array([0, 1, 2, 3, 3]), probabilities)
     assert recomputed["accuracy"] == pytest.approx(3 / 5)
+
+
+def test_predictions_csv_keeps_every_digit_the_metrics_need(tmp_path):
+    # Confident models put many probabilities within 1e-6 of 0 or 1: rounding them would tie
+    # scores and change the ROC AUC recomputed from the file.
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2, 3], 10)
+    logits = rng.normal(scale=12, size=(len(labels), 4)) + 6 * np.eye(4)[labels]
+    probabilities = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
+    samples = [Sample(tmp_path / f"{i}.jpg", f"Testing/x/{i}.jpg", label) for i, label in enumerate(labels)]
+    write_evaluation(tmp_path, {}, predictions_table(samples, probabilities))
+    recomputed = metrics_from_predictions(pd.read_csv(tmp_path / "predictions.csv"))
+    assert recomputed == classification_metrics(labels, probabilities)
