@@ -16,5 +16,6 @@ navigation = st.navigation(
         st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
     ]
 )
+st.session_state[shared.APP_KEY] = True  # pages check it: see shared.require_models
 shared.dataset_sidebar()
 navigation.run()

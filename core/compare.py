@@ -125,11 +125,12 @@ def reading(headlines: dict[str, dict], titles: dict[str, str], n_images: int) -
     )
     smaller = min(headlines, key=lambda n: headlines[n]["total_params"])
     faster = min(headlines, key=lambda n: headlines[n]["ms_per_image"])
-    text += (
-        f"{titles[smaller]} is the smaller network "
-        f"({headlines[smaller]['total_params'] / 1e6:.1f} M parameters) and "
-        f"{titles[faster]} the faster one per image ({headlines[faster]['ms_per_image']:.0f} ms). "
-    )
+    size = f"{headlines[smaller]['total_params'] / 1e6:.1f} M parameters"
+    speed = f"{headlines[faster]['ms_per_image']:.0f} ms per image"
+    if smaller == faster:
+        text += f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
+    else:
+        text += f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
     return text + (
         "About a third of these test images have a near-identical twin in the training set, so "
         "all figures here, ours and published, flatter every model."

@@ -5,7 +5,10 @@ import warnings
 import numpy as np
 from PIL import Image
 
-METHODS = ("Grad-CAM", "Grad-CAM++", "ScoreCAM")
+# Grad-CAM++ comes first, as the pages' default: it weights positive gradients only, so it always
+# shows a region, while plain Grad-CAM's map is empty whenever its weighted sum is negative
+# everywhere (about one in five test images for the custom CNN).
+METHODS = ("Grad-CAM++", "Grad-CAM", "ScoreCAM")
 SCORECAM_MAX_N = 16  # ScoreCAM on the 16 strongest channels: close to full ScoreCAM, far faster
 
 

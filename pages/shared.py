@@ -1,5 +1,6 @@
 """Cached loaders and small UI pieces shared by the pages. All computation lives in core/."""
 
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from core.config import ModelConfig
 from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, ImageError, decode_image
 
 DATA_KEY = "data_dir"
+APP_KEY = "app_navigation"  # set by streamlit_app.py on every run
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
 BADGE_COLORS = {"mobilenetv2": "blue", "custom_cnn": "orange"}  # Streamlit's names for MODEL_COLORS
 SHORT_NAMES = {"mobilenetv2": "MobileNetV2", "custom_cnn": "CNN"}  # where space is short
@@ -112,11 +114,25 @@ def class_title(name: str) -> str:
 
 
 def require_models() -> list[str]:
+    """Every page starts here: the shipped models' names, or a message and a stop if none."""
+    _run_through_app()
     names = model_names()
     if not names:
         st.error("No trained models in artifacts/. Train them with `python -m core.train --model all`.")
         st.stop()
     return names
+
+
+def _run_through_app() -> None:
+    """Serve this page through streamlit_app.py if Streamlit started it on its own.
+
+    A server with a pages/ folder runs a deep link such as /predict as the bare page script
+    (Streamlit's older multipage mode) until some session has called st.navigation: the page
+    would come without the app's navigation, layout and sidebar.
+    """
+    if not st.session_state.get(APP_KEY):
+        runpy.run_path(str(paths.ROOT / "streamlit_app.py"))
+        st.stop()
 
 
 def dataset_sidebar() -> None:
@@ -201,4 +217,9 @@ def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> 
             left, right = st.columns(2)
             left.image(image, caption="input", width="stretch")
             right.image(overlay(image, cam, opacity), caption=f"{method}", width="stretch")
+            if cam.max() <= 0:
+                st.caption(
+                    f":orange[{method} is empty here: no region raises this class's score "
+                    "by its measure. Try Grad-CAM++ or ScoreCAM.]"
+                )
     st.plotly_chart(probability_bars(probabilities, titles()), width="stretch")

@@ -3,6 +3,7 @@
 Set SCREENSHOT_DIR to keep a screenshot of each page (`make screenshots` writes docs/screenshots).
 """
 
+import contextlib
 import io
 import os
 import shutil
@@ -48,8 +49,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def _streamlit_server():
+    """`streamlit run streamlit_app.py` on a free port; yields (url, start time)."""
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -60,19 +62,26 @@ def server():
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url, started
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield url, started
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with _streamlit_server() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +133,15 @@ def test_first_page_renders_and_every_page_opens(server, page):
 def test_upload_on_live_prediction_shows_both_predictions(server, page):
     url, _ = server
     _open(page, url, "predict")
-    buffer = io.BytesIO()
-    make_scan(3, 7, 224).convert("RGB").save(buffer, format="JPEG")
+    real_scans = sorted((paths.data_dir() / "Testing" / "meningioma").glob("*.jpg"))
+    if real_scans:
+        name, data = real_scans[0].name, real_scans[0].read_bytes()
+    else:
+        buffer = io.BytesIO()
+        make_scan(3, 7, 224).convert("RGB").save(buffer, format="JPEG")
+        name, data = "scan.jpg", buffer.getvalue()
     page.locator('input[type="file"]').first.set_input_files(
-        {"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+        {"name": name, "mimeType": "image/jpeg", "buffer": data}
     )
     predictions = page.locator('[data-testid="stMetricLabel"]', has_text="Prediction")
     predictions.nth(1).wait_for(timeout=WAIT_MS)
@@ -149,3 +163,14 @@ def test_clicking_a_confusion_cell_opens_its_gallery(server, page):
     if (paths.data_dir() / "Testing").is_dir():
         page.locator('[data-testid="stImage"]').first.wait_for(timeout=WAIT_MS)
     _screenshot(page, "confusion")
+
+
+def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page):
+    # The first request a new server sees is for a page other than the overview.
+    with _streamlit_server() as (url, _):
+        _open(page, url, "training")
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        navigation.get_by_text("Misclassified explorer").wait_for(timeout=WAIT_MS)
+        assert navigation.get_by_text("shared", exact=True).count() == 0
+        page.get_by_label("Dataset folder", exact=True).wait_for(timeout=WAIT_MS)
+        _no_exception(page)

@@ -79,7 +79,10 @@ def test_headline_and_reading():
     assert headlines["a"]["training_time_s"] == 100.0
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, 1000)
     assert "**Model A** is more accurate by 2.0 points (97.0% vs 95.0%): 30 mistakes against 50" in text
-    assert "Model B is the smaller network (0.9 M parameters) and Model B the faster one" in text
+    assert "Model B is the smaller and faster network (0.9 M parameters, 5 ms per image)" in text
+    headlines["b"]["ms_per_image"] = 30.0
+    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, 1000)
+    assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20 ms per image)" in text
 
 
 def test_per_class_table_is_long(joined):
