@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page("pages/training.py", title="Training curves", icon=":material/show_chart:"),
         st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:"),
         st.Page("pages/mistakes.py", title="Misclassified explorer", icon=":material/search:"),
+        st.Page("pages/audit.py", title="Leakage audit", icon=":material/content_copy:"),
         st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
     ]
 )

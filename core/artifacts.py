@@ -19,6 +19,7 @@ from core.config import CONFIGS, ModelConfig
 from core.paths import ARTIFACTS_DIR
 
 MODEL_FILE = "model.keras"
+AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
 ARTIFACT_FILES = (
     MODEL_FILE,
     "config.json",
@@ -80,6 +81,14 @@ def load_manifest(name: str, root: Path = ARTIFACTS_DIR) -> dict:
 
 def load_predictions(name: str, root: Path = ARTIFACTS_DIR) -> pd.DataFrame:
     return pd.read_csv(_path(name, "predictions.csv", root))
+
+
+def load_audit(root: Path = ARTIFACTS_DIR) -> dict:
+    """The dataset's leakage audit (core.audit)."""
+    path = Path(root) / AUDIT_FILE
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} (write it with `python -m core.audit`)")
+    return json.loads(path.read_text())
 
 
 def load_model(name: str, root: Path = ARTIFACTS_DIR):

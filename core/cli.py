@@ -9,10 +9,11 @@ from core.config import CONFIGS
 from core.data import DatasetError
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """An argument parser with --model, --data and --artifacts."""
+def parser(description: str, models: bool = True) -> argparse.ArgumentParser:
+    """An argument parser with --data, --artifacts and, if `models`, --model."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
+    if models:
+        parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
     parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
     parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="artifacts folder")
     return parser

@@ -52,8 +52,22 @@ def history(name: str) -> dict:
 
 
 @st.cache_data
+def predictions(name: str) -> pd.DataFrame:
+    return artifacts.load_predictions(name)
+
+
+@st.cache_data
+def leakage_audit() -> dict | None:
+    """The dataset's leakage audit, or None if artifacts/ has none."""
+    try:
+        return artifacts.load_audit()
+    except artifacts.ArtifactError:
+        return None
+
+
+@st.cache_data
 def _joined_predictions() -> pd.DataFrame:
-    return compare.joined_predictions({name: artifacts.load_predictions(name) for name in model_names()})
+    return compare.joined_predictions({name: predictions(name) for name in model_names()})
 
 
 def joined_predictions() -> pd.DataFrame:

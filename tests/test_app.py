@@ -15,6 +15,7 @@ PAGES = [
     "pages/training.py",
     "pages/gradcam.py",
     "pages/mistakes.py",
+    "pages/audit.py",
     "pages/predict.py",
 ]
 TIMEOUT = 120  # the first page pays for importing TensorFlow
@@ -37,14 +38,14 @@ def test_every_page_renders_without_the_dataset(page, tmp_path):
     assert app.title
 
 
-@pytest.mark.parametrize("page", ["pages/gradcam.py", "pages/mistakes.py"])
+@pytest.mark.parametrize("page", ["pages/gradcam.py", "pages/mistakes.py", "pages/audit.py"])
 def test_image_pages_say_how_to_provide_the_dataset(page, tmp_path):
     app = open_page(page, data_dir=str(tmp_path / "nowhere"))
     assert any(paths.DATA_ENV_VAR in info.value for info in app.info)
 
 
 def test_overview_shows_both_models_accuracies():
-    app = open_page(PAGES[0])
+    app = open_page("pages/overview.py")
     labels = [m.label for m in app.metric]
     assert labels.count("Accuracy") == 2
     for name in artifacts.available_models():
@@ -54,13 +55,13 @@ def test_overview_shows_both_models_accuracies():
 
 
 def test_confusion_page_has_a_chart_per_model():
-    app = open_page(PAGES[1])
+    app = open_page("pages/confusion.py")
     charts = app.get("plotly_chart")
     assert len(charts) == len(artifacts.available_models())
 
 
 def test_training_page_draws_curves_per_model():
-    app = open_page(PAGES[2])
+    app = open_page("pages/training.py")
     assert len(app.get("plotly_chart")) == len(artifacts.available_models())
 
 
@@ -71,7 +72,7 @@ def _png(image: Image.Image) -> bytes:
 
 
 def test_live_prediction_of_one_upload_shows_both_models():
-    app = open_page(PAGES[5])
+    app = open_page("pages/predict.py")
     app.get_by_key("single_upload").set_value(("scan.png", _png(make_scan(2, 0, 128)), "image/png"))
     app.run()
     assert not app.exception and not app.error
@@ -81,7 +82,7 @@ def test_live_prediction_of_one_upload_shows_both_models():
 
 
 def test_batch_prediction_reports_a_bad_file_and_goes_on():
-    app = open_page(PAGES[5])
+    app = open_page("pages/predict.py")
     files = [
         ("good.png", _png(make_scan(0, 1, 96)), "image/png"),
         ("empty.jpg", b"", "image/jpeg"),
@@ -99,7 +100,7 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
 
 
 def test_gradcam_of_an_upload_shows_an_overlay_per_model():
-    app = open_page(PAGES[3])
+    app = open_page("pages/gradcam.py")
     app.segmented_control[0].set_value("Upload").run()
     app.file_uploader[0].set_value(("scan.png", _png(make_scan(1, 5, 200)), "image/png"))
     app.run()
@@ -114,7 +115,18 @@ needs_dataset = pytest.mark.skipif(
 
 @needs_dataset
 def test_misclassified_explorer_shows_thumbnails_and_gradcam():
-    app = open_page(PAGES[4], data_dir=str(paths.data_dir()))
+    app = open_page("pages/mistakes.py", data_dir=str(paths.data_dir()))
     assert not app.error
     assert app.image
     assert "images, sorted by" in " ".join(m.value for m in app.markdown)
+
+
+def test_audit_page_shows_the_clean_subset_and_each_models_accuracy_on_it(tmp_path):
+    app = open_page("pages/audit.py", data_dir=str(tmp_path / "nowhere"))
+    audit = artifacts.load_audit()
+    clean = next(m for m in app.metric if m.label == "Clean subset")
+    n_clean = sum(not (t["near"] or t["exact"]) for t in audit["test_images"])
+    assert clean.value == f"{n_clean:,}"
+    table = app.dataframe[0].value
+    assert set(table["subset"]) == {"full", "clean", "duplicated"}
+    assert len(table) == 3 * len(artifacts.available_models())

@@ -38,6 +38,7 @@ PAGES = {  # url path -> title on the page
     "training": "Training curves",
     "gradcam": "Grad-CAM: where each model looks",
     "mistakes": "Misclassified explorer",
+    "audit": "Leakage audit",
     "predict": "Live prediction",
 }
 WAIT_MS = 90_000
@@ -120,7 +121,7 @@ def test_first_page_renders_and_every_page_opens(server, page):
     page.get_by_text("Accuracy").first.wait_for(timeout=WAIT_MS)
     _no_exception(page)
     _screenshot(page, "overview")
-    images_expected = {"training": 0, "gradcam": 4, "mistakes": 1}  # with the dataset present
+    images_expected = {"training": 0, "gradcam": 4, "mistakes": 1, "audit": 2}  # with the dataset present
     for path, count in images_expected.items():
         _open(page, url, path)
         if count and (paths.data_dir() / "Testing").is_dir():

@@ -80,3 +80,13 @@ def test_gradcam_reaches_the_last_conv_layer_of_each_saved_model(name):
     heatmap = explainer.heatmap(image, class_index=1, method="Grad-CAM++")
     assert heatmap.shape == (config.image_size, config.image_size)
     assert np.isfinite(heatmap).all() and heatmap.max() <= 1
+
+
+def test_the_audit_covers_the_test_set_the_models_were_evaluated_on():
+    audit = artifacts.load_audit()
+    for name in SHIPPED:
+        assert audit["dataset"]["test_fingerprint"] == artifacts.load_metrics(name)["test_fingerprint"]
+        assert {t["path"] for t in audit["test_images"]} == set(artifacts.load_predictions(name)["path"])
+    per_class = audit["test_vs_train"]["per_class"]
+    assert sum(c["test_images"] for c in per_class.values()) == TEST_IMAGES
+    assert audit["test_vs_train"]["near"] == sum(t["near"] or t["exact"] for t in audit["test_images"])
