@@ -19,10 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from core import artifacts, cli, paths
-from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples, fingerprint
+from core.data import (
+    CLASS_NAMES,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    ImageError,
+    Sample,
+    decode_image,
+    find_samples,
+    fingerprint,
+)
 from core.evaluate import metrics_from_predictions
 
 THUMBNAIL_SIDE = 32
@@ -30,12 +38,14 @@ NEAR_DUPLICATE_DISTANCE = 0.10
 
 
 def signature(path: Path) -> tuple[str, np.ndarray]:
-    """(SHA-256 of the file, standardised (1024,) float32 thumbnail). Raises OSError/PIL errors."""
-    data = Path(path).read_bytes()
-    with Image.open(path) as image:
-        thumbnail = image.convert("L").resize((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
-    pixels = np.asarray(thumbnail, np.float32).ravel()
-    return hashlib.sha256(data).hexdigest(), (pixels - pixels.mean()) / (pixels.std() + 1e-6)
+    """(SHA-256 of the file, standardised (1024,) float32 grayscale thumbnail).
+
+    Raises:
+        ImageError: the file is not a usable image.
+    """
+    pixels = decode_image(path, THUMBNAIL_SIDE).mean(axis=2, dtype=np.float32).ravel()
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return digest, (pixels - pixels.mean()) / (pixels.std() + 1e-6)
 
 
 def _signatures(samples: list[Sample]) -> tuple[list[Sample], list[str], np.ndarray, list[str]]:
@@ -44,7 +54,7 @@ def _signatures(samples: list[Sample]) -> tuple[list[Sample], list[str], np.ndar
     def safe(sample: Sample):
         try:
             return signature(sample.path)
-        except Exception:  # unreadable files are reported by the audit, not fatal
+        except ImageError:  # listed in the audit, not fatal
             return None
 
     with ThreadPoolExecutor(4) as pool:
