@@ -128,7 +128,7 @@ def audit(data_dir: Path, threshold: float = NEAR_DUPLICATE_DISTANCE) -> dict:
             "nearest_train_label": CLASS_NAMES[train[nearest[i]].label],
             "distance": round(float(nearest_distance[i]), 4),
             "exact": test_hashes[i] in train_hash_set,
-            "near": bool(nearest_distance[i] <= threshold),
+            "near": bool(nearest_distance[i] <= threshold) or test_hashes[i] in train_hash_set,
         }
         for i, sample in enumerate(test)
     ]
@@ -136,7 +136,7 @@ def audit(data_dir: Path, threshold: float = NEAR_DUPLICATE_DISTANCE) -> dict:
         name: {
             "test_images": sum(t["label"] == name for t in test_images),
             "exact": sum(t["label"] == name and t["exact"] for t in test_images),
-            "near": sum(t["label"] == name and (t["near"] or t["exact"]) for t in test_images),
+            "near": sum(t["label"] == name and t["near"] for t in test_images),
         }
         for name in CLASS_NAMES
     }
@@ -173,7 +173,7 @@ def audit(data_dir: Path, threshold: float = NEAR_DUPLICATE_DISTANCE) -> dict:
 
 def clean_test_paths(result: dict) -> list[str]:
     """Test images with no exact or near duplicate in Training."""
-    return [t["path"] for t in result["test_images"] if not (t["near"] or t["exact"])]
+    return [t["path"] for t in result["test_images"] if not t["near"]]
 
 
 def subset_metrics(tables: dict[str, pd.DataFrame], result: dict, titles: dict[str, str]) -> pd.DataFrame:
