@@ -8,6 +8,7 @@ no_tumor, pituitary_tumor). Hidden files and folders are not samples.
 import hashlib
 import io
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,12 @@ TRAIN_SPLIT, TEST_SPLIT = "Training", "Testing"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 MIN_SIDE = 32
 MAX_PIXELS = 40_000_000  # larger than any scan; stops decompression bombs
+PILLOW_FORMATS = {"JPEG", "MPO", "PNG", "BMP"}  # MPO: a camera JPEG with extra pictures after it
+EXPECTED_FORMATS = "JPEG, PNG, BMP or DICOM expected"
+
+# Pillow only warns about images between MAX_IMAGE_PIXELS and twice that; for uploads such a size
+# is a mistake or an attack, so it is refused like the larger ones.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 class DatasetError(ValueError):
@@ -111,38 +118,74 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def check_image_size(width: int, height: int, name: str) -> None:
+    """Refuse sizes no scan has, before any pixel is decoded.
+
+    Raises:
+        ImageError: over MAX_PIXELS, or a side under MIN_SIDE.
+    """
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"image is {width}x{height} px, over the {MAX_PIXELS:,} px limit: {name}")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"image is {width}x{height} px; need at least {MIN_SIDE}x{MIN_SIDE}: {name}")
+
+
+def _open_with_pillow(data: bytes, name: str) -> Image.Image:
+    """A JPEG, PNG or BMP file's bytes -> a loaded RGB image, upright as its EXIF says."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in PILLOW_FORMATS:
+                raise ImageError(f"{image.format} images are not supported ({EXPECTED_FORMATS}): {name}")
+            if image.format != "MPO" and getattr(image, "is_animated", False):  # e.g. an animated PNG
+                raise ImageError(f"animated images are not supported ({EXPECTED_FORMATS}): {name}")
+            check_image_size(*image.size, name)
+            # Decode now, inside this try: Pillow loads lazily, and a truncated file must fail here
+            # rather than come out partly grey (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
+            image.load()
+            return _to_rgb(ImageOps.exif_transpose(image))
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"not a readable image ({EXPECTED_FORMATS}): {name}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"image dimensions are absurdly large (decompression bomb?): {name}") from None
+    except Exception as error:  # Pillow raises many types for broken files
+        raise ImageError(f"cannot decode image; truncated or corrupt ({error}): {name}") from None
+
+
 def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None = None) -> np.ndarray:
     """Decode an image file or its bytes to a (size, size, 3) uint8 RGB array.
+
+    The content decides the format, not the file name: JPEG, PNG, BMP or DICOM (files that start
+    like DICOM or end in .dcm). Multi-frame files give their first frame, but animated images and
+    other formats (GIF, TIFF, ...) are refused.
 
     Args:
         source: a path or the file's bytes.
         size: output side length in pixels.
         name: how to name the image in error messages (defaults to the path).
 
+    Returns:
+        (size, size, 3) uint8 RGB pixels.
+
     Raises:
-        ImageError: empty, truncated or not an image; too small; absurdly large.
+        ImageError: empty, truncated, not an image or in another format; too small; absurdly large.
     """
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
-    if isinstance(source, bytes) and not source:
-        raise ImageError(f"file is empty (0 bytes): {name}")
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"image is {width}x{height} px, over the {MAX_PIXELS:,} px limit: {name}")
-            if min(width, height) < MIN_SIDE:
-                raise ImageError(f"image is {width}x{height} px; need at least {MIN_SIDE}x{MIN_SIDE}: {name}")
-            image = _to_rgb(ImageOps.exif_transpose(image))
-            image = image.resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"not a readable image (JPEG, PNG or BMP expected): {name}") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"image dimensions are absurdly large (decompression bomb?): {name}") from None
-    except Exception as error:  # Pillow raises many types for broken files
-        raise ImageError(f"cannot decode image ({error}): {name}") from None
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    except OSError as error:
+        raise ImageError(f"cannot read file ({error.strerror}): {name}") from None
+    if not data:
+        raise ImageError(f"file is empty (0 bytes): {name}")
+    from core import dicom  # here, not at the top: core.dicom imports this module
+
+    if dicom.is_dicom(data) or name.lower().endswith(".dcm"):
+        image = Image.fromarray(dicom.read_dicom(data, name)).convert("RGB")
+    else:
+        image = _open_with_pillow(data, name)
+    image = image.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.uint8)
 
 
 def load_images(
