@@ -13,10 +13,12 @@ navigation = st.navigation(
         st.Page("pages/training.py", title="Training curves", icon=":material/show_chart:"),
         st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:"),
         st.Page("pages/mistakes.py", title="Misclassified explorer", icon=":material/search:"),
+        st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
         st.Page("pages/audit.py", title="Leakage audit", icon=":material/content_copy:"),
         st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
     ]
 )
 st.session_state[shared.APP_KEY] = True  # pages check it: see shared.require_models
+shared.subset_sidebar()
 shared.dataset_sidebar()
 navigation.run()

@@ -1,8 +1,9 @@
 """The one reader and writer of artifacts/<model>/, used by the app, CLIs, benchmarks and tests.
 
 Each model folder holds model.keras, config.json, history.json, metrics.json,
-predictions.csv and manifest.json. Writes go to a hidden staging folder that replaces the
-old one only once complete, so an interrupted run leaves the previous artifacts intact.
+predictions.csv, validation_predictions.csv, ood.npz and manifest.json. Writes go to a hidden
+staging folder that replaces the old one only once complete, so an interrupted run leaves the
+previous artifacts intact.
 """
 
 import json
@@ -19,13 +20,22 @@ from core.config import CONFIGS, ModelConfig
 from core.paths import ARTIFACTS_DIR
 
 MODEL_FILE = "model.keras"
+PREDICTIONS_FILE = "predictions.csv"  # one row per test image
+VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
+GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.ood)
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
+# Optional LiteRT copies of the model (core.litert); Keras is the fallback, so not in ARTIFACT_FILES.
+TFLITE_FILE = "model.tflite"  # float32
+TFLITE_INT8_FILE = "model_int8.tflite"  # int8 weights, dynamic-range quantization
+BENCHMARK_FILE = "benchmark.json"  # inference timings of every model (benchmarks.inference)
 ARTIFACT_FILES = (
     MODEL_FILE,
     "config.json",
     "history.json",
     "metrics.json",
-    "predictions.csv",
+    PREDICTIONS_FILE,
+    VALIDATION_FILE,
+    GUARD_FILE,
     "manifest.json",
 )
 
@@ -79,8 +89,9 @@ def load_manifest(name: str, root: Path = ARTIFACTS_DIR) -> dict:
     return read_json(name, "manifest.json", root)
 
 
-def load_predictions(name: str, root: Path = ARTIFACTS_DIR) -> pd.DataFrame:
-    return pd.read_csv(_path(name, "predictions.csv", root))
+def load_predictions(name: str, root: Path = ARTIFACTS_DIR, split: str = "test") -> pd.DataFrame:
+    """Per-image predictions on the test set, or with split="validation" the validation split."""
+    return pd.read_csv(_path(name, VALIDATION_FILE if split == "validation" else PREDICTIONS_FILE, root))
 
 
 def load_audit(root: Path = ARTIFACTS_DIR) -> dict:
@@ -89,6 +100,19 @@ def load_audit(root: Path = ARTIFACTS_DIR) -> dict:
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `python -m core.audit`)")
     return json.loads(path.read_text())
+
+
+def load_benchmark(root: Path = ARTIFACTS_DIR) -> dict:
+    """The inference benchmark (benchmarks.inference), next to the model folders."""
+    path = Path(root) / BENCHMARK_FILE
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} (write it with `python -m benchmarks.inference`)")
+    return json.loads(path.read_text())
+
+
+def tflite_path(name: str, root: Path = ARTIFACTS_DIR, int8: bool = False) -> Path:
+    """Where a model's LiteRT copy lives (it may not exist: `python -m core.litert` writes it)."""
+    return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
 
 
 def load_model(name: str, root: Path = ARTIFACTS_DIR):

@@ -1,7 +1,9 @@
 """Tables that put the two models side by side (pure pandas; no TensorFlow, no Streamlit)."""
 
+import numpy as np
 import pandas as pd
 
+from core import stats
 from core.data import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
@@ -110,30 +112,29 @@ def misclassified(
     return cases.sort_values("wrong_confidence", ascending=False)
 
 
-def reading(headlines: dict[str, dict], titles: dict[str, str], n_images: int) -> str:
-    """A plain-language sentence or three on who wins what, from the headline numbers."""
-    if len(headlines) != 2:
-        return ""
-    (a, ha), (b, hb) = sorted(headlines.items(), key=lambda item: -item[1]["accuracy"])
-    gap = (ha["accuracy"] - hb["accuracy"]) * 100
-    wrong_a, wrong_b = round((1 - ha["accuracy"]) * n_images), round((1 - hb["accuracy"]) * n_images)
-    text = (
-        f"On the {n_images:,} test images, **{titles[a]}** is more accurate by {gap:.1f} points "
-        f"({ha['accuracy']:.1%} vs {hb['accuracy']:.1%}): {wrong_a} mistakes against {wrong_b}. "
-        if gap > 0
-        else f"On the {n_images:,} test images both models reach {ha['accuracy']:.1%}. "
-    )
+def reading(headlines: dict[str, dict], titles: dict[str, str], clean: bool) -> str:
+    """A plain-language sentence or two on size and speed, and what the test images are worth.
+
+    Args:
+        clean: the figures are on the clean subset (else on the full, leaky test set).
+    """
     smaller = min(headlines, key=lambda n: headlines[n]["total_params"])
     faster = min(headlines, key=lambda n: headlines[n]["ms_per_image"])
     size = f"{headlines[smaller]['total_params'] / 1e6:.1f} M parameters"
     speed = f"{headlines[faster]['ms_per_image']:.0f} ms per image"
     if smaller == faster:
-        text += f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
+        text = f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
     else:
-        text += f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
+        text = f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
+    if clean:
+        return text + (
+            "These figures leave out every test image with a near duplicate in Training: the fairer "
+            "comparison, on fewer images."
+        )
     return text + (
         "About a third of these test images have a near-identical twin in the training set, so "
-        "all figures here, ours and published, flatter every model."
+        "all figures on the full test set, ours and published, flatter every model: switch to the "
+        "clean subset in the sidebar for the fairer comparison."
     )
 
 
@@ -171,3 +172,104 @@ def reference_table(
         | {label: published[key] for key, label in columns.items()}
     )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# ---- Subsets of the test set and paired statistics ----
+
+FULL, CLEAN = "Full test set", "Clean subset"
+
+
+def restrict(table: pd.DataFrame, paths: set[str] | None) -> pd.DataFrame:
+    """The rows of a per-image table whose path is in `paths` (all rows if None)."""
+    return table if paths is None else table[table["path"].isin(paths)]
+
+
+def _indices(labels: pd.Series) -> np.ndarray:
+    return labels.map(CLASS_NAMES.index).to_numpy()
+
+
+def paired_summary(joined: pd.DataFrame, names: list[str]) -> dict:
+    """Both models on the same images: bootstrap CIs, their difference, McNemar, per class.
+
+    Args:
+        joined: joined_predictions, restricted to the images compared.
+        names: two model names, a then b; differences are a minus b.
+
+    Returns:
+        "names": [a, b], "n_images", "intervals": {name: {"accuracy": Interval, "macro_f1":
+        Interval}}, "difference": {metric: Interval of a - b}, "mcnemar": McNemar, "per_class":
+        DataFrame with each class's recall for a and b and the difference with its interval.
+    """
+    a, b = names
+    y_true = _indices(joined["true_label"])
+    pred = {name: _indices(joined[f"{name}_label"]) for name in names}
+    per_class = []
+    for i, cls in enumerate(CLASS_NAMES):
+        recall = stats.recall_of(i)
+        difference = stats.paired_difference(y_true, pred[a], pred[b], recall)
+        per_class.append(
+            {
+                "class": cls,
+                "images": int((y_true == i).sum()),
+                a: float(recall(y_true[None], pred[a][None])[0]),
+                b: float(recall(y_true[None], pred[b][None])[0]),
+                "difference": difference.estimate,
+                "low": difference.low,
+                "high": difference.high,
+            }
+        )
+    return {
+        "names": [a, b],
+        "n_images": len(joined),
+        "intervals": {
+            name: {metric: stats.bootstrap_interval(y_true, pred[name], metric) for metric in stats.METRICS}
+            for name in names
+        },
+        "difference": {
+            metric: stats.paired_difference(y_true, pred[a], pred[b], metric) for metric in stats.METRICS
+        },
+        "mcnemar": stats.mcnemar(y_true, pred[a], pred[b]),
+        "per_class": pd.DataFrame(per_class),
+    }
+
+
+def agreement_table(test: stats.McNemar, a: str, b: str) -> pd.DataFrame:
+    """The 2x2 table of two models' right and wrong answers: rows model a, columns model b."""
+    return pd.DataFrame(
+        [[test.both_right, test.only_a_right], [test.only_b_right, test.both_wrong]],
+        index=[f"{a} right", f"{a} wrong"],
+        columns=[f"{b} right", f"{b} wrong"],
+    )
+
+
+def points_with_interval(difference: stats.Interval) -> str:
+    """A difference of two rates in percentage points with its interval: "+1.5 points (95% CI ...)"."""
+    low, high = difference.low * 100, difference.high * 100
+    return f"{difference.estimate * 100:+.1f} points (95% CI {low:+.1f} to {high:+.1f})"
+
+
+def _p(p_value: float) -> str:
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
+def paired_reading(summary: dict, titles: dict[str, str]) -> str:
+    """The paired comparison (paired_summary) in plain words, the more accurate model first."""
+    a, b = summary["names"]
+    difference, test = summary["difference"]["accuracy"], summary["mcnemar"]
+    if difference.estimate < 0:  # say it the way round that reads naturally
+        a, b = b, a
+        difference = stats.Interval(-difference.estimate, -difference.high, -difference.low)
+        only_a, only_b = test.only_b_right, test.only_a_right
+    else:
+        only_a, only_b = test.only_a_right, test.only_b_right
+    points = points_with_interval(difference).lstrip("+")
+    verdict = (
+        "a difference this sample cannot tell from chance"
+        if test.p_value >= 0.05 or difference.low <= 0
+        else "a difference unlikely to be chance"
+    )
+    return (
+        f"On these {summary['n_images']:,} images **{titles[a]}** is more accurate by {points}: "
+        f"it is right on {only_a} images where {titles[b]} is wrong, and wrong on {only_b} where "
+        f"{titles[b]} is right (McNemar's exact test, {_p(test.p_value)}), {verdict}."
+    )

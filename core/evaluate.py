@@ -1,11 +1,13 @@
-"""Test-set evaluation: scikit-learn metrics, per-image predictions and model facts.
+"""Evaluation: scikit-learn metrics, per-image predictions and model facts.
 
 CLI: python -m core.evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR]
-re-evaluates the saved models and rewrites their metrics.json and predictions.csv.
+re-evaluates the saved models and rewrites their metrics.json, predictions.csv (Testing),
+validation_predictions.csv (the validation split) and ood.npz (the out-of-distribution guard).
 """
 
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +20,19 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from core import artifacts, cli, paths
+from core import artifacts, cli, ood, paths
+from core.artifacts import PREDICTIONS_FILE, VALIDATION_FILE
 from core.config import ModelConfig
 from core.data import (
     CLASS_NAMES,
     PROBABILITY_COLUMNS,
     TEST_SPLIT,
+    TRAIN_SPLIT,
     Sample,
     find_samples,
     fingerprint,
     load_images,
+    split_validation,
 )
 
 LABELS = list(range(len(CLASS_NAMES)))
@@ -112,28 +117,63 @@ def model_facts(model, model_file: Path, trainable_params: int) -> dict:
     }
 
 
-def evaluate(model, config: ModelConfig, data_dir: Path) -> tuple[dict, pd.DataFrame]:
-    """Predict every Testing image; return (metrics, predictions table).
+@dataclass
+class Evaluation:
+    metrics: dict  # test-set metrics, fingerprint, skipped files, timing
+    test: pd.DataFrame  # per test image: labels, probabilities, OOD score
+    validation: pd.DataFrame  # the same for the validation split (calibration, OOD threshold)
+    guard: ood.Guard
 
-    Unreadable test images are skipped and listed in metrics["skipped"].
+
+def _predict(network, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features, probabilities) of uint8 images through a two-output model."""
+    features, probabilities = network.predict(images.astype(np.float32), batch_size=64, verbose=0)
+    return features, probabilities
+
+
+def evaluate(model, config: ModelConfig, data_dir: Path) -> Evaluation:
+    """Predict the Testing and validation images and fit the out-of-distribution guard.
+
+    The validation split is the seeded one training held out (same config, same split). The
+    guard is fitted on the features of the rest of Training, its threshold on validation.
+    Unreadable images are skipped and listed in metrics["skipped"].
     """
-    samples = find_samples(data_dir, TEST_SPLIT)
-    print(f"[{config.name}] evaluating on {len(samples)} test images", flush=True)
-    images, labels, kept, skipped = load_images(samples, config.image_size)
-    probabilities = model.predict(images.astype(np.float32), batch_size=64, verbose=0)
-    metrics = classification_metrics(labels, probabilities)
-    metrics["test_fingerprint"] = fingerprint(samples)
-    metrics["skipped"] = [{"path": p, "error": e} for p, e in skipped]
-    metrics["timing"] = inference_ms_per_image(model, images)
-    return metrics, predictions_table(kept, probabilities)
+    network = ood.feature_and_probability_model(model, config.architecture)
+    test_samples = find_samples(data_dir, TEST_SPLIT)
+    fit_samples, val_samples = split_validation(
+        find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.seed
+    )
+    parts = {}
+    for split, samples in (("test", test_samples), ("validation", val_samples), ("fit", fit_samples)):
+        print(f"[{config.name}] predicting {len(samples)} {split} images", flush=True)
+        images, labels, kept, skipped = load_images(samples, config.image_size)
+        parts[split] = (images, labels, kept, skipped, *_predict(network, images))
+
+    _, fit_labels, _, _, fit_features, _ = parts["fit"]
+    guard = ood.fit(fit_features, fit_labels, validation_features=parts["validation"][4])
+
+    def table(split: str) -> pd.DataFrame:
+        _, _, kept, _, features, probabilities = parts[split]
+        result = predictions_table(kept, probabilities)
+        result[ood.SCORE_COLUMN] = guard.scores(features)
+        return result
+
+    test_images, test_labels, _, test_skipped, _, test_probabilities = parts["test"]
+    metrics = classification_metrics(test_labels, test_probabilities)
+    metrics["test_fingerprint"] = fingerprint(test_samples)
+    metrics["skipped"] = [{"path": p, "error": e} for p, e in test_skipped]
+    metrics["timing"] = inference_ms_per_image(model, test_images)
+    return Evaluation(metrics, table("test"), table("validation"), guard)
 
 
-def write_evaluation(out_dir: Path, metrics: dict, table: pd.DataFrame) -> None:
-    artifacts.write_json(out_dir / "metrics.json", metrics)
-    temporary = out_dir / "predictions.csv.tmp"
-    # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
-    table.to_csv(temporary, index=False, float_format="%.9g")
-    temporary.replace(out_dir / "predictions.csv")
+def write_evaluation(out_dir: Path, evaluation: Evaluation) -> None:
+    artifacts.write_json(out_dir / "metrics.json", evaluation.metrics)
+    for file, table in ((PREDICTIONS_FILE, evaluation.test), (VALIDATION_FILE, evaluation.validation)):
+        temporary = out_dir / f"{file}.tmp"
+        # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
+        table.to_csv(temporary, index=False, float_format="%.9g")
+        temporary.replace(out_dir / file)
+    evaluation.guard.save(out_dir / artifacts.GUARD_FILE)
 
 
 def summary_line(name: str, metrics: dict) -> str:
@@ -148,11 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(args.artifacts)
     for name in cli.selected_models(args.model):
         model = artifacts.load_model(name, root)
-        metrics, table = evaluate(model, artifacts.load_config(name, root), paths.data_dir(args.data))
+        evaluation = evaluate(model, artifacts.load_config(name, root), paths.data_dir(args.data))
         previous = artifacts.load_metrics(name, root)
-        metrics.update({key: previous[key] for key in ("model",) if key in previous})
-        write_evaluation(artifacts.model_dir(name, root), metrics, table)
-        print(summary_line(name, metrics), flush=True)
+        evaluation.metrics.update({key: previous[key] for key in ("model",) if key in previous})
+        write_evaluation(artifacts.model_dir(name, root), evaluation)
+        print(summary_line(name, evaluation.metrics), flush=True)
 
 
 if __name__ == "__main__":

@@ -164,3 +164,73 @@ def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str
         legend=dict(orientation="h", y=-0.2),
     )
     return fig
+
+
+def reliability_diagram(curves: dict[str, dict], color: str) -> go.Figure:
+    """Accuracy against confidence per bin, one line per curve, and the diagonal of perfect calibration.
+
+    Args:
+        curves: label (e.g. "before", "after temperature scaling") -> calibration.reliability_bins.
+            The first curve is drawn dotted, the others solid.
+        color: the model's colour.
+    """
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(color="#9ca3af", dash="dash")
+    )
+    for i, (label, bins) in enumerate(curves.items()):
+        counts = np.asarray(bins["count"])
+        fig.add_scatter(
+            x=bins["confidence"],
+            y=bins["accuracy"],
+            mode="lines+markers",
+            name=label,
+            line=dict(color=color, dash="dot" if i == 0 else "solid"),
+            marker=dict(size=np.clip(4 + 3 * np.sqrt(counts), 5, 30), opacity=0.6 if i == 0 else 1),
+            customdata=counts,
+            hovertemplate="confidence %{x:.1%}<br>accuracy %{y:.1%}<br>%{customdata} images"
+            "<extra>%{fullData.name}</extra>",
+        )
+    fig.update_layout(
+        height=380,
+        margin=dict(t=10, b=10),
+        xaxis=dict(title="confidence (top class)", tickformat=".0%", range=[0, 1.02]),
+        yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1.02]),
+        legend=dict(orientation="h", y=-0.22),
+    )
+    return fig
+
+
+def difference_bars(per_class: pd.DataFrame, label: str, color: str) -> go.Figure:
+    """Per-class difference between two models with its 95% interval, one horizontal bar each.
+
+    Args:
+        per_class: columns class, difference, low, high (compare.paired_summary's "per_class").
+        label: what the difference is, e.g. "recall: MobileNetV2 minus CNN".
+    """
+    shown = per_class.assign(title=per_class["class"].map(CLASS_TITLES))
+    fig = go.Figure()
+    fig.add_bar(
+        y=shown["title"],
+        x=shown["difference"] * 100,
+        orientation="h",
+        marker_color=[color if d >= 0 else "#9ca3af" for d in shown["difference"]],
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(shown["high"] - shown["difference"]) * 100,
+            arrayminus=(shown["difference"] - shown["low"]) * 100,
+        ),
+        text=[f"{d * 100:+.1f}" for d in shown["difference"]],
+        textposition="outside",
+        hovertemplate="%{y}: %{x:+.1f} points<extra></extra>",
+    )
+    fig.add_vline(x=0, line=dict(color="#6b7280"))
+    fig.update_layout(
+        height=260,
+        margin=dict(t=10, b=10),
+        xaxis_title=f"{label} (points, 95% CI)",
+        yaxis=dict(categoryorder="array", categoryarray=CLASS_AXIS[::-1]),
+        showlegend=False,
+    )
+    return fig

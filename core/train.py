@@ -238,9 +238,10 @@ def train(
         artifacts.write_json(out / "history.json", {"epochs": records, "phases": phases})
 
         eval_start = time.perf_counter()
-        metrics, table = evaluate(clean, config, data_dir)
+        evaluation = evaluate(clean, config, data_dir)
+        metrics = evaluation.metrics
         metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
-        write_evaluation(out, metrics, table)
+        write_evaluation(out, evaluation)
         artifacts.write_json(
             out / "manifest.json",
             {

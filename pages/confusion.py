@@ -5,7 +5,9 @@ from core.figures import MODEL_COLORS, confusion_figure
 from pages import shared
 
 names = shared.require_models()
+subset = shared.subset()
 st.title("Confusion matrices")
+st.markdown(shared.subset_caption())
 st.caption("Rows: true class. Columns: predicted class. Click a cell to see its images.")
 
 normalize = (
@@ -24,7 +26,9 @@ for column, name in zip(st.columns(len(names)), names):
     with column:
         st.markdown(f"#### {shared.title(name)}")
         st.plotly_chart(
-            confusion_figure(shared.metrics(name)["confusion_matrix"], normalize, MODEL_COLORS[name]),
+            confusion_figure(
+                shared.subset_metrics(name, subset)["confusion_matrix"], normalize, MODEL_COLORS[name]
+            ),
             on_select=lambda name=name: remember_click(name),
             selection_mode="points",
             key=f"cm_{name}",
@@ -37,7 +41,7 @@ if clicked is None:
     st.stop()
 
 name, true_label, predicted_label = clicked
-cases = compare.cell_cases(shared.joined_predictions(), name, true_label, predicted_label)
+cases = compare.cell_cases(shared.joined_predictions(subset), name, true_label, predicted_label)
 st.subheader(
     f"{shared.titles()[name]}: true {shared.class_title(true_label)} → "
     f"predicted {shared.class_title(predicted_label)} ({len(cases)} images)"

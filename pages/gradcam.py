@@ -20,8 +20,10 @@ try:
         upload = st.file_uploader("An MRI slice", type=shared.IMAGE_TYPES)
         if upload is not None:
             images = shared.upload_inputs(upload.getvalue(), upload.name)
+            shared.warn_if_foreign(shared.foreign_warnings(images))
     elif (folder := shared.require_dataset()) is not None:
-        joined = shared.joined_predictions()
+        st.caption(shared.subset_caption())
+        joined = shared.joined_predictions(shared.subset())
         groups = compare.image_groups(joined, names)
         group = st.selectbox("Choose from", list(groups))
         if not groups[group]:

@@ -8,9 +8,10 @@ from pages import shared
 names = shared.require_models()
 titles = shared.titles()
 st.title("Misclassified explorer")
+st.markdown(shared.subset_caption())
 st.caption("Glioma vs meningioma, the pair hardest to tell apart, is the default view.")
 
-joined = shared.joined_predictions()
+joined = shared.joined_predictions(shared.subset())
 f1, f2, f3 = st.columns(3)
 true_labels = f1.multiselect(
     "True class", CLASS_NAMES, default=["glioma", "meningioma"], format_func=shared.class_title

@@ -1,20 +1,24 @@
 import streamlit as st
 
-from core import compare
-from core.figures import MODEL_COLORS, per_class_bars
+from core import compare, release
+from core.figures import MODEL_COLORS, difference_bars, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
 from pages import shared
 
 names = shared.require_models()
 titles = shared.titles()
-headlines = {name: compare.headline(shared.metrics(name), shared.manifest(name)) for name in names}
-n_images = shared.metrics(names[0])["n_images"]
+subset = shared.subset()
+headlines = {
+    name: compare.headline(shared.metrics(name) | shared.subset_metrics(name, subset), shared.manifest(name))
+    for name in names
+}
+n_full = shared.metrics(names[0])["n_images"]
 
 st.title("Transfer learning vs training from scratch")
-st.caption(
-    f"Four-class brain-tumor MRI classification (glioma, meningioma, no tumor, pituitary), "
-    f"both models evaluated on the same {n_images:,} test images."
-)
+st.caption("Four-class brain-tumor MRI classification (glioma, meningioma, no tumor, pituitary).")
+st.markdown(shared.subset_caption())
+
+paired = shared.paired_summary(subset) if len(names) == 2 else None
 
 
 def points(delta: float) -> str:
@@ -43,11 +47,55 @@ for column, name in zip(st.columns(len(names)), names):
                     delta_color=delta_color,
                     help=f"Difference: this model minus {titles[other]}." if other else None,
                 )
+        if paired:
+            ci = paired["intervals"][name]
+            st.caption(
+                "95% bootstrap CI: accuracy "
+                f"{ci['accuracy'].low:.1%} to {ci['accuracy'].high:.1%}, macro F1 "
+                f"{ci['macro_f1'].low:.1%} to {ci['macro_f1'].high:.1%}"
+            )
 
-st.markdown(compare.reading(headlines, titles, n_images))
+st.markdown(compare.reading(headlines, titles, clean=subset == compare.CLEAN))
+
+if paired:
+    st.subheader("Paired comparison on the same images")
+    st.markdown(compare.paired_reading(paired, titles))
+    a, b = paired["names"]
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Agreement table** (images)")
+        st.dataframe(compare.agreement_table(paired["mcnemar"], shared.SHORT_NAMES[a], shared.SHORT_NAMES[b]))
+        accuracy, macro_f1 = (
+            compare.points_with_interval(paired["difference"][m]) for m in ("accuracy", "macro_f1")
+        )
+        st.caption(
+            f"{titles[a]} minus {titles[b]}: accuracy {accuracy}, macro F1 {macro_f1}. Intervals from 2,000 "
+            "bootstrap resamples of these images, the same resample for both models; McNemar's exact "
+            "test uses only the images where exactly one model is right."
+        )
+    with right:
+        st.markdown(f"**Recall per class**: {titles[a]} minus {titles[b]}")
+        st.plotly_chart(
+            difference_bars(paired["per_class"], "recall difference", MODEL_COLORS[a]),
+            width="stretch",
+            config={"displayModeBar": False},
+        )
+
+st.subheader("Per class")
+table = compare.per_class_table({name: shared.subset_metrics(name, subset) for name in names}, titles)
+colors = {titles[name]: MODEL_COLORS[name] for name in names}
+st.plotly_chart(per_class_bars(table, colors), width="stretch")
+wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
+wide["class"] = wide["class"].map(shared.class_title)
+st.dataframe(
+    wide[["class", "model", "precision", "recall", "f1"]],
+    hide_index=True,
+    column_config={m: st.column_config.NumberColumn(format="percent") for m in ("precision", "recall", "f1")},
+)
 
 st.subheader("Against the published figures")
-reference = compare.reference_table(headlines, titles, n_images, PUBLISHED_MOBILENETV2)
+full_headlines = {name: compare.headline(shared.metrics(name), shared.manifest(name)) for name in names}
+reference = compare.reference_table(full_headlines, titles, n_full, PUBLISHED_MOBILENETV2)
 st.dataframe(
     reference,
     hide_index=True,
@@ -60,19 +108,8 @@ st.dataframe(
     },
 )
 st.caption(
-    "Published rows are quoted, not reproduced; their timing hardware was not stated. Ours: "
+    f"Always on the full test set of {release.describe(n_full)}, the one the published figures "
+    "use. Published rows are quoted, not reproduced; their timing hardware was not stated. Ours: "
     "median batch-1 latency on this machine's CPU. A second study claimed 99% for a custom CNN, "
     "measured on images it had trained on, so it has no comparable row."
-)
-
-st.subheader("Per class")
-table = compare.per_class_table({name: shared.metrics(name) for name in names}, titles)
-colors = {titles[name]: MODEL_COLORS[name] for name in names}
-st.plotly_chart(per_class_bars(table, colors), width="stretch")
-wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
-wide["class"] = wide["class"].map(shared.class_title)
-st.dataframe(
-    wide[["class", "model", "precision", "recall", "f1"]],
-    hide_index=True,
-    column_config={m: st.column_config.NumberColumn(format="percent") for m in ("precision", "recall", "f1")},
 )

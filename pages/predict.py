@@ -20,21 +20,30 @@ with single:
         except ImageError as error:
             st.error(str(error))
         else:
+            foreign = shared.foreign_warnings({n: image for n, (image, _, _) in results.items()})
+            shared.warn_if_foreign(foreign)
             image_column, result_column = st.columns([1, 2])
-            image_column.image(upload.getvalue(), caption=upload.name, width="stretch")
+            # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
+            decoded = max((image for image, _, _ in results.values()), key=len)
+            image_column.image(decoded, caption=upload.name, width="stretch")
             with result_column:
                 for column, (name, (_, probabilities, ms)) in zip(st.columns(len(names)), results.items()):
                     column.markdown(shared.title(name))
                     column.metric(
                         "Prediction",
-                        shared.class_title(CLASS_NAMES[int(probabilities.argmax())]),
-                        f"{probabilities.max():.1%} · {ms:.0f} ms",
+                        "Not recognised"
+                        if foreign
+                        else shared.class_title(CLASS_NAMES[int(probabilities.argmax())]),
+                        f"{probabilities.max():.1%} · {ms:.0f} ms" if not foreign else f"{ms:.0f} ms",
                         delta_color="off",
                         delta_arrow="off",
                     )
-                st.plotly_chart(
-                    probability_bars({n: r[1] for n, r in results.items()}, titles), width="stretch"
-                )
+                bars = probability_bars({n: r[1] for n, r in results.items()}, titles)
+                if foreign:
+                    with st.expander("The models' answers anyway (not to be trusted here)"):
+                        st.plotly_chart(bars, width="stretch")
+                else:
+                    st.plotly_chart(bars, width="stretch")
 
 with batch:
     uploads = st.file_uploader(

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, compare, paths
+from core import artifacts, audit, calibration, compare, paths, release
 from core.config import ModelConfig
-from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, ImageError, decode_image
+from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, DatasetError, ImageError, decode_image
+from core.evaluate import metrics_from_predictions
 
 DATA_KEY = "data_dir"
+SUBSET_KEY = "test_subset"  # the sidebar's Full test set / Clean subset switch
 APP_KEY = "app_navigation"  # set by streamlit_app.py on every run
-IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp"]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "dcm"]
 BADGE_COLORS = {"mobilenetv2": "blue", "custom_cnn": "orange"}  # Streamlit's names for MODEL_COLORS
 SHORT_NAMES = {"mobilenetv2": "MobileNetV2", "custom_cnn": "CNN"}  # where space is short
 
@@ -66,24 +68,71 @@ def leakage_audit() -> dict | None:
 
 
 @st.cache_data
-def _joined_predictions() -> pd.DataFrame:
-    return compare.joined_predictions({name: predictions(name) for name in model_names()})
+def validation_predictions(name: str) -> pd.DataFrame:
+    return artifacts.load_predictions(name, split="validation")
 
 
-def joined_predictions() -> pd.DataFrame:
+@st.cache_data
+def clean_paths() -> frozenset[str] | None:
+    """The clean subset's test images, or None without an audit."""
+    result = leakage_audit()
+    return frozenset(audit.clean_test_paths(result)) if result else None
+
+
+def subset() -> str:
+    """The test images the user chose in the sidebar: compare.FULL or compare.CLEAN."""
+    return st.session_state.get(SUBSET_KEY) or compare.FULL
+
+
+def _paths(subset: str) -> frozenset[str] | None:
+    return clean_paths() if subset == compare.CLEAN else None
+
+
+@st.cache_data
+def subset_predictions(name: str, subset: str) -> pd.DataFrame:
+    return compare.restrict(predictions(name), _paths(subset))
+
+
+@st.cache_data
+def subset_metrics(name: str, subset: str) -> dict:
+    """classification_metrics of one model on the chosen test images."""
+    return metrics_from_predictions(subset_predictions(name, subset))
+
+
+@st.cache_data
+def _joined_predictions(subset: str) -> pd.DataFrame:
+    fingerprints = {name: metrics(name).get("test_fingerprint") for name in model_names()}
+    if len(set(fingerprints.values())) > 1:
+        raise ValueError(f"the models were evaluated on different test sets {fingerprints}; re-evaluate them")
+    joined = compare.joined_predictions({name: predictions(name) for name in model_names()})
+    return compare.restrict(joined, _paths(subset))
+
+
+def joined_predictions(subset: str = compare.FULL) -> pd.DataFrame:
     """Both models' test predictions side by side; stops the page if they do not match."""
     try:
-        return _joined_predictions()
+        return _joined_predictions(subset)
     except ValueError as error:
         st.error(str(error))
         st.stop()
+
+
+@st.cache_data(show_spinner="Bootstrapping…")
+def paired_summary(subset: str) -> dict:
+    return compare.paired_summary(joined_predictions(subset), model_names()[:2])
+
+
+@st.cache_data
+def calibration_report(name: str, subset: str) -> dict:
+    """Temperature from the validation split; the chosen test images before and after it."""
+    return calibration.report(validation_predictions(name), subset_predictions(name, subset))
 
 
 @st.cache_resource(show_spinner="Loading model…")
 def predictor(name: str):
     from core.predict import Predictor
 
-    return Predictor(artifacts.load_model(name), config(name))
+    return Predictor.from_artifacts(name)  # LiteRT if its .tflite loads, else Keras
 
 
 @st.cache_resource(show_spinner="Building explainer…")
@@ -92,6 +141,34 @@ def explainer(name: str):
     from core.models import last_conv_layer
 
     return Explainer(predictor(name).model, last_conv_layer(config(name)))
+
+
+@st.cache_resource(show_spinner="Loading the out-of-distribution guard…")
+def checker(name: str):
+    from core.ood import Checker, load_guard
+
+    return Checker(predictor(name).model, config(name).architecture, load_guard(name))
+
+
+def foreign_warnings(images: dict[str, np.ndarray]) -> dict[str, str]:
+    """For an upload at each model's size: the models that find it unlike their training data."""
+    found = {}
+    for name, image in images.items():
+        message = checker(name).warning(float(checker(name).scores(image[None])[0]))
+        if message:
+            found[name] = message
+    return found
+
+
+def warn_if_foreign(found: dict[str, str]) -> None:
+    """The visible warning for an upload some model's guard flagged (foreign_warnings)."""
+    if found:
+        reasons = "; ".join(f"{SHORT_NAMES.get(name, name)}: {message}" for name, message in found.items())
+        st.warning(
+            "**This does not look like the brain MRI slices the models learned from**, so a tumor "
+            f"label would mean nothing here ({reasons}).",
+            icon=":material/warning:",
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -149,6 +226,43 @@ def _run_through_app() -> None:
         st.stop()
 
 
+def subset_sidebar() -> None:
+    """Sidebar switch between the full test set and the clean subset (needs the leakage audit)."""
+    names, clean = model_names(), clean_paths()
+    if not names:
+        return
+    n_images = metrics(names[0])["n_images"]
+    counts = {compare.FULL: n_images, compare.CLEAN: len(clean) if clean else 0}
+    st.sidebar.radio(
+        "Test images",
+        list(counts) if clean else [compare.FULL],
+        format_func=lambda choice: f"{choice} ({counts[choice]:,})",
+        key=SUBSET_KEY,
+        help="The clean subset leaves out the test images that have a near duplicate in Training "
+        "(see Leakage audit). Every metric, matrix and list follows this switch.",
+    )
+
+
+def subset_caption() -> str:
+    """What the chosen test images are, with their count, for the top of a page."""
+    n_images = metrics(model_names()[0])["n_images"]
+    source = f"the Kaggle dataset's Testing split, {release.describe(n_images)}"
+    if subset() == compare.CLEAN:
+        return (
+            f"**Clean subset**: the {len(clean_paths()):,} of {n_images:,} test images ({source}) "
+            "with no near duplicate in Training."
+        )
+    return f"**Full test set**: all {n_images:,} test images ({source})."
+
+
+@st.cache_data(show_spinner=False)
+def _inspect(folder: str) -> release.Folder | None:
+    try:
+        return release.inspect(Path(folder))
+    except (DatasetError, OSError):
+        return None
+
+
 def dataset_sidebar() -> None:
     """Sidebar field for the dataset folder (defaults to --data / $BRAIN_MRI_DATA / data/)."""
     with st.sidebar:
@@ -159,15 +273,31 @@ def dataset_sidebar() -> None:
             help=f"The Kaggle Brain Tumor MRI Dataset (with {TEST_SPLIT}/). "
             f"Also set by ${paths.DATA_ENV_VAR}.",
         )
-        if dataset_dir():
-            st.caption(":green[●] test images found")
-        else:
+        found = _inspect(str(_folder()))
+        if found is None:
             st.caption(":gray[●] no test images there: image views are off")
+        elif dataset_dir() is None:
+            st.caption(
+                f":orange[●] {found.test_images:,} test images ({found.release}), not the test set "
+                "the models were evaluated on: its images are not shown next to these results."
+            )
+        else:
+            st.caption(
+                f":green[●] {found.test_images:,} test images ({found.release}): the test set the "
+                "models were evaluated on"
+            )
+
+
+def _folder() -> Path:
+    return Path(st.session_state.get(DATA_KEY) or paths.data_dir()).expanduser()
 
 
 def dataset_dir() -> Path | None:
-    folder = Path(st.session_state.get(DATA_KEY) or paths.data_dir()).expanduser()
-    return folder if (folder / TEST_SPLIT).is_dir() else None
+    """The dataset folder if it holds the very test set the artifacts were evaluated on, else None."""
+    found, names = _inspect(str(_folder())), model_names()
+    if found is None or not names or found.test_fingerprint != metrics(names[0]).get("test_fingerprint"):
+        return None
+    return _folder()
 
 
 def require_dataset() -> Path | None:
@@ -175,9 +305,10 @@ def require_dataset() -> Path | None:
     folder = dataset_dir()
     if folder is None:
         st.info(
-            "This view shows test images, and the dataset was not found. Download the Kaggle "
-            "*Brain Tumor MRI Dataset*, then enter its folder in the sidebar or start the app "
-            f"with `{paths.DATA_ENV_VAR}=/path/to/brain-tumor-mri make run`."
+            "This view shows test images, and the dataset the models were evaluated on was not "
+            "found. Download the Kaggle *Brain Tumor MRI Dataset* (the 7,023-image release), then "
+            "enter its folder in the sidebar or start the app with "
+            f"`{paths.DATA_ENV_VAR}=/path/to/brain-tumor-mri make run`."
         )
     return folder
 

@@ -1,12 +1,13 @@
 """Every page rendered with Streamlit's AppTest against the shipped artifacts."""
 
 import io
+import json
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_scan
+from conftest import make_scan, write_dataset
 from core import artifacts, paths
 
 PAGES = [
@@ -15,16 +16,19 @@ PAGES = [
     "pages/training.py",
     "pages/gradcam.py",
     "pages/mistakes.py",
+    "pages/calibration.py",
     "pages/audit.py",
     "pages/predict.py",
 ]
 TIMEOUT = 120  # the first page pays for importing TensorFlow
 
 
-def open_page(page: str, data_dir: str | None = None) -> AppTest:
+def open_page(page: str, data_dir: str | None = None, subset: str | None = None) -> AppTest:
     app = AppTest.from_file(str(paths.ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     if data_dir is not None:
         app.session_state["data_dir"] = data_dir
+    if subset is not None:
+        app.session_state["test_subset"] = subset
     app.run()
     if page != PAGES[0]:
         app.switch_page(page).run()
@@ -51,7 +55,42 @@ def test_overview_shows_both_models_accuracies():
     for name in artifacts.available_models():
         expected = f"{artifacts.load_metrics(name)['accuracy']:.2%}"
         assert expected in [m.value for m in app.metric if m.label == "Accuracy"]
-    assert "published" in app.dataframe[0].value["source"].iloc[-1]
+    reference = next(frame.value for frame in app.dataframe if "source" in frame.value.columns)
+    assert "published" in reference["source"].iloc[-1]
+
+
+def clean_paths() -> set[str]:
+    return {t["path"] for t in artifacts.load_audit()["test_images"] if not t["near"]}
+
+
+def test_overview_on_the_clean_subset_shows_its_accuracies_and_the_paired_test():
+    app = open_page("pages/overview.py", subset="Clean subset")
+    clean = clean_paths()
+    assert f"the {len(clean):,} of" in " ".join(m.value for m in app.markdown)
+    shown = [m.value for m in app.metric if m.label == "Accuracy"]
+    for name in artifacts.available_models():
+        table = artifacts.load_predictions(name)
+        part = table[table["path"].isin(clean)]
+        assert f"{(part['true_label'] == part['predicted_label']).mean():.2%}" in shown
+    reading = " ".join(m.value for m in app.markdown)
+    assert "McNemar's exact test" in reading and "95% CI" in reading
+    agreement = app.dataframe[0].value
+    assert agreement.to_numpy().sum() == len(clean)
+
+
+def test_clean_subset_confusion_matrices_hold_only_its_images():
+    app = open_page("pages/confusion.py", subset="Clean subset")
+    for chart in app.get("plotly_chart"):
+        counts = [int(point[2]) for point in json.loads(chart.proto.spec)["data"][0]["customdata"]]
+        assert sum(counts) == len(clean_paths())
+
+
+def test_calibration_page_fits_a_temperature_per_model():
+    app = open_page("pages/calibration.py")
+    table = app.dataframe[0].value
+    assert len(table) == 2 * len(artifacts.available_models())
+    assert (table["temperature"] > 0).all() and (table["expected calibration error"] >= 0).all()
+    assert len(app.get("plotly_chart")) == len(artifacts.available_models())
 
 
 def test_confusion_page_has_a_chart_per_model():
@@ -71,14 +110,19 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def test_live_prediction_of_one_upload_shows_both_models():
+def predict_one(name: str, data: bytes) -> AppTest:
     app = open_page("pages/predict.py")
-    app.get_by_key("single_upload").set_value(("scan.png", _png(make_scan(2, 0, 128)), "image/png"))
+    app.get_by_key("single_upload").set_value((name, data, "image/png"))
     app.run()
     assert not app.exception and not app.error
-    predictions = [m for m in app.metric if m.label == "Prediction"]
-    assert len(predictions) == len(artifacts.available_models())
-    assert all(m.value in {"Glioma", "Meningioma", "No tumor", "Pituitary"} for m in predictions)
+    return app
+
+
+def test_an_upload_unlike_the_training_data_gets_a_warning_not_a_tumor_label():
+    app = predict_one("blob.png", _png(make_scan(2, 0, 128)))  # a bright square on noise
+    assert any("does not look like the brain MRI slices" in w.value for w in app.warning)
+    predictions = [m.value for m in app.metric if m.label == "Prediction"]
+    assert predictions == ["Not recognised"] * len(artifacts.available_models())
 
 
 def test_batch_prediction_reports_a_bad_file_and_goes_on():
@@ -114,6 +158,16 @@ needs_dataset = pytest.mark.skipif(
 
 
 @needs_dataset
+def test_live_prediction_of_a_real_scan_shows_both_models_labels():
+    path = next((paths.data_dir() / "Testing" / "meningioma").glob("*.jpg"))
+    app = predict_one(path.name, path.read_bytes())
+    assert not app.warning
+    predictions = [m.value for m in app.metric if m.label == "Prediction"]
+    assert len(predictions) == len(artifacts.available_models())
+    assert all(label in {"Glioma", "Meningioma", "No tumor", "Pituitary"} for label in predictions)
+
+
+@needs_dataset
 def test_misclassified_explorer_shows_thumbnails_and_gradcam():
     app = open_page("pages/mistakes.py", data_dir=str(paths.data_dir()))
     assert not app.error
@@ -130,3 +184,12 @@ def test_audit_page_shows_the_clean_subset_and_each_models_accuracy_on_it(tmp_pa
     table = app.dataframe[0].value
     assert set(table["subset"]) == {"full", "clean", "duplicated"}
     assert len(table) == 3 * len(artifacts.available_models())
+
+
+def test_a_different_test_set_is_named_and_its_images_not_mixed_in(tmp_path):
+    folder = write_dataset(tmp_path / "other", per_class=2)
+    overview = open_page("pages/overview.py", data_dir=str(folder))
+    assert any("not the test set the models were evaluated on" in c.value for c in overview.sidebar.caption)
+    mistakes = open_page("pages/mistakes.py", data_dir=str(folder))
+    assert any(paths.DATA_ENV_VAR in info.value for info in mistakes.info)
+    assert not mistakes.image

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from core import compare
-from core.data import PROBABILITY_COLUMNS
+from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
 
 
 def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -77,12 +77,13 @@ def test_headline_and_reading():
              "timing": {"batch_1_ms": 5.0}}  # fmt: skip
     headlines = {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)}
     assert headlines["a"]["training_time_s"] == 100.0
-    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, 1000)
-    assert "**Model A** is more accurate by 2.0 points (97.0% vs 95.0%): 30 mistakes against 50" in text
+    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
     assert "Model B is the smaller and faster network (0.9 M parameters, 5 ms per image)" in text
+    assert "near-identical twin" in text
     headlines["b"]["ms_per_image"] = 30.0
-    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, 1000)
+    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=True)
     assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20 ms per image)" in text
+    assert "leave out every test image with a near duplicate" in text
 
 
 def test_per_class_table_is_long(joined):
@@ -112,3 +113,37 @@ def test_reference_table_labels_published_rows():
     assert table["source"].tolist() == ["this project (reproduced)", "published: a study"]
     assert table["test images"].tolist() == [100, 1311]
     assert table.loc[0, "macro F1"] == 0.8
+
+
+def test_paired_summary_and_its_reading_on_a_known_case():
+    # 40 images, 10 per class; a is right on all, b misses 8 glioma images.
+    labels = [cls for cls in CLASS_NAMES for _ in range(10)]
+    a_labels = list(labels)
+    b_labels = ["meningioma"] * 8 + labels[8:]
+    rows = {
+        name: table(
+            [(str(i), true, predicted, 0.9) for i, (true, predicted) in enumerate(zip(labels, answers))]
+        )
+        for name, answers in (("a", a_labels), ("b", b_labels))
+    }
+    joined = compare.joined_predictions(rows)
+    summary = compare.paired_summary(joined, ["b", "a"])  # b first: the reading still leads with a
+    test = summary["mcnemar"]
+    assert (test.both_right, test.only_a_right, test.only_b_right, test.both_wrong) == (32, 0, 8, 0)
+    assert test.p_value == pytest.approx(2 * 0.5**8)
+    assert summary["difference"]["accuracy"].estimate == pytest.approx(-8 / 40)  # b minus a
+    agreement = compare.agreement_table(test, "B", "A")
+    assert agreement.loc["B wrong", "A right"] == 8 and agreement.loc["B right", "A wrong"] == 0
+    assert agreement.loc["B right", "A right"] == 32
+    glioma = summary["per_class"].set_index("class").loc["glioma"]
+    assert (glioma["a"], glioma["b"], glioma["difference"]) == pytest.approx((1.0, 0.2, -0.8))
+    text = compare.paired_reading(summary, {"a": "Model A", "b": "Model B"})
+    assert text.startswith("On these 40 images **Model A** is more accurate by 20.0 points")
+    assert "right on 8 images where Model B is wrong" in text and "p = 0.008" in text
+    assert "unlikely to be chance" in text
+
+
+def test_restrict_keeps_only_the_listed_images():
+    table = pd.DataFrame({"path": ["x", "y", "z"]})
+    assert compare.restrict(table, {"x", "z"})["path"].tolist() == ["x", "z"]
+    assert compare.restrict(table, None) is table

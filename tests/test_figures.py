@@ -79,3 +79,31 @@ def test_probability_bars_one_trace_per_model_in_its_colour():
         figures.MODEL_COLORS["custom_cnn"],
     ]
     assert list(fig.data[0].text) == ["70.0%", "10.0%", "10.0%", "10.0%"]
+
+
+def test_reliability_diagram_draws_the_diagonal_and_one_line_per_curve():
+    bins = {"confidence": [0.55, 0.95], "accuracy": [0.5, 0.9], "count": [10, 90]}
+    fig = figures.reliability_diagram({"before": bins, "after": bins}, "#2563eb")
+    diagonal, before, after = fig.data
+    assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]
+    assert (before.name, before.line.dash) == ("before", "dot") and after.line.dash == "solid"
+    assert list(after.customdata) == [10, 90]
+
+
+def test_difference_bars_show_intervals_in_points():
+    import pandas as pd
+
+    per_class = pd.DataFrame(
+        {
+            "class": ["glioma", "notumor"],
+            "difference": [0.05, -0.02],
+            "low": [0.01, -0.05],
+            "high": [0.09, 0.01],
+        }
+    )
+    (bars,) = figures.difference_bars(per_class, "recall", "#2563eb").data
+    assert list(bars.y) == ["Glioma", "No tumor"] and list(bars.x) == pytest.approx([5, -2])
+    assert list(bars.error_x.array) == pytest.approx([4, 3]) and list(
+        bars.error_x.arrayminus
+    ) == pytest.approx([4, 3])
+    assert list(bars.text) == ["+5.0", "-2.0"]

@@ -4,11 +4,13 @@ import pytest
 
 from core.data import Sample
 from core.evaluate import (
+    Evaluation,
     classification_metrics,
     metrics_from_predictions,
     predictions_table,
     write_evaluation,
 )
+from core.ood import Guard
 
 
 def one_hot_probabilities(predicted: list[int]) -> np.ndarray:
@@ -63,6 +65,8 @@ def test_predictions_csv_keeps_every_digit_the_metrics_need(tmp_path):
     logits = rng.normal(scale=12, size=(len(labels), 4)) + 6 * np.eye(4)[labels]
     probabilities = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
     samples = [Sample(tmp_path / f"{i}.jpg", f"Testing/x/{i}.jpg", label) for i, label in enumerate(labels)]
-    write_evaluation(tmp_path, {}, predictions_table(samples, probabilities))
+    table = predictions_table(samples, probabilities)
+    guard = Guard(np.zeros((4, 2), np.float32), np.eye(2, dtype=np.float32), threshold=1.0)
+    write_evaluation(tmp_path, Evaluation({}, table, table, guard))
     recomputed = metrics_from_predictions(pd.read_csv(tmp_path / "predictions.csv"))
     assert recomputed == classification_metrics(labels, probabilities)

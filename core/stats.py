@@ -1,0 +1,129 @@
+"""Paired statistics for two models scored on the same test images (numpy and scipy only).
+
+Bootstrap confidence intervals resample test images with replacement; the paired comparison
+resamples the same images for both models, so their shared difficulty cancels out. McNemar's
+exact test looks only at the images where exactly one model is right.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binomtest
+
+N_CLASSES = 4
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float  # on the images as they are
+    low: float  # 2.5th percentile of the bootstrap
+    high: float  # 97.5th percentile
+
+
+def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Accuracy of each resample: (R, N) index arrays -> (R,)."""
+    return (y_true == y_pred).mean(axis=-1)
+
+
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Macro F1 of each resample, as scikit-learn computes it (a class with no support and no
+    prediction scores 0): (R, N) -> (R,)."""
+    scores = []
+    for cls in range(N_CLASSES):
+        true_c, pred_c = y_true == cls, y_pred == cls
+        tp = (true_c & pred_c).sum(axis=-1)
+        denominator = true_c.sum(axis=-1) + pred_c.sum(axis=-1)  # 2TP + FP + FN
+        scores.append(np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0))
+    return np.mean(scores, axis=0)
+
+
+def recall_of(cls: int):
+    """Recall of one class, as a resample score like METRICS' (R, N) -> (R,)."""
+
+    def recall(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        members = y_true == cls
+        return (members & (y_pred == cls)).sum(axis=-1) / np.maximum(members.sum(axis=-1), 1)
+
+    return recall
+
+
+METRICS = {"accuracy": _accuracy, "macro_f1": _macro_f1}
+
+
+def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
+    """(samples, n) indices drawn with replacement."""
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def _interval(estimate: float, draws: np.ndarray) -> Interval:
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Interval(float(estimate), float(low), float(high))
+
+
+def _score(metric: str | Callable) -> Callable:
+    return METRICS[metric] if isinstance(metric, str) else metric
+
+
+def bootstrap_interval(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    metric: str | Callable,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Interval:
+    """95% percentile-bootstrap interval of one model's `metric`.
+
+    Args:
+        y_true, y_pred: (N,) class indices.
+        metric: "accuracy", "macro_f1" or a score such as recall_of(0).
+    """
+    score = _score(metric)
+    index = _resamples(len(y_true), samples, seed)
+    return _interval(score(y_true, y_pred), score(y_true[index], y_pred[index]))
+
+
+def paired_difference(
+    y_true: np.ndarray,
+    pred_a: np.ndarray,
+    pred_b: np.ndarray,
+    metric: str | Callable,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Interval:
+    """95% bootstrap interval of metric(a) - metric(b), both models on the same resampled images."""
+    score = _score(metric)
+    index = _resamples(len(y_true), samples, seed)
+    truth = y_true[index]
+    draws = score(truth, pred_a[index]) - score(truth, pred_b[index])
+    return _interval(score(y_true, pred_a) - score(y_true, pred_b), draws)
+
+
+@dataclass(frozen=True)
+class McNemar:
+    both_right: int
+    only_a_right: int
+    only_b_right: int
+    both_wrong: int
+    p_value: float  # exact two-sided binomial test on the discordant images
+
+
+def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> McNemar:
+    """The 2x2 agreement table of two models and McNemar's exact test.
+
+    Under the null hypothesis both models err equally often, so of the images where exactly one
+    is right, each model is the right one with probability 1/2.
+    """
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    discordant = only_a + only_b
+    p_value = binomtest(only_a, discordant, 0.5).pvalue if discordant else 1.0
+    return McNemar(
+        both_right=int((right_a & right_b).sum()),
+        only_a_right=only_a,
+        only_b_right=only_b,
+        both_wrong=int((~right_a & ~right_b).sum()),
+        p_value=float(p_value),
+    )

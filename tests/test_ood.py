@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from core import ood
+
+
+def clusters(n_per_class: int, seed: int, dims: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Four Gaussian classes around well-separated means."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(4), n_per_class)
+    means = np.eye(4, dims) * 10
+    return means[labels] + rng.normal(size=(len(labels), dims)), labels
+
+
+def test_threshold_flags_about_one_in_a_hundred_genuine_images_and_far_points():
+    features, labels = clusters(500, seed=0)
+    validation, _ = clusters(500, seed=1)
+    guard = ood.fit(features, labels, validation)
+    fresh, _ = clusters(2000, seed=2)
+    assert 0.003 < guard.flags(fresh).mean() < 0.03
+    far = np.full((3, 8), 40.0)
+    assert guard.flags(far).all()
+
+
+def test_score_is_the_distance_to_the_nearest_class():
+    features, labels = clusters(300, seed=3)
+    guard = ood.fit(features, labels, features)
+    at_means = guard.scores(guard.means)
+    assert at_means == pytest.approx(np.zeros(4), abs=1e-6)
+
+
+def test_guard_round_trips_through_its_file(tmp_path):
+    features, labels = clusters(100, seed=4)
+    guard = ood.fit(features, labels, features)
+    guard.save(tmp_path / "ood.npz")
+    loaded = ood.Guard.load(tmp_path / "ood.npz")
+    assert loaded.threshold == pytest.approx(guard.threshold)
+    np.testing.assert_array_equal(loaded.scores(features), guard.scores(features))
+
+
+def test_synthetic_foreign_images_are_rgb_uint8():
+    synthetic = [item for item in ood.foreign_images(size=64) if item[0] == "synthetic"]
+    assert {name for _, name, _ in synthetic} >= {"black", "uniform noise", "colour gradient"}
+    assert all(image.shape == (64, 64, 3) and image.dtype == np.uint8 for _, _, image in synthetic)
+
+
+def test_feature_model_gives_penultimate_features_and_probabilities(tiny_cnn):
+    model, config = tiny_cnn
+    network = ood.feature_and_probability_model(model, config.architecture)
+    features, probabilities = network.predict(np.zeros((2, 64, 64, 3), np.float32), verbose=0)
+    assert features.shape == (2, 128) and probabilities.shape == (2, 4)
+
+
+def test_checker_scores_uploads_with_the_models_own_features(tiny_cnn):
+    model, config = tiny_cnn
+    network = ood.feature_and_probability_model(model, config.architecture)
+    rng = np.random.default_rng(0)
+    genuine = rng.integers(0, 60, (40, 64, 64, 3)).astype(np.uint8)
+    features = network.predict(genuine.astype(np.float32), verbose=0)[0]
+    guard = ood.fit(features, np.arange(40) % 4, features)
+    checker = ood.Checker(model, config.architecture, guard)
+    np.testing.assert_allclose(checker.scores(genuine[:3]), guard.scores(features[:3]), rtol=1e-3, atol=1e-3)
+    assert checker.warning(guard.threshold) is None
+    assert "over the" in checker.warning(guard.threshold * 2)
