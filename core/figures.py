@@ -234,3 +234,40 @@ def difference_bars(per_class: pd.DataFrame, label: str, color: str) -> go.Figur
         showlegend=False,
     )
     return fig
+
+
+def latency_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Median milliseconds per measurement and model, with a whisker to the 95th percentile.
+
+    Args:
+        table: efficiency.latency_table (model, measurement, median_ms, p95_ms).
+        colors: model title -> colour.
+    """
+    fig = go.Figure()
+    order = list(dict.fromkeys(table["measurement"]))
+    for model, part in table.groupby("model", sort=False):
+        fig.add_bar(
+            y=part["measurement"],
+            x=part["median_ms"],
+            orientation="h",
+            name=model,
+            marker_color=colors.get(model),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=part["p95_ms"] - part["median_ms"],
+                arrayminus=[0] * len(part),
+            ),
+            text=[f"{ms:.1f}" for ms in part["median_ms"]],
+            textposition="outside",
+            hovertemplate="%{y}: median %{x:.2f} ms<extra>%{fullData.name}</extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        height=120 + 45 * len(order),
+        margin=dict(t=10, b=10),
+        xaxis=dict(type="log", title="milliseconds (log scale; whisker: 95th percentile)"),
+        yaxis=dict(categoryorder="array", categoryarray=order[::-1]),
+        legend=dict(orientation="h", y=-0.12),
+    )
+    return fig

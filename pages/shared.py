@@ -68,6 +68,15 @@ def leakage_audit() -> dict | None:
 
 
 @st.cache_data
+def benchmark() -> dict | None:
+    """The inference benchmark (benchmarks.inference), or None if artifacts/ has none."""
+    try:
+        return artifacts.load_benchmark()
+    except artifacts.ArtifactError:
+        return None
+
+
+@st.cache_data
 def validation_predictions(name: str) -> pd.DataFrame:
     return artifacts.load_predictions(name, split="validation")
 

@@ -18,6 +18,7 @@ PAGES = [
     "pages/mistakes.py",
     "pages/calibration.py",
     "pages/audit.py",
+    "pages/efficiency.py",
     "pages/predict.py",
 ]
 TIMEOUT = 120  # the first page pays for importing TensorFlow
@@ -193,3 +194,12 @@ def test_a_different_test_set_is_named_and_its_images_not_mixed_in(tmp_path):
     mistakes = open_page("pages/mistakes.py", data_dir=str(folder))
     assert any(paths.DATA_ENV_VAR in info.value for info in mistakes.info)
     assert not mistakes.image
+
+
+def test_efficiency_page_shows_the_benchmark_and_training_time():
+    app = open_page("pages/efficiency.py")
+    benchmark = artifacts.load_benchmark()
+    targets = next(frame.value for frame in app.dataframe if "target" in frame.value.columns)
+    assert len(targets) == len(benchmark["targets"])
+    assert len(app.get("plotly_chart")) == 1
+    assert "Both models end to end" in " ".join(m.value for m in app.markdown)

@@ -1,0 +1,81 @@
+"""Tables for the Efficiency page: the inference benchmark's JSON and the training manifests."""
+
+import pandas as pd
+
+LATENCY_LABELS = {  # benchmark key -> what it measures, in the order shown
+    "keras_predict_batch_1": "Keras model.predict, batch 1",
+    "keras_compiled_batch_1": "Keras compiled call, batch 1",
+    "litert_fp32_batch_1": "LiteRT fp32, batch 1",
+    "litert_int8_batch_1": "LiteRT int8, batch 1",
+    "keras_batch_64_per_image": "Keras batch 64, per image",
+    "litert_fp32_batch_64_per_image": "LiteRT fp32 batch 64, per image",
+    "decode_upload": "Decode + resize an upload",
+    "gradcam_Grad-CAM": "Grad-CAM",
+    "gradcam_Grad-CAM++": "Grad-CAM++",
+}
+TRAINING_TARGET_S = 30 * 60  # both models, end to end
+
+
+def latency_table(benchmark: dict, titles: dict[str, str]) -> pd.DataFrame:
+    """Long table: model, measurement, median_ms, p95_ms, in LATENCY_LABELS order."""
+    rows = [
+        {"model": titles.get(name, name), "measurement": label} | {
+            "median_ms": result["timings_ms"][key]["median_ms"],
+            "p95_ms": result["timings_ms"][key]["p95_ms"],
+        }
+        for name, result in benchmark["models"].items()
+        for key, label in LATENCY_LABELS.items()
+        if key in result["timings_ms"]
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def size_table(benchmark: dict, metrics_by_model: dict[str, dict], titles: dict[str, str]) -> pd.DataFrame:
+    """Per model: parameters, file sizes of each format, and the int8 copy's test accuracy."""
+    rows = []
+    for name, result in benchmark["models"].items():
+        sizes, accuracy = result["file_size_mb"], result.get("test_accuracy", {})
+        rows.append(
+            {
+                "model": titles.get(name, name),
+                "parameters": metrics_by_model[name]["model"]["total_params"],
+                "Keras (MB)": sizes.get("keras"),
+                "LiteRT fp32 (MB)": sizes.get("tflite_fp32"),
+                "LiteRT int8 (MB)": sizes.get("tflite_int8"),
+                "accuracy fp32": accuracy.get("fp32"),
+                "accuracy int8": accuracy.get("int8"),
+                "labels changed by int8": accuracy.get("labels_changed"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def training_phases(manifests: dict[str, dict], titles: dict[str, str]) -> pd.DataFrame:
+    """Long table: model, phase, seconds, from each manifest's wall times (without the total)."""
+    return pd.DataFrame(
+        [
+            {"model": titles.get(name, name), "phase": phase, "seconds": seconds}
+            for name, manifest in manifests.items()
+            for phase, seconds in manifest["wall_time_s"].items()
+            if phase != "total"
+        ]
+    )
+
+
+def training_total_s(manifests: dict[str, dict]) -> float:
+    """Both models end to end: the sum of their recorded totals."""
+    return float(sum(manifest["wall_time_s"]["total"] for manifest in manifests.values()))
+
+
+def targets_table(benchmark: dict) -> pd.DataFrame:
+    """The speed targets with their measured values, as the benchmark recorded them."""
+    return pd.DataFrame(
+        [
+            {
+                "target": f"{t['target']} {t['comparison']} {t['limit']:g} {t['unit']}",
+                "measured": f"{t['value']:.2f} {t['unit']}",
+                "met": t["met"],
+            }
+            for t in benchmark["targets"]
+        ]
+    )

@@ -1,0 +1,75 @@
+import streamlit as st
+
+from core import efficiency
+from core.figures import MODEL_COLORS, latency_bars
+from core.reference import PUBLISHED_MOBILENETV2
+from pages import shared
+
+names = shared.require_models()
+titles = shared.titles()
+st.title("Efficiency")
+st.caption("Size, inference latency and training time of both models, measured on this machine's CPU.")
+
+benchmark = shared.benchmark()
+if benchmark is None:
+    st.info("No benchmark in artifacts/. Run `python -m benchmarks.inference` to measure latency.")
+else:
+    machine = benchmark["machine"]
+    st.markdown(
+        f"Measured {benchmark['created'][:10]} on {machine['cpu']} ({machine['cores']} cores), "
+        f"median and 95th percentile of {benchmark['repeats']} calls each; "
+        f"TensorFlow {machine['versions'].get('tensorflow', '?')}."
+    )
+    colors = {titles[name]: MODEL_COLORS[name] for name in names}
+    st.plotly_chart(
+        latency_bars(efficiency.latency_table(benchmark, titles), colors),
+        width="stretch",
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        "The app predicts through LiteRT fp32 (XNNPACK, one thread per core) when the model's "
+        "`.tflite` copy is present, else through the compiled Keras call. Published MobileNetV2: "
+        f"about {PUBLISHED_MOBILENETV2['ms_per_image']:.0f} ms per image, hardware not stated."
+    )
+
+    st.subheader("Targets")
+    st.dataframe(
+        efficiency.targets_table(benchmark),
+        hide_index=True,
+        column_config={"met": st.column_config.CheckboxColumn()},
+    )
+
+    st.subheader("Size")
+    st.dataframe(
+        efficiency.size_table(benchmark, {name: shared.metrics(name) for name in names}, titles),
+        hide_index=True,
+        column_config={
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            **{
+                c: st.column_config.NumberColumn(format="%.1f")
+                for c in ("Keras (MB)", "LiteRT fp32 (MB)", "LiteRT int8 (MB)")
+            },
+            **{
+                c: st.column_config.NumberColumn(format="percent") for c in ("accuracy fp32", "accuracy int8")
+            },
+        },
+    )
+    st.caption(
+        f"Published MobileNetV2: {PUBLISHED_MOBILENETV2['file_size_mb']:.1f} MB. The int8 copy "
+        "(dynamic-range quantization) is measured, not used by the app."
+    )
+
+st.subheader("Training time")
+manifests = {name: shared.manifest(name) for name in names}
+total = efficiency.training_total_s(manifests)
+target = efficiency.TRAINING_TARGET_S
+st.markdown(
+    f"Both models end to end: **{total / 60:.0f} min** "
+    f"({'within' if total <= target else 'over'} the {target / 60:.0f}-minute target), "
+    "from the wall times each training run recorded in its manifest."
+)
+st.dataframe(
+    efficiency.training_phases(manifests, titles),
+    hide_index=True,
+    column_config={"seconds": st.column_config.NumberColumn(format="%.0f")},
+)

@@ -1,0 +1,47 @@
+import pytest
+
+from core import efficiency, figures
+
+BENCHMARK = {
+    "models": {
+        "a": {
+            "timings_ms": {
+                "litert_fp32_batch_1": {"median_ms": 4.0, "p95_ms": 5.0},
+                "keras_compiled_batch_1": {"median_ms": 14.0, "p95_ms": 20.0},
+            },
+            "file_size_mb": {"keras": 9.6, "tflite_fp32": 8.9, "tflite_int8": 2.5},
+            "test_accuracy": {"fp32": 0.93, "int8": 0.92, "labels_changed": 5},
+        }
+    },
+    "targets": [
+        {"target": "A LiteRT", "comparison": "<=", "limit": 6.0, "value": 4.0, "unit": "ms", "met": True}
+    ],
+}
+
+
+def test_latency_table_follows_the_label_order():
+    table = efficiency.latency_table(BENCHMARK, {"a": "Model A"})
+    assert table["measurement"].tolist() == ["Keras compiled call, batch 1", "LiteRT fp32, batch 1"]
+    assert table["median_ms"].tolist() == [14.0, 4.0] and set(table["model"]) == {"Model A"}
+
+
+def test_size_table_and_targets():
+    sizes = efficiency.size_table(BENCHMARK, {"a": {"model": {"total_params": 123}}}, {"a": "Model A"})
+    row = sizes.iloc[0]
+    assert (row["parameters"], row["LiteRT int8 (MB)"], row["labels changed by int8"]) == (123, 2.5, 5)
+    targets = efficiency.targets_table(BENCHMARK)
+    assert targets.iloc[0].to_dict() == {"target": "A LiteRT <= 6 ms", "measured": "4.00 ms", "met": True}
+
+
+def test_training_phases_leave_out_the_total():
+    manifests = {"a": {"wall_time_s": {"head": 10.0, "fine-tune": 50.0, "total": 70.0}}}
+    phases = efficiency.training_phases(manifests, {"a": "A"})
+    assert phases["phase"].tolist() == ["head", "fine-tune"]
+    assert efficiency.training_total_s(manifests | {"b": {"wall_time_s": {"total": 30.0}}}) == 100.0
+
+
+def test_latency_bars_whisker_reaches_the_95th_percentile():
+    table = efficiency.latency_table(BENCHMARK, {"a": "Model A"})
+    (bars,) = figures.latency_bars(table, {"Model A": "#2563eb"}).data
+    assert list(bars.x) == [14.0, 4.0]
+    assert list(bars.error_x.array) == pytest.approx([6.0, 1.0])
