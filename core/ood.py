@@ -100,6 +100,10 @@ class Checker:
         """(N, S, S, 3) uint8 at the model's size -> (N,) scores; above guard.threshold is foreign."""
         return self.guard.scores(np.asarray(self._features(images.astype(np.float32))))
 
+    def flags(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 -> (N,) True where an image is out of distribution."""
+        return self.scores(images) > self.guard.threshold
+
     def warning(self, score: float) -> str | None:
         """A sentence for the user when `score` is out of distribution, else None."""
         if score <= self.guard.threshold:

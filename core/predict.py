@@ -1,28 +1,61 @@
-"""Predictions on uploaded files: one image or a batch, each model at its own input size."""
+"""Predictions on uploaded files: one image, a batch, or a whole folder streamed to a CSV.
 
+CLI: python -m core.predict --data DIR --out results.csv [--model {mobilenetv2,custom_cnn,all}]
+classifies every image under DIR (recursively), 32 files at a time, one CSV row per file.
+"""
+
+import itertools
+import os
 import time
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core import artifacts, cli, paths
 from core.config import ModelConfig
 from core.data import CLASS_NAMES, ImageError, decode_image
+from core.ood import Checker, load_guard
+
+FOLDER_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".dcm", ".tif", ".tiff"}  # what the CLI picks up
+CHUNK_SIZE = 32  # files read, decoded and classified at a time
 
 
 class Predictor:
-    """A model with its config and a compiled call (traced once, then fast for batch 1)."""
+    """A model with its config and its fastest call: LiteRT if its .tflite loads, else compiled Keras.
 
-    def __init__(self, model, config: ModelConfig):
-        import tensorflow as tf
+    Args:
+        model: the Keras model; kept as `.model` for Grad-CAM whichever backend predicts.
+        config: the model's config.
+        tflite_path: its float32 LiteRT copy; missing or unusable means Keras predicts.
+    """
 
+    def __init__(self, model, config: ModelConfig, tflite_path: Path | None = None):
         self.model, self.config = model, config
-        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self._litert = _load_litert(tflite_path, config.image_size)
+        self.backend = "LiteRT" if self._litert else "Keras"
+        if not self._litert:
+            import tensorflow as tf
+
+            self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         size = config.image_size
-        self.probabilities(np.zeros((1, size, size, 3), np.uint8))  # trace now, not on the first upload
+        self.probabilities(np.zeros((1, size, size, 3), np.uint8))  # warm up now, not on the first upload
+
+    @classmethod
+    def from_artifacts(cls, name: str, root: Path = paths.ARTIFACTS_DIR) -> "Predictor":
+        """The saved model `name` with its LiteRT copy, if it has one."""
+        return cls(
+            artifacts.load_model(name, root),
+            artifacts.load_config(name, root),
+            artifacts.tflite_path(name, root),
+        )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""
+        if self._litert:
+            return self._litert.probabilities(images)
         return np.asarray(self._call(images.astype(np.float32)))
 
     def predict_file(self, data: bytes, name: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -37,26 +70,52 @@ class Predictor:
         return image, probabilities, (time.perf_counter() - start) * 1000
 
 
+def _load_litert(path: Path | None, image_size: int):
+    """A LiteRTModel for `path`, or None (with a warning if the file exists but is unusable)."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        from core.litert import LiteRTModel
+
+        litert = LiteRTModel(path)
+        if litert.image_size != image_size:
+            raise ValueError(f"it takes {litert.image_size} px images, the model {image_size} px")
+        return litert
+    except (ImportError, ValueError, RuntimeError) as error:
+        warnings.warn(f"LiteRT model unusable, predicting with Keras: {path}: {error}", stacklevel=3)
+        return None
+
+
 def predict_files(
     predictors: dict[str, Predictor],
     files: Iterable[tuple[str, bytes]],
     on_progress: Callable[[int], None] | None = None,
+    checkers: dict[str, Checker] | None = None,
 ) -> pd.DataFrame:
     """Classify many files with every model; a bad file gets its error in its row, the rest go on.
 
+    Args:
+        checkers: model name -> its out-of-distribution Checker; when given, each image is
+            scored and flagged if any model's guard finds it unlike the training data.
+
     Returns:
         One row per file: file, error ("" when fine), then per model `<name>_label` and
-        `<name>_confidence`, and `agree`.
+        `<name>_confidence`, `agree`, and with checkers `out_of_distribution`.
     """
     rows = []
     for done, (name, data) in enumerate(files, start=1):
         row: dict = {"file": name, "error": ""}
         try:
+            foreign = False
             for model_name, predictor in predictors.items():
-                _, probabilities, _ = predictor.predict_file(data, name)
+                image, probabilities, _ = predictor.predict_file(data, name)
                 row[f"{model_name}_label"] = CLASS_NAMES[int(probabilities.argmax())]
                 row[f"{model_name}_confidence"] = float(probabilities.max())
+                if checkers and model_name in checkers:
+                    foreign |= bool(checkers[model_name].flags(image[None])[0])
             row["agree"] = len({row[f"{m}_label"] for m in predictors}) == 1
+            if checkers:
+                row["out_of_distribution"] = foreign
         except ImageError as error:
             row = {"file": name, "error": str(error)}
         rows.append(row)
@@ -64,4 +123,110 @@ def predict_files(
             on_progress(done)
     columns = ["file", "error"]
     columns += [f"{m}_{field}" for m in predictors for field in ("label", "confidence")] + ["agree"]
+    columns += ["out_of_distribution"] if checkers else []
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def image_files(folder: Path) -> Iterator[Path]:
+    """Every image file under `folder`, walked lazily in sorted order; hidden files and folders skipped."""
+    for directory, subdirectories, files in os.walk(folder):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        for file in sorted(files):
+            if not file.startswith(".") and Path(file).suffix.lower() in FOLDER_SUFFIXES:
+                yield Path(directory) / file
+
+
+def _read(path: Path, folder: Path) -> tuple[str, bytes | None, str]:
+    """(name relative to `folder`, the file's bytes or None, error message or "")."""
+    name = path.relative_to(folder).as_posix()
+    try:
+        return name, path.read_bytes(), ""
+    except OSError as error:
+        return name, None, f"cannot read file ({error.strerror}): {name}"
+
+
+def predict_stream(
+    predictors: dict[str, Predictor],
+    files: Iterable[Path],
+    folder: Path,
+    out: Path,
+    chunk_size: int = CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+    checkers: dict[str, Checker] | None = None,
+) -> dict:
+    """Classify files chunk by chunk, appending each chunk's rows to the CSV `out`.
+
+    `files` is consumed lazily, so only one chunk of files is ever in memory.
+
+    Args:
+        predictors: model name -> Predictor.
+        files: the image files, e.g. image_files(folder).
+        folder: the CSV names files relative to it.
+        out: the CSV to write (replaced), with predict_files' columns.
+        on_chunk: called with the number of files done after each chunk.
+        checkers: as for predict_files.
+
+    Returns:
+        Counts: files, failed (with an error), disagree (models differ), out_of_distribution.
+    """
+    files = iter(files)
+    summary = {"files": 0, "failed": 0, "disagree": 0, "out_of_distribution": 0}
+    columns = predict_files(predictors, [], checkers=checkers).columns
+    pd.DataFrame(columns=columns).to_csv(out, index=False)
+    while chunk := [_read(path, folder) for path in itertools.islice(files, chunk_size)]:
+        readable = [(name, data) for name, data, _ in chunk if data is not None]
+        table = predict_files(predictors, readable, checkers=checkers)
+        unreadable = [{"file": name, "error": error} for name, _, error in chunk if error]
+        if unreadable:  # back in walk order among the others
+            table = pd.concat([table, pd.DataFrame(unreadable)]).set_index("file")
+            table = table.loc[[name for name, _, _ in chunk]].reset_index()
+        table.reindex(columns=columns).to_csv(out, mode="a", header=False, index=False)
+        summary["files"] += len(table)
+        summary["failed"] += int((table["error"] != "").sum())
+        summary["disagree"] += int((table["agree"] == False).sum())  # noqa: E712 (NaN for failed rows)
+        if checkers:
+            summary["out_of_distribution"] += int((table["out_of_distribution"] == True).sum())  # noqa: E712
+        if on_chunk:
+            on_chunk(summary["files"])
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="CSV to write, one row per file")
+    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="files in memory at a time")
+    args = parser.parse_args(argv)
+    if args.chunk_size < 1:
+        parser.error("--chunk-size must be at least 1")
+    folder = paths.data_dir(args.data)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    root = Path(args.artifacts)
+    predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
+    checkers = {
+        name: Checker(predictor.model, predictor.config.architecture, load_guard(name, root))
+        for name, predictor in predictors.items()
+    }
+    backends = ", ".join(f"{name} on {p.backend}" for name, p in predictors.items())
+    print(f"classifying the images under {folder} ({backends})", flush=True)
+    start = time.perf_counter()
+    summary = predict_stream(
+        predictors,
+        image_files(folder),
+        folder,
+        Path(args.out),
+        args.chunk_size,
+        on_chunk=lambda done: print(f"{done} files done", flush=True),
+        checkers=checkers,
+    )
+    seconds = time.perf_counter() - start
+    print(
+        f"{summary['files']} files in {seconds:.1f} s: {summary['failed']} failed, "
+        f"models disagree on {summary['disagree']}, {summary['out_of_distribution']} look unlike the "
+        f"training data; wrote {args.out}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    cli.run(main)

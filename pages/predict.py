@@ -57,21 +57,32 @@ with batch:
             {n: shared.predictor(n) for n in names},
             ((u.name, u.getvalue()) for u in uploads),
             on_progress=lambda done: progress.progress(done / len(uploads), text=f"{done}/{len(uploads)}"),
+            checkers={n: shared.checker(n) for n in names},
         )
         progress.empty()
         failed = table["error"].ne("").sum()
+        foreign = table["out_of_distribution"].eq(True)
         st.markdown(
             f"**{len(table) - failed}** classified, **{failed}** refused; "
             f"the models agree on **{int(table['agree'].fillna(False).sum())}**."
         )
+        if foreign.any():
+            st.warning(
+                f"**{int(foreign.sum())}** of these do not look like the brain MRI slices the models "
+                "learned from: their labels are shown as *Not recognised* (the CSV keeps them, with "
+                "`out_of_distribution` true).",
+                icon=":material/warning:",
+            )
         shown = table.copy()
         for name in names:
             shown[f"{name}_label"] = shown[f"{name}_label"].map(shared.class_title, na_action="ignore")
+            shown.loc[foreign, f"{name}_label"] = "Not recognised"
         st.dataframe(
             shown,
             hide_index=True,
             column_config={
                 **{f"{n}_label": titles[n] for n in names},
+                "out_of_distribution": "unlike the training data",
                 **{
                     f"{n}_confidence": st.column_config.NumberColumn(
                         f"{shared.SHORT_NAMES.get(n, n)} confidence", format="percent"

@@ -142,6 +142,10 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
     assert table.loc["empty.jpg", "error"].startswith("file is empty")
     assert "truncated.png" in table.loc["truncated.png", "error"]
     assert table.loc["good.png", "error"] == "" and table.loc["also-good.png", "error"] == ""
+    # Synthetic blobs are nothing like an MRI slice: flagged, with no tumor label shown.
+    assert table.loc["good.png", "out_of_distribution"] == True  # noqa: E712
+    assert table.loc["good.png", "mobilenetv2_label"] == "Not recognised"
+    assert any("do not look like the brain MRI slices" in w.value for w in app.warning)
 
 
 def test_gradcam_of_an_upload_shows_an_overlay_per_model():

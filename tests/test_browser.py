@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_scan
-from core import paths
+from core import artifacts, paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -38,7 +38,9 @@ PAGES = {  # url path -> title on the page
     "training": "Training curves",
     "gradcam": "Grad-CAM: where each model looks",
     "mistakes": "Misclassified explorer",
+    "calibration": "Calibration",
     "audit": "Leakage audit",
+    "efficiency": "Efficiency",
     "predict": "Live prediction",
 }
 WAIT_MS = 90_000
@@ -121,7 +123,15 @@ def test_first_page_renders_and_every_page_opens(server, page):
     page.get_by_text("Accuracy").first.wait_for(timeout=WAIT_MS)
     _no_exception(page)
     _screenshot(page, "overview")
-    images_expected = {"training": 0, "gradcam": 4, "mistakes": 1, "audit": 2}  # with the dataset present
+    # with the dataset present
+    images_expected = {
+        "training": 0,
+        "gradcam": 4,
+        "mistakes": 1,
+        "calibration": 0,
+        "audit": 2,
+        "efficiency": 0,
+    }
     for path, count in images_expected.items():
         _open(page, url, path)
         if count and (paths.data_dir() / "Testing").is_dir():
@@ -129,6 +139,17 @@ def test_first_page_renders_and_every_page_opens(server, page):
         page.wait_for_timeout(1000)
         _no_exception(page)
         _screenshot(page, path)
+
+
+def test_the_clean_subset_switch_changes_the_overview(server, page):
+    url, _ = server
+    _open(page, url, "")
+    n_clean = sum(not image["near"] for image in artifacts.load_audit()["test_images"])
+    page.get_by_text(f"Clean subset ({n_clean:,})").click()
+    page.get_by_text(f"the {n_clean:,} of").first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("McNemar's exact test").first.wait_for(timeout=WAIT_MS)
+    _no_exception(page)
+    _screenshot(page, "overview-clean")
 
 
 def test_upload_on_live_prediction_shows_both_predictions(server, page):

@@ -1,12 +1,15 @@
 import io
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from conftest import make_scan
 from core.data import ImageError
-from core.predict import Predictor, predict_files
+from core.ood import Checker, Guard
+from core.predict import Predictor, image_files, main, predict_files, predict_stream
 
 
 def encode(image: Image.Image, format: str = "PNG") -> bytes:
@@ -18,6 +21,21 @@ def encode(image: Image.Image, format: str = "PNG") -> bytes:
 @pytest.fixture(scope="module")
 def predictor(tiny_cnn):
     return Predictor(*tiny_cnn)
+
+
+def guard(threshold: float) -> Guard:
+    """A guard on the tiny CNN's 128 features: +inf flags nothing, -1 flags everything."""
+    return Guard(np.zeros((4, 128), np.float32), np.eye(128, dtype=np.float32), threshold)
+
+
+@pytest.mark.parametrize("threshold, flagged", [(np.inf, False), (-1.0, True)])
+def test_a_batch_flags_images_the_guard_finds_foreign(tiny_cnn, predictor, threshold, flagged):
+    model, config = tiny_cnn
+    checkers = {config.name: Checker(model, config.architecture, guard(threshold))}
+    files = [("a.png", encode(make_scan(0, 1, 64))), ("empty.png", b"")]
+    table = predict_files({config.name: predictor}, files, checkers=checkers).set_index("file")
+    assert table.loc["a.png", "out_of_distribution"] == flagged
+    assert pd.isna(table.loc["empty.png", "out_of_distribution"])
 
 
 def test_predict_file_returns_image_probabilities_and_time(predictor):
@@ -51,3 +69,85 @@ def test_a_bad_file_in_a_batch_is_reported_and_the_rest_go_on(predictor):
     assert table.loc[0, "agree"] == True  # noqa: E712 (same model twice)
     assert table.loc[0, "m1_label"] in {"glioma", "meningioma", "notumor", "pituitary"}
     assert np.isnan(table.loc[1, "m1_confidence"])
+
+
+def write_folder(folder: Path) -> list[str]:
+    """Three scans, a broken JPEG and a dangling link among files that are not images."""
+    (folder / "sub" / ".hidden").mkdir(parents=True)
+    make_scan(0, 0).save(folder / "a.png")
+    make_scan(1, 1).convert("RGB").save(folder / "sub" / "b.JPG")
+    make_scan(2, 2).save(folder / "c.bmp")
+    (folder / "bad.jpg").write_bytes(b"not a jpeg")
+    (folder / "gone.png").symlink_to(folder / "nowhere.png")
+    (folder / "notes.txt").write_text("not an image")
+    make_scan(3, 3).save(folder / ".thumb.png")
+    make_scan(3, 3).save(folder / "sub" / ".hidden" / "d.png")
+    return ["a.png", "bad.jpg", "c.bmp", "gone.png", "sub/b.JPG"]
+
+
+def test_image_files_walks_the_folder_in_order_skipping_hidden_and_other_files(tmp_path):
+    expected = write_folder(tmp_path)
+    assert [path.relative_to(tmp_path).as_posix() for path in image_files(tmp_path)] == expected
+
+
+def test_a_folder_streams_to_csv_chunk_by_chunk(predictor, tmp_path):
+    folder = tmp_path / "scans"
+    names = write_folder(folder)
+    pulled = []
+
+    def lazily():
+        for path in image_files(folder):
+            pulled.append(path)
+            yield path
+
+    progress = []
+    summary = predict_stream(
+        {"m1": predictor, "m2": predictor},
+        lazily(),
+        folder,
+        tmp_path / "out.csv",
+        chunk_size=2,
+        on_chunk=lambda done: progress.append((done, len(pulled))),
+    )
+    # After each chunk, only that chunk's files have been taken from the generator.
+    assert progress == [(2, 2), (4, 4), (5, 5)]
+    assert summary == {"files": 5, "failed": 2, "disagree": 0, "out_of_distribution": 0}
+    table = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert table.columns.tolist() == [
+        "file", "error", "m1_label", "m1_confidence", "m2_label", "m2_confidence", "agree"
+    ]  # fmt: skip
+    assert table["file"].tolist() == names
+    errors = dict(zip(table["file"], table["error"]))
+    assert "bad.jpg" in errors["bad.jpg"] and "cannot read file" in errors["gone.png"]
+    assert {errors[name] for name in ("a.png", "c.bmp", "sub/b.JPG")} == {""}
+    assert set(table.loc[table["error"] == "", "m1_label"]) <= {
+        "glioma",
+        "meningioma",
+        "notumor",
+        "pituitary",
+    }
+
+
+def test_an_empty_folder_gives_a_csv_with_only_its_header(predictor, tmp_path):
+    summary = predict_stream({"m1": predictor}, iter([]), tmp_path, tmp_path / "out.csv")
+    assert summary == {"files": 0, "failed": 0, "disagree": 0, "out_of_distribution": 0}
+    assert pd.read_csv(tmp_path / "out.csv").columns.tolist() == [
+        "file", "error", "m1_label", "m1_confidence", "agree"
+    ]  # fmt: skip
+
+
+def test_the_cli_classifies_a_folder_with_saved_models(tiny_cnn, tmp_path, capsys):
+    model, config = tiny_cnn
+    model_dir = tmp_path / "artifacts" / config.name
+    model_dir.mkdir(parents=True)
+    model.save(model_dir / "model.keras")
+    config.save(model_dir / "config.json")
+    guard(threshold=np.inf).save(model_dir / "ood.npz")
+    write_folder(tmp_path / "scans")
+    out = tmp_path / "results.csv"
+    argv = ["--data", str(tmp_path / "scans"), "--out", str(out), "--model", config.name]
+    main([*argv, "--artifacts", str(tmp_path / "artifacts")])
+    results = pd.read_csv(out)
+    assert len(results) == 5 and results["out_of_distribution"].isna().sum() == 2  # the 2 failed files
+    printed = capsys.readouterr().out
+    assert f"{config.name} on Keras" in printed and "5 files" in printed and "2 failed" in printed
