@@ -77,6 +77,8 @@ def test_headline_and_reading():
              "timing": {"batch_1_ms": 5.0}}  # fmt: skip
     headlines = {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)}
     assert headlines["a"]["training_time_s"] == 100.0
+    benchmark = {"timings_ms": {"litert_fp32_batch_1": {"median_ms": 4.5, "p95_ms": 5.0}}}
+    assert compare.headline(fast, manifest, benchmark)["ms_per_image"] == 4.5  # the app's backend
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
     assert "Model B is the smaller and faster network (0.9 M parameters, 5 ms per image)" in text
     assert "near-identical twin" in text
