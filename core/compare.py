@@ -13,17 +13,16 @@ def headline(metrics: dict, manifest: dict, benchmark: dict | None = None) -> di
     """The numbers on a model's metric card.
 
     Args:
-        benchmark: this model's entry in benchmark.json, if measured: then the latency is that
-            of the backend the app predicts with (LiteRT), else evaluation's compiled Keras call.
+        benchmark: this model's entry in benchmark.json: the latency is that of the backend the
+            app predicts with (LiteRT fp32, batch 1); None where nothing was measured.
     """
-    timings = (benchmark or {}).get("timings_ms", {})
-    litert = timings.get("litert_fp32_batch_1")
+    litert = (benchmark or {}).get("timings_ms", {}).get("litert_fp32_batch_1")
     return {
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "total_params": metrics["model"]["total_params"],
         "file_size_mb": metrics["model"]["file_size_mb"],
-        "ms_per_image": litert["median_ms"] if litert else metrics["timing"]["batch_1_ms"],
+        "ms_per_image": litert["median_ms"] if litert else None,
         "training_time_s": sum(
             seconds
             for phase, seconds in manifest["wall_time_s"].items()
@@ -126,12 +125,14 @@ def reading(headlines: dict[str, dict], titles: dict[str, str], clean: bool) -> 
         clean: the figures are on the clean subset (else on the full, leaky test set).
     """
     smaller = min(headlines, key=lambda n: headlines[n]["total_params"])
-    faster = min(headlines, key=lambda n: headlines[n]["ms_per_image"])
     size = f"{headlines[smaller]['total_params'] / 1e6:.1f} M parameters"
-    speed = f"{headlines[faster]['ms_per_image']:.0f} ms per image"
-    if smaller == faster:
+    if any(h["ms_per_image"] is None for h in headlines.values()):  # no benchmark: size only
+        text = f"{titles[smaller]} is the smaller network ({size}). "
+    elif (faster := min(headlines, key=lambda n: headlines[n]["ms_per_image"])) == smaller:
+        speed = f"{headlines[faster]['ms_per_image']:.1f} ms per image"
         text = f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
     else:
+        speed = f"{headlines[faster]['ms_per_image']:.1f} ms per image"
         text = f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
     if clean:
         return text + (

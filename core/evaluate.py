@@ -5,8 +5,6 @@ re-evaluates the saved models and rewrites their metrics.json, predictions.csv (
 validation_predictions.csv (the validation split) and ood.npz (the out-of-distribution guard).
 """
 
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,24 +89,6 @@ def metrics_from_predictions(table: pd.DataFrame) -> dict:
     return classification_metrics(y_true, table[PROBABILITY_COLUMNS].to_numpy())
 
 
-def inference_ms_per_image(model, images: np.ndarray, repeats: int = 30) -> dict:
-    """Median latency of one image through a compiled call, and batched throughput."""
-    import tensorflow as tf
-
-    predict_one = tf.function(lambda x: model(x, training=False))
-    batch_one = tf.constant(images[:1], tf.float32)
-    predict_one(batch_one)  # trace and warm up
-    latencies = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        predict_one(tf.constant(images[i % len(images)][None], tf.float32)).numpy()
-        latencies.append((time.perf_counter() - start) * 1000)
-    start = time.perf_counter()
-    model.predict(images, batch_size=64, verbose=0)
-    batched = (time.perf_counter() - start) * 1000 / len(images)
-    return {"batch_1_ms": statistics.median(latencies), "batched_ms": batched}
-
-
 def model_facts(model, model_file: Path, trainable_params: int) -> dict:
     return {
         "total_params": int(model.count_params()),
@@ -119,7 +99,7 @@ def model_facts(model, model_file: Path, trainable_params: int) -> dict:
 
 @dataclass
 class Evaluation:
-    metrics: dict  # test-set metrics, fingerprint, skipped files, timing
+    metrics: dict  # test-set metrics, fingerprint, skipped files
     test: pd.DataFrame  # per test image: labels, probabilities, OOD score
     validation: pd.DataFrame  # the same for the validation split (calibration, OOD threshold)
     guard: ood.Guard
@@ -158,11 +138,10 @@ def evaluate(model, config: ModelConfig, data_dir: Path) -> Evaluation:
         result[ood.SCORE_COLUMN] = guard.scores(features)
         return result
 
-    test_images, test_labels, _, test_skipped, _, test_probabilities = parts["test"]
+    _, test_labels, _, test_skipped, _, test_probabilities = parts["test"]
     metrics = classification_metrics(test_labels, test_probabilities)
     metrics["test_fingerprint"] = fingerprint(test_samples)
     metrics["skipped"] = [{"path": p, "error": e} for p, e in test_skipped]
-    metrics["timing"] = inference_ms_per_image(model, test_images)
     return Evaluation(metrics, table("test"), table("validation"), guard)
 
 

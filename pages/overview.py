@@ -43,10 +43,11 @@ for column, name in zip(st.columns(len(names)), names):
         st.markdown(f"#### {shared.title(name)}")
         for row in (CARDS[:3], CARDS[3:]):
             for cell, (label, key, show, show_delta, delta_color) in zip(st.columns(3), row):
+                value, other_value = headlines[name][key], headlines[other][key] if other else None
                 cell.metric(
                     label,
-                    show(headlines[name][key]),
-                    delta=show_delta(headlines[name][key] - headlines[other][key]) if other else None,
+                    show(value) if value is not None else "not measured",
+                    delta=show_delta(value - other_value) if None not in (value, other_value) else None,
                     delta_color=delta_color,
                     help=f"Difference: this model minus {titles[other]}." if other else None,
                 )

@@ -71,20 +71,30 @@ def test_cell_cases_select_one_confusion_cell(joined):
 
 def test_headline_and_reading():
     manifest = {"wall_time_s": {"head": 10.0, "fine-tune": 90.0, "evaluation": 5.0, "total": 110.0}}
-    fast = {"accuracy": 0.97, "macro_f1": 0.96, "model": {"total_params": 2_000_000, "file_size_mb": 9.0},
-            "timing": {"batch_1_ms": 20.0}}  # fmt: skip
-    small = {"accuracy": 0.95, "macro_f1": 0.94, "model": {"total_params": 900_000, "file_size_mb": 3.0},
-             "timing": {"batch_1_ms": 5.0}}  # fmt: skip
-    headlines = {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)}
-    assert headlines["a"]["training_time_s"] == 100.0
-    benchmark = {"timings_ms": {"litert_fp32_batch_1": {"median_ms": 4.5, "p95_ms": 5.0}}}
-    assert compare.headline(fast, manifest, benchmark)["ms_per_image"] == 4.5  # the app's backend
+    fast = {"accuracy": 0.97, "macro_f1": 0.96, "model": {"total_params": 2_000_000, "file_size_mb": 9.0}}
+    small = {"accuracy": 0.95, "macro_f1": 0.94, "model": {"total_params": 900_000, "file_size_mb": 3.0}}
+
+    def bench(ms: float) -> dict:
+        return {"timings_ms": {"litert_fp32_batch_1": {"median_ms": ms, "p95_ms": ms + 1}}}
+
+    assert compare.headline(fast, manifest)["ms_per_image"] is None  # not benchmarked
+    text = compare.reading(
+        {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)},
+        {"a": "A", "b": "B"},
+        False,
+    )
+    assert text.startswith("B is the smaller network (0.9 M parameters). ")
+    headlines = {
+        "a": compare.headline(fast, manifest, bench(20.0)),
+        "b": compare.headline(small, manifest, bench(5.0)),
+    }
+    assert headlines["a"]["training_time_s"] == 100.0 and headlines["b"]["ms_per_image"] == 5.0
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
-    assert "Model B is the smaller and faster network (0.9 M parameters, 5 ms per image)" in text
+    assert "Model B is the smaller and faster network (0.9 M parameters, 5.0 ms per image)" in text
     assert "near-identical twin" in text
     headlines["b"]["ms_per_image"] = 30.0
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=True)
-    assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20 ms per image)" in text
+    assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20.0 ms per image)" in text
     assert "leave out every test image with a near duplicate" in text
 
 
