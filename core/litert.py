@@ -2,8 +2,7 @@
 
 CLI: python -m core.litert --model {mobilenetv2,custom_cnn,all}
 converts artifacts/<model>/model.keras to model.tflite (float32) and model_int8.tflite
-(dynamic-range quantized weights) in the same folder. Retraining replaces the folder, so run
-it again after `core.train`; until then the app predicts with Keras.
+(dynamic-range quantized weights) in the same folder; core.train writes them too.
 """
 
 import os

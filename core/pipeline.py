@@ -1,6 +1,7 @@
 """tf.data pipelines over decoded images; augmentation on training batches only."""
 
-import keras
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -8,18 +9,66 @@ from core.config import ModelConfig
 from core.models import NUM_CLASSES
 
 
-def augmenter(config: ModelConfig, seed: int) -> keras.Sequential:
-    """Random rotation, shift, zoom and horizontal flip, as in the published study."""
-    steps = [
-        keras.layers.RandomRotation(config.rotation_degrees / 360, fill_mode="constant", seed=seed),
-        keras.layers.RandomTranslation(
-            config.shift_fraction, config.shift_fraction, fill_mode="constant", seed=seed + 1
-        ),
-        keras.layers.RandomZoom(config.zoom_fraction, fill_mode="constant", seed=seed + 2),
-    ]
-    if config.horizontal_flip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=seed + 3))
-    return keras.Sequential(steps, name="augment")
+def affine_transforms(
+    angle: tf.Tensor, shift: tf.Tensor, zoom: tf.Tensor, flip: tf.Tensor, height: tf.Tensor, width: tf.Tensor
+) -> tf.Tensor:
+    """Per-image (B, 8) ImageProjectiveTransformV3 rows for rotate -> shift -> zoom -> flip.
+
+    The composition of what keras.layers.RandomRotation, RandomTranslation, RandomZoom and
+    RandomFlip("horizontal") apply one after another, each about the image centre.
+
+    Args:
+        angle: (B,) radians, counter-clockwise.
+        shift: (B, 2) pixels (x, y), positive = right, down.
+        zoom: (B,) sampling scale, > 1 zooms out (as RandomZoom's 1 + factor).
+        flip: (B,) bool, mirror left-right.
+        height, width: the image size in pixels (scalars).
+    """
+    cx = (tf.cast(width, tf.float32) - 1) / 2
+    cy = (tf.cast(height, tf.float32) - 1) / 2
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    mirror = tf.where(flip, -1.0, 1.0)
+    # Each output pixel p samples the input at R(T(Z(F(p)))): flip, then zoom, shift and
+    # rotate back, all about the centre c, so a0..b2 map (x, y) -> (a0 x + a1 y + a2, ...).
+    a0, a1 = zoom * mirror * cos, -zoom * sin
+    b0, b1 = zoom * mirror * sin, zoom * cos
+    dx, dy = shift[:, 0], shift[:, 1]
+    a2 = cx - a0 * cx - a1 * cy - cos * dx + sin * dy
+    b2 = cy - b0 * cx - b1 * cy - sin * dx - cos * dy
+    zeros = tf.zeros_like(a0)
+    return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+
+def random_affine(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf.Tensor:
+    """Random rotation, shift, zoom and horizontal flip, as in the published study.
+
+    Per image, it draws what the Keras layers RandomRotation(+-rotation_degrees),
+    RandomTranslation(shift_fraction), RandomZoom(zoom_fraction) and RandomFlip would draw, all
+    uniform, and applies them as one bilinear resample with black fill: the same distribution
+    of transforms at a third of the CPU time of the four layers in turn, which resample three
+    times. Inside the frame the result equals theirs; near the edges it keeps pixels that an
+    earlier layer would have pushed out of the frame and filled black (as Keras 2's
+    ImageDataGenerator did, which also applied one combined transform).
+
+    Args:
+        images: (B, H, W, 3) float32.
+        seed: (2,) int, for stateless random draws: the same seed gives the same batch.
+    """
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    draws = tf.random.stateless_uniform((batch, 5), seed, minval=-1.0, maxval=1.0)  # (B, 5)
+    angle = draws[:, 0] * config.rotation_degrees * math.pi / 180
+    shift = draws[:, 1:3] * config.shift_fraction * tf.cast(tf.stack([width, height]), tf.float32)
+    zoom = 1 + draws[:, 3] * config.zoom_fraction
+    flip = draws[:, 4] < 0 if config.horizontal_flip else tf.zeros((batch,), tf.bool)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=affine_transforms(angle, shift, zoom, flip, height, width),
+        output_shape=shape[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
 
 
 def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, training: bool) -> tf.data.Dataset:
@@ -34,6 +83,10 @@ def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, trainin
 
     ds = ds.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
     if training:
-        augment = augmenter(config, config.seed)
-        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        # One seed pair per batch, different every epoch and the same in every run.
+        seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda xy, seed: (random_affine(xy[0], config, seed), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)

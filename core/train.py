@@ -2,11 +2,17 @@
 
 CLI: python -m core.train --model {mobilenetv2,custom_cnn,all} [--data DIR] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
-     [--weights FILE] [--artifacts DIR]
+     [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
 
 Validation is a seeded, stratified part of Training; every choice (early stopping, learning
 rate drops) looks at it, never at Testing. Artifacts are staged and swapped in only when
-complete, so an interrupted run leaves the previous ones intact.
+complete, so an interrupted run leaves the previous ones intact. Decoded images are cached
+on disk (core.cache) unless --no-cache.
+
+--strategy mirrored trains under tf.distribute.MirroredStrategy: one replica per local GPU
+(the CPU alone on a machine without one), gradients all-reduced across them, the same
+global batch size. Several machines would use tf.distribute.MultiWorkerMirroredStrategy instead,
+each started with a TF_CONFIG environment variable that lists the workers and its own index.
 """
 
 import contextlib
@@ -23,14 +29,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core import artifacts, cli, paths
+from core import artifacts, cli, litert, paths
+from core.cache import cached_images
 from core.config import CONFIGS, ModelConfig
 from core.data import (
     CLASS_NAMES,
     TRAIN_SPLIT,
     find_samples,
     fingerprint,
-    load_images,
     split_validation,
 )
 from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
@@ -38,10 +44,11 @@ from core.models import NUM_CLASSES, build_model, unfreeze_top
 from core.pipeline import dataset
 
 FINE_TUNE = "fine-tune"
+STRATEGIES = ("mirrored",)
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Appends one record per epoch: phase, learning rate used, and Keras' logs."""
+    """Appends one record per epoch: phase, learning rate used, Keras' logs and wall time."""
 
     def __init__(self, phase: str, records: list[dict]):
         super().__init__()
@@ -49,10 +56,12 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": len(self.records) + 1, "phase": self.phase, "learning_rate": self.learning_rate}
         record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
+        record["wall_time_s"] = round(time.perf_counter() - self.start, 2)  # training and validation
         self.records.append(record)
 
 
@@ -104,7 +113,7 @@ def _fit(model, train_data, val_data, epochs, config, phase, records) -> dict:
     }
 
 
-def _train_mobilenetv2(model, data, config, records) -> list[dict]:
+def _train_mobilenetv2(model, data, config, records, timings) -> list[dict]:
     (x_train, y_train), (x_val, y_val) = data
     # Phase 1: frozen base, new head. The base is frozen and deterministic, so its pooled
     # features are computed once and the head (dropout + softmax, the same layer objects as in
@@ -114,7 +123,8 @@ def _train_mobilenetv2(model, data, config, records) -> list[dict]:
     features = keras.Model(model.input, model.get_layer("avg_pool").output)
     f_train = features.predict(x_train.astype(np.float32), batch_size=64, verbose=0)  # (N, 1280)
     f_val = features.predict(x_val.astype(np.float32), batch_size=64, verbose=0)
-    print(f"[{config.name}] base features computed in {time.perf_counter() - start:.0f} s", flush=True)
+    timings["features"] = round(time.perf_counter() - start, 1)
+    print(f"[{config.name}] base features computed in {timings['features']:.0f} s", flush=True)
     pooled = keras.Input(f_train.shape[1:], name="pooled_features")
     head = keras.Model(
         pooled, model.get_layer("predictions")(model.get_layer("head_dropout")(pooled)), name="head"
@@ -124,7 +134,6 @@ def _train_mobilenetv2(model, data, config, records) -> list[dict]:
     head_phase = _fit_arrays(
         head, (f_train, one_hot(y_train, NUM_CLASSES)), (f_val, one_hot(y_val, NUM_CLASSES)), config, records
     )
-    head_phase["wall_time_s"] = round(time.perf_counter() - start, 1)
 
     # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.
     unfreeze_top(model, config.fine_tune_layers)
@@ -154,7 +163,7 @@ def _fit_arrays(model, train, val, config, records) -> dict:
     return _fit(model, batches(train, True), batches(val, False), config.epochs, config, "head", records)
 
 
-def _train_custom_cnn(model, data, config, records) -> list[dict]:
+def _train_custom_cnn(model, data, config, records, timings) -> list[dict]:
     (x_train, y_train), (x_val, y_val) = data
     _compile(model, config.learning_rate)
     return [
@@ -193,21 +202,46 @@ def _trainable_params(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
+def distribution_strategy(name: str | None):
+    """The tf.distribute strategy to build, compile and fit under.
+
+    Args:
+        name: None for TensorFlow's default (one device, no distribution), or "mirrored" for
+            MirroredStrategy over all local GPUs, or the CPU where there is none. For several
+            machines, MultiWorkerMirroredStrategy with TF_CONFIG set on each is the analogue.
+
+    Raises:
+        ValueError: an unknown strategy name.
+    """
+    import tensorflow as tf
+
+    if name is None:
+        return tf.distribute.get_strategy()  # the default strategy: its scope changes nothing
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+
+
 def train(
     config: ModelConfig,
     data_dir: Path,
     root: Path = paths.ARTIFACTS_DIR,
     weights: str | None = "imagenet",
     command: str = "",
+    use_cache: bool = True,
+    strategy: str | None = None,
 ) -> Path:
     """Train, evaluate and save one model; return its artifact folder.
 
     Args:
         weights: MobileNetV2's starting weights (see models.build_mobilenetv2).
         command: the command line to record in the manifest.
+        use_cache: read and write decoded images in the disk cache (core.cache).
+        strategy: None, or "mirrored" (see distribution_strategy).
 
     Raises:
         DatasetError: the dataset folder is missing or malformed.
+        ValueError: an unknown strategy.
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
@@ -218,15 +252,19 @@ def train(
         f"decoding at {config.image_size}x{config.image_size}",
         flush=True,
     )
-    x_train, y_train, _, skipped_train = load_images(fit_samples, config.image_size)
-    x_val, y_val, _, skipped_val = load_images(val_samples, config.image_size)
+    decode_start = time.perf_counter()
+    size = config.image_size
+    x_train, y_train, _, skipped_train = cached_images(fit_samples, size, "Training-fit", use_cache)
+    x_val, y_val, _, skipped_val = cached_images(val_samples, size, "Training-val", use_cache)
+    timings = {"decode": round(time.perf_counter() - decode_start, 1)}  # other entries: disjoint
     for _, error in skipped_train + skipped_val:
         print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
 
-    model = build_model(config, weights)
     records: list[dict] = []
     trainer = _train_mobilenetv2 if config.architecture == "mobilenetv2" else _train_custom_cnn
-    phases = trainer(model, ((x_train, y_train), (x_val, y_val)), config, records)
+    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
+        model = build_model(config, weights)
+        phases = trainer(model, ((x_train, y_train), (x_val, y_val)), config, records, timings)
     trainable = _trainable_params(model)
 
     with artifacts.staged_model_dir(config.name, root) as out:
@@ -234,6 +272,7 @@ def train(
         clean = build_model(config, weights=None)
         clean.set_weights(model.get_weights())
         clean.save(out / artifacts.MODEL_FILE)
+        litert.export(clean, out)  # the app's fast path; without it the app predicts with Keras
         config.save(out / "config.json")
         artifacts.write_json(out / "history.json", {"epochs": records, "phases": phases})
 
@@ -258,7 +297,9 @@ def train(
                     "skipped": [p for p, _ in skipped_train + skipped_val],
                     "classes": list(CLASS_NAMES),
                 },
+                "strategy": strategy,
                 "wall_time_s": {
+                    **timings,
                     **{phase["name"]: phase["wall_time_s"] for phase in phases},
                     "evaluation": round(time.perf_counter() - eval_start, 1),
                     "total": round(time.perf_counter() - started, 1),
@@ -279,6 +320,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
     parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
+    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
+    parser.add_argument(
+        "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
+    )
     args = parser.parse_args(argv)
 
     overrides = {
@@ -293,7 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
         weights = paths.imagenet_weights(args.weights) if config.architecture == "mobilenetv2" else None
         command = " ".join(["python -m core.train", *argv])
-        train(config, paths.data_dir(args.data), Path(args.artifacts), weights, command)
+        data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
+        train(config, data_dir, root, weights, command, not args.no_cache, args.strategy)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,17 @@ TINY = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def decode_cache(tmp_path_factory):
+    """Every run here caches its decoded images in a temporary folder, never in ~/.cache."""
+    from core.cache import CACHE_ENV_VAR
+
+    folder = tmp_path_factory.mktemp("decode-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV_VAR, str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Both tiny models trained once, into one artifacts folder."""
@@ -41,12 +52,18 @@ def test_a_run_writes_a_complete_artifact_folder(trained, name):
     assert [phase["name"] for phase in history["phases"]] == expected_phases
     assert [record["epoch"] for record in history["epochs"]] == list(range(1, len(expected_phases) + 1))
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history["epochs"][0])
+    assert all(record["wall_time_s"] > 0 for record in history["epochs"])
     manifest = artifacts.load_manifest(name, root)
     assert manifest["seed"] == 42 and manifest["dataset"]["test_images"] == 24
-    assert set(expected_phases) <= set(manifest["wall_time_s"])
+    wall_time = manifest["wall_time_s"]
+    extra = ["features"] if name == "mobilenetv2" else []
+    assert list(wall_time) == ["decode", *extra, *expected_phases, "evaluation", "total"]
+    assert sum(wall_time.values()) - wall_time["total"] <= wall_time["total"]  # disjoint parts
+    assert manifest["strategy"] is None
     assert "keras" in manifest["versions"] and manifest["cpu"]
     metrics = artifacts.load_metrics(name, root)
-    assert metrics["model"]["file_size_mb"] > 0 and metrics["timing"]["batch_1_ms"] > 0
+    assert metrics["model"]["file_size_mb"] > 0  # latency is benchmarks.inference's, not evaluation's
+    assert artifacts.tflite_path(name, root).is_file()  # the app's LiteRT copy comes with the run
     assert metrics["accuracy"] == pytest.approx(
         metrics_from_predictions(artifacts.load_predictions(name, root))["accuracy"]
     )
@@ -142,3 +159,124 @@ def test_cli_names_a_missing_dataset_in_one_line(tmp_path):
 
     with pytest.raises(SystemExit, match="error: dataset folder not found: .*nowhere"):
         cli.run(lambda: train.main(["--model", "custom_cnn", "--data", str(tmp_path / "nowhere")]))
+
+
+def test_runs_decode_through_the_cache(trained, decode_cache):
+    entries = sorted(tuple(path.name.split("-")[1:4:2]) for path in decode_cache.iterdir())  # (part, size)
+    assert entries == [(part, f"{size}px") for part in ("fit", "val") for size in (64, 96)]
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_a_mirrored_strategy_run_writes_complete_artifacts(tmp_path, name):
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    train.train(TINY[name], data, tmp_path / "out", weights=None, strategy="mirrored")
+    assert artifacts.available_models(tmp_path / "out") == [name]
+    assert artifacts.load_manifest(name, tmp_path / "out")["strategy"] == "mirrored"
+    assert len(artifacts.load_history(name, tmp_path / "out")["epochs"]) == (
+        2 if name == "mobilenetv2" else 1
+    )
+    assert artifacts.load_metrics(name, tmp_path / "out")["n_images"] == 24
+
+
+def test_an_unknown_strategy_is_named():
+    with pytest.raises(ValueError, match="unknown strategy 'tpu'; expected one of mirrored"):
+        train.distribution_strategy("tpu")
+
+
+def test_cli_passes_no_cache_and_strategy(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(train, "train", lambda *args: calls.append(args[-2:]))
+    train.main(["--model", "custom_cnn", "--data", str(tmp_path), "--no-cache", "--strategy", "mirrored"])
+    train.main(["--model", "custom_cnn", "--data", str(tmp_path)])
+    assert calls == [(False, "mirrored"), (True, None)]
+
+
+def keras_layers_in_turn(images, config, seed=7):
+    """What the study's four Keras layers do one after another, and the parameters they drew."""
+    import keras
+
+    layers = [
+        keras.layers.RandomRotation(config.rotation_degrees / 360, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(
+            config.shift_fraction, config.shift_fraction, fill_mode="constant", seed=seed + 1
+        ),
+        keras.layers.RandomZoom(config.zoom_fraction, fill_mode="constant", seed=seed + 2),
+        keras.layers.RandomFlip("horizontal", seed=seed + 3),
+    ]
+    drawn = [layer.get_random_transformation(images, training=True) for layer in layers]
+    for layer, transformation in zip(layers, drawn):
+        images = layer.transform_images(images, transformation, training=True)
+    return images, drawn
+
+
+def test_one_combined_affine_equals_the_keras_layers_in_turn_inside_the_frame():
+    import math
+
+    import tensorflow as tf
+
+    from core.pipeline import affine_transforms
+
+    size = 64
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    ramps = np.stack([cols * 3, rows * 3, (rows + cols) * 1.5], axis=-1)  # bilinear is exact on these
+    images = tf.constant(np.repeat(ramps[None], 8, axis=0))  # (8, 64, 64, 3)
+    expected, (rotation, translation, zoom, flip) = keras_layers_in_turn(images, CUSTOM_CNN)
+    transforms = affine_transforms(
+        rotation["angle"] * math.pi / 180,
+        translation["translations"],
+        zoom["height_zoom"][:, 0],
+        tf.reshape(flip["flips"], [-1]),
+        size,
+        size,
+    )
+    combined = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=[size, size],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+    assert 0 < np.count_nonzero(flip["flips"]) < 8  # both branches are covered
+    inside = slice(14, -14)  # farther from the edges than any shift, zoom or rotation reaches
+    np.testing.assert_allclose(combined[:, inside, inside], expected[:, inside, inside], atol=1e-2)
+
+
+def test_random_affine_draws_within_the_configured_ranges_and_repeats_with_its_seed():
+    import tensorflow as tf
+
+    from core.pipeline import random_affine
+
+    config = dataclasses.replace(CUSTOM_CNN, rotation_degrees=0.0, zoom_fraction=0.0, horizontal_flip=False)
+    size = 40
+    cols = np.broadcast_to(np.arange(size, dtype=np.float32)[None, :, None], (size, size, 3))
+    images = tf.constant(np.repeat(cols[None] + 100, 256, axis=0))  # (256, 40, 40, 3): x + 100
+    shifted = random_affine(images, config, tf.constant([1, 2])).numpy()
+    # Pure shifts: the centre pixel reads x + 100 from (centre - dx), so dx is recoverable.
+    dx = size // 2 - (shifted[:, size // 2, size // 2, 0] - 100)
+    assert np.abs(dx).max() <= config.shift_fraction * size + 1e-3
+    assert dx.min() < -0.5 * config.shift_fraction * size and dx.max() > 0.5 * config.shift_fraction * size
+    again = random_affine(images, config, tf.constant([1, 2])).numpy()
+    other = random_affine(images, config, tf.constant([1, 3])).numpy()
+    np.testing.assert_array_equal(again, shifted)
+    assert not np.array_equal(other, shifted)
+
+
+def test_training_batches_are_augmented_differently_each_epoch_and_the_same_each_run():
+    from core.pipeline import dataset
+
+    config = dataclasses.replace(CUSTOM_CNN, batch_size=4)
+    images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(8) % 4
+
+    def epochs(ds):
+        return [np.concatenate([x.numpy() for x, _ in ds]) for _ in range(2)]
+
+    first, second = epochs(dataset(images, labels, config, training=True))
+    rerun, _ = epochs(dataset(images, labels, config, training=True))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, rerun)
+    plain = np.concatenate([x.numpy() for x, _ in dataset(images, labels, config, training=False)])
+    np.testing.assert_array_equal(plain, images.astype(np.float32))
