@@ -7,6 +7,7 @@ exact test looks only at the images where exactly one model is right.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import binomtest
@@ -53,9 +54,12 @@ def recall_of(cls: int):
 METRICS = {"accuracy": _accuracy, "macro_f1": _macro_f1}
 
 
+@lru_cache(maxsize=4)
 def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
-    """(samples, n) indices drawn with replacement."""
-    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+    """(samples, n) indices drawn with replacement; read-only, drawn once per (n, samples, seed)."""
+    index = np.random.default_rng(seed).integers(0, n, size=(samples, n))
+    index.flags.writeable = False
+    return index
 
 
 def _interval(estimate: float, draws: np.ndarray) -> Interval:
