@@ -128,12 +128,14 @@ def reading(headlines: dict[str, dict], titles: dict[str, str], clean: bool) -> 
     size = f"{headlines[smaller]['total_params'] / 1e6:.1f} M parameters"
     if any(h["ms_per_image"] is None for h in headlines.values()):  # no benchmark: size only
         text = f"{titles[smaller]} is the smaller network ({size}). "
-    elif (faster := min(headlines, key=lambda n: headlines[n]["ms_per_image"])) == smaller:
-        speed = f"{headlines[faster]['ms_per_image']:.1f} ms per image"
-        text = f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
     else:
+        faster = min(headlines, key=lambda n: headlines[n]["ms_per_image"])
         speed = f"{headlines[faster]['ms_per_image']:.1f} ms per image"
-        text = f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
+        text = (
+            f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
+            if faster == smaller
+            else f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
+        )
     if clean:
         return text + (
             "These figures leave out every test image with a near duplicate in Training: the fairer "
