@@ -28,6 +28,11 @@ AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model fold
 TFLITE_FILE = "model.tflite"  # float32
 TFLITE_INT8_FILE = "model_int8.tflite"  # int8 weights, dynamic-range quantization
 BENCHMARK_FILE = "benchmark.json"  # inference timings of every model (benchmarks.inference)
+COLD_START_FILE = "benchmark_cold_start.json"  # the dashboard's start-up time (benchmarks.cold_start)
+BENCHMARKS = {
+    BENCHMARK_FILE: "benchmarks.inference",
+    COLD_START_FILE: "benchmarks.cold_start",
+}  # file -> writer
 ARTIFACT_FILES = (
     MODEL_FILE,
     "config.json",
@@ -102,11 +107,11 @@ def load_audit(root: Path = ARTIFACTS_DIR) -> dict:
     return json.loads(path.read_text())
 
 
-def load_benchmark(root: Path = ARTIFACTS_DIR) -> dict:
-    """The inference benchmark (benchmarks.inference), next to the model folders."""
-    path = Path(root) / BENCHMARK_FILE
+def load_benchmark(root: Path = ARTIFACTS_DIR, file: str = BENCHMARK_FILE) -> dict:
+    """A benchmark's results (one of BENCHMARKS), next to the model folders."""
+    path = Path(root) / file
     if not path.is_file():
-        raise ArtifactError(f"artifact missing: {path} (write it with `python -m benchmarks.inference`)")
+        raise ArtifactError(f"artifact missing: {path} (write it with `python -m {BENCHMARKS[file]}`)")
     return json.loads(path.read_text())
 
 

@@ -23,6 +23,7 @@ from core.data import Sample, fingerprint, load_images
 CACHE_ENV_VAR = "BRAIN_MRI_CACHE"
 DEFAULT_CACHE_DIR = Path("~/.cache/brain-mri")
 CACHE_FORMAT = 1  # bump when the file layout below changes
+FIT_SPLIT, VALIDATION_SPLIT = "Training-fit", "Training-val"  # cache names of training's two parts
 
 
 def cache_dir() -> Path:

@@ -8,7 +8,6 @@ probabilities; log-probabilities are logits up to a constant, which softmax igno
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
 
@@ -30,6 +29,8 @@ def negative_log_likelihood(probabilities: np.ndarray, y_true: np.ndarray) -> fl
 
 def fit_temperature(probabilities: np.ndarray, y_true: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood of `y_true` (validation labels)."""
+    from scipy.optimize import minimize_scalar  # imported on use: keeps the dashboard's start fast
+
     result = minimize_scalar(
         lambda log_t: negative_log_likelihood(scale(probabilities, np.exp(log_t)), y_true),
         bounds=(np.log(0.05), np.log(20.0)),

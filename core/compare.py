@@ -195,7 +195,7 @@ def restrict(table: pd.DataFrame, paths: set[str] | None) -> pd.DataFrame:
 
 
 def _indices(labels: pd.Series) -> np.ndarray:
-    return labels.map(CLASS_NAMES.index).to_numpy()
+    return labels.map(CLASS_NAMES.index).to_numpy(np.int8)  # int8: the bootstrap gathers them often
 
 
 def paired_summary(joined: pd.DataFrame, names: list[str]) -> dict:

@@ -67,8 +67,8 @@ def training_total_s(manifests: dict[str, dict]) -> float:
     return float(sum(manifest["wall_time_s"]["total"] for manifest in manifests.values()))
 
 
-def targets_table(benchmark: dict) -> pd.DataFrame:
-    """The speed targets with their measured values, as the benchmark recorded them."""
+def targets_table(*benchmarks: dict | None) -> pd.DataFrame:
+    """The speed targets with their measured values, as the benchmarks recorded them (None: absent)."""
     return pd.DataFrame(
         [
             {
@@ -76,6 +76,8 @@ def targets_table(benchmark: dict) -> pd.DataFrame:
                 "measured": f"{t['value']:.2f} {t['unit']}",
                 "met": t["met"],
             }
+            for benchmark in benchmarks
+            if benchmark
             for t in benchmark["targets"]
         ]
     )

@@ -1,6 +1,6 @@
 """Evaluation: scikit-learn metrics, per-image predictions and model facts.
 
-CLI: python -m core.evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR]
+CLI: python -m core.evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR] [--no-cache]
 re-evaluates the saved models and rewrites their metrics.json, predictions.csv (Testing),
 validation_predictions.csv (the validation split) and ood.npz (the out-of-distribution guard).
 """
@@ -10,16 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
 
 from core import artifacts, cli, ood, paths
 from core.artifacts import PREDICTIONS_FILE, VALIDATION_FILE
+from core.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
 from core.config import ModelConfig
 from core.data import (
     CLASS_NAMES,
@@ -29,7 +23,6 @@ from core.data import (
     Sample,
     find_samples,
     fingerprint,
-    load_images,
     split_validation,
 )
 
@@ -43,6 +36,16 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
         y_true: (N,) class indices.
         probabilities: (N, 4) softmax outputs.
     """
+    # Imported here: scikit-learn (with SciPy) takes over a second to import, which the
+    # dashboard's first page, reading metrics.json, should not wait for.
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
     y_pred = probabilities.argmax(axis=1)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=LABELS, zero_division=0
@@ -107,16 +110,22 @@ class Evaluation:
 
 def _predict(network, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(features, probabilities) of uint8 images through a two-output model."""
-    features, probabilities = network.predict(images.astype(np.float32), batch_size=64, verbose=0)
+    from core.models import predict_batches  # Keras, imported on use: the dashboard imports this module
+
+    features, probabilities = predict_batches(network, images)
     return features, probabilities
 
 
-def evaluate(model, config: ModelConfig, data_dir: Path) -> Evaluation:
+def evaluate(model, config: ModelConfig, data_dir: Path, use_cache: bool = True) -> Evaluation:
     """Predict the Testing and validation images and fit the out-of-distribution guard.
 
     The validation split is the seeded one training held out (same config, same split). The
     guard is fitted on the features of the rest of Training, its threshold on validation.
     Unreadable images are skipped and listed in metrics["skipped"].
+
+    Args:
+        use_cache: read and write decoded images in the disk cache (core.cache), where training
+            left its two splits.
     """
     network = ood.feature_and_probability_model(model, config.architecture)
     test_samples = find_samples(data_dir, TEST_SPLIT)
@@ -124,9 +133,14 @@ def evaluate(model, config: ModelConfig, data_dir: Path) -> Evaluation:
         find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.seed
     )
     parts = {}
-    for split, samples in (("test", test_samples), ("validation", val_samples), ("fit", fit_samples)):
+    splits = (  # name, samples, cache name (training's own for its two parts)
+        ("test", test_samples, TEST_SPLIT),
+        ("validation", val_samples, VALIDATION_SPLIT),
+        ("fit", fit_samples, FIT_SPLIT),
+    )
+    for split, samples, cache_name in splits:
         print(f"[{config.name}] predicting {len(samples)} {split} images", flush=True)
-        images, labels, kept, skipped = load_images(samples, config.image_size)
+        images, labels, kept, skipped = cached_images(samples, config.image_size, cache_name, use_cache)
         parts[split] = (images, labels, kept, skipped, *_predict(network, images))
 
     _, fit_labels, _, _, fit_features, _ = parts["fit"]
@@ -163,11 +177,14 @@ def summary_line(name: str, metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
+    args = parser.parse_args(argv)
     root = Path(args.artifacts)
     for name in cli.selected_models(args.model):
         model = artifacts.load_model(name, root)
-        evaluation = evaluate(model, artifacts.load_config(name, root), paths.data_dir(args.data))
+        config, data_dir = artifacts.load_config(name, root), paths.data_dir(args.data)
+        evaluation = evaluate(model, config, data_dir, use_cache=not args.no_cache)
         previous = artifacts.load_metrics(name, root)
         evaluation.metrics.update({key: previous[key] for key in ("model",) if key in previous})
         write_evaluation(artifacts.model_dir(name, root), evaluation)

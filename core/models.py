@@ -5,6 +5,7 @@ so Grad-CAM can reach its last conv layer `Conv_1`.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from core.config import ModelConfig
@@ -84,3 +85,19 @@ def unfreeze_top(model: keras.Model, n_layers: int) -> None:
     """
     for i, layer in enumerate(reversed(base_layers(model))):
         layer.trainable = i < n_layers and not isinstance(layer, layers.BatchNormalization)
+
+
+def predict_batches(model: keras.Model, images: np.ndarray, batch_size: int = 64):
+    """The model's outputs (an array, or a list for several outputs) for uint8 images.
+
+    One compiled call per batch, converted to float32 a batch at a time: on CPU about twice as
+    fast as model.predict on one large array, which first copies all of it into a tf.data
+    pipeline (and a float32 copy of 5,000 images at 224 px is 3 GB).
+    """
+    import tensorflow as tf
+
+    call = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+    parts = [call(images[i : i + batch_size].astype(np.float32)) for i in range(0, len(images), batch_size)]
+    if not parts:  # no images: run one empty batch for the output shapes
+        parts = [call(np.zeros((0, *images.shape[1:]), np.float32))]
+    return tf.nest.map_structure(lambda *outputs: np.concatenate([np.asarray(o) for o in outputs]), *parts)

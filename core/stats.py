@@ -1,16 +1,16 @@
-"""Paired statistics for two models scored on the same test images (numpy and scipy only).
+"""Paired statistics for two models scored on the same test images (numpy only).
 
 Bootstrap confidence intervals resample test images with replacement; the paired comparison
 resamples the same images for both models, so their shared difficulty cancels out. McNemar's
 exact test looks only at the images where exactly one model is right.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import binomtest
 
 N_CLASSES = 4
 BOOTSTRAP_SAMPLES = 2000
@@ -114,6 +114,16 @@ class McNemar:
     p_value: float  # exact two-sided binomial test on the discordant images
 
 
+def binomial_two_sided(k: int, n: int) -> float:
+    """Exact two-sided p-value of `k` successes in `n` trials at p = 1/2.
+
+    The same value as scipy.stats.binomtest(k, n).pvalue (tests check it), summed over the
+    smaller tail with exact integers: importing scipy.stats would cost the Overview about a second.
+    """
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1))
+    return min(1.0, 2 * tail / 2**n)
+
+
 def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> McNemar:
     """The 2x2 agreement table of two models and McNemar's exact test.
 
@@ -123,7 +133,7 @@ def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> McNem
     right_a, right_b = pred_a == y_true, pred_b == y_true
     only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
     discordant = only_a + only_b
-    p_value = binomtest(only_a, discordant, 0.5).pvalue if discordant else 1.0
+    p_value = binomial_two_sided(only_a, discordant)
     return McNemar(
         both_right=int((right_a & right_b).sum()),
         only_a_right=only_a,

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from core import artifacts, cli, litert, paths
-from core.cache import cached_images
+from core.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
 from core.config import CONFIGS, ModelConfig
 from core.data import (
     CLASS_NAMES,
@@ -40,7 +40,7 @@ from core.data import (
     split_validation,
 )
 from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
-from core.models import NUM_CLASSES, build_model, unfreeze_top
+from core.models import NUM_CLASSES, build_model, predict_batches, unfreeze_top
 from core.pipeline import dataset
 
 FINE_TUNE = "fine-tune"
@@ -121,8 +121,7 @@ def _train_mobilenetv2(model, data, config, records, timings) -> list[dict]:
     # the augmentation, at a fraction of the cost.
     start = time.perf_counter()
     features = keras.Model(model.input, model.get_layer("avg_pool").output)
-    f_train = features.predict(x_train.astype(np.float32), batch_size=64, verbose=0)  # (N, 1280)
-    f_val = features.predict(x_val.astype(np.float32), batch_size=64, verbose=0)
+    f_train, f_val = predict_batches(features, x_train), predict_batches(features, x_val)  # (N, 1280)
     timings["features"] = round(time.perf_counter() - start, 1)
     print(f"[{config.name}] base features computed in {timings['features']:.0f} s", flush=True)
     pooled = keras.Input(f_train.shape[1:], name="pooled_features")
@@ -254,8 +253,8 @@ def train(
     )
     decode_start = time.perf_counter()
     size = config.image_size
-    x_train, y_train, _, skipped_train = cached_images(fit_samples, size, "Training-fit", use_cache)
-    x_val, y_val, _, skipped_val = cached_images(val_samples, size, "Training-val", use_cache)
+    x_train, y_train, _, skipped_train = cached_images(fit_samples, size, FIT_SPLIT, use_cache)
+    x_val, y_val, _, skipped_val = cached_images(val_samples, size, VALIDATION_SPLIT, use_cache)
     timings = {"decode": round(time.perf_counter() - decode_start, 1)}  # other entries: disjoint
     for _, error in skipped_train + skipped_val:
         print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
@@ -277,7 +276,7 @@ def train(
         artifacts.write_json(out / "history.json", {"epochs": records, "phases": phases})
 
         eval_start = time.perf_counter()
-        evaluation = evaluate(clean, config, data_dir)
+        evaluation = evaluate(clean, config, data_dir, use_cache)
         metrics = evaluation.metrics
         metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
         write_evaluation(out, evaluation)

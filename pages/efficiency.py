@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import efficiency
+from core import artifacts, efficiency
 from core.figures import MODEL_COLORS, latency_bars
 from core.reference import PUBLISHED_MOBILENETV2
 from pages import shared
@@ -11,6 +11,7 @@ st.title("Efficiency")
 st.caption("Size, inference latency and training time of both models, measured on this machine's CPU.")
 
 benchmark = shared.benchmark()
+cold_start = shared.benchmark(artifacts.COLD_START_FILE)
 if benchmark is None:
     st.info("No benchmark in artifacts/. Run `python -m benchmarks.inference` to measure latency.")
 else:
@@ -34,10 +35,17 @@ else:
 
     st.subheader("Targets")
     st.dataframe(
-        efficiency.targets_table(benchmark),
+        efficiency.targets_table(benchmark, cold_start),
         hide_index=True,
         column_config={"met": st.column_config.CheckboxColumn()},
     )
+    if cold_start:
+        st.caption(
+            f"Start-up, median of {cold_start['starts']} starts of `streamlit run` with the browser "
+            f"already open: the Overview's title after {cold_start['title_s']['median']:.1f} s, the "
+            f"whole page after {cold_start['complete_s']['median']:.1f} s "
+            f"(slowest {cold_start['complete_s']['max']:.1f} s; `python -m benchmarks.cold_start`)."
+        )
 
     st.subheader("Size")
     st.dataframe(

@@ -5,6 +5,11 @@ from core.figures import MODEL_COLORS, difference_bars, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
 from pages import shared
 
+# Title first: Streamlit shows each element as the script reaches it, so the page appears while
+# the figures below are computed.
+st.title("Transfer learning vs training from scratch")
+st.caption("Four-class brain-tumor MRI classification (glioma, meningioma, no tumor, pituitary).")
+
 names = shared.require_models()
 titles = shared.titles()
 subset = shared.subset()
@@ -16,12 +21,7 @@ headlines = {
     for name in names
 }
 n_full = shared.metrics(names[0])["n_images"]
-
-st.title("Transfer learning vs training from scratch")
-st.caption("Four-class brain-tumor MRI classification (glioma, meningioma, no tumor, pituitary).")
 st.markdown(shared.subset_caption())
-
-paired = shared.paired_summary(subset) if len(names) == 2 else None
 
 
 def points(delta: float) -> str:
@@ -37,6 +37,7 @@ CARDS = [
     ("Inference", "ms_per_image", "{:.1f} ms".format, "{:+.1f} ms".format, "inverse"),
     ("Training time", "training_time_s", "{:,.0f} s".format, "{:+,.0f} s".format, "inverse"),
 ]
+intervals = {}
 for column, name in zip(st.columns(len(names)), names):
     other = next((other for other in names if other != name), None)
     with column.container(border=True):
@@ -51,17 +52,20 @@ for column, name in zip(st.columns(len(names)), names):
                     delta_color=delta_color,
                     help=f"Difference: this model minus {titles[other]}." if other else None,
                 )
-        if paired:
-            ci = paired["intervals"][name]
-            st.caption(
-                "95% bootstrap CI: accuracy "
-                f"{ci['accuracy'].low:.1%} to {ci['accuracy'].high:.1%}, macro F1 "
-                f"{ci['macro_f1'].low:.1%} to {ci['macro_f1'].high:.1%}"
-            )
+        intervals[name] = st.empty()  # filled once the bootstrap below has run
 
 st.markdown(compare.reading(headlines, titles, clean=subset == compare.CLEAN))
 
+paired = shared.paired_summary(subset) if len(names) == 2 else None
 if paired:
+    for name, slot in intervals.items():
+        ci = paired["intervals"][name]
+        slot.caption(
+            "95% bootstrap CI: accuracy "
+            f"{ci['accuracy'].low:.1%} to {ci['accuracy'].high:.1%}, macro F1 "
+            f"{ci['macro_f1'].low:.1%} to {ci['macro_f1'].high:.1%}"
+        )
+
     st.subheader("Paired comparison on the same images")
     st.markdown(compare.paired_reading(paired, titles))
     a, b = paired["names"]

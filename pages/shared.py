@@ -68,10 +68,10 @@ def leakage_audit() -> dict | None:
 
 
 @st.cache_data
-def benchmark() -> dict | None:
-    """The inference benchmark (benchmarks.inference), or None if artifacts/ has none."""
+def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
+    """A benchmark's results (inference by default, see artifacts.BENCHMARKS), or None if absent."""
     try:
-        return artifacts.load_benchmark()
+        return artifacts.load_benchmark(file=file)
     except artifacts.ArtifactError:
         return None
 
@@ -105,6 +105,8 @@ def subset_predictions(name: str, subset: str) -> pd.DataFrame:
 @st.cache_data
 def subset_metrics(name: str, subset: str) -> dict:
     """classification_metrics of one model on the chosen test images."""
+    if subset == compare.FULL:  # evaluation wrote them: no need to import scikit-learn yet
+        return metrics(name)
     return metrics_from_predictions(subset_predictions(name, subset))
 
 

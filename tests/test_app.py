@@ -58,6 +58,8 @@ def test_overview_shows_both_models_accuracies():
         assert expected in [m.value for m in app.metric if m.label == "Accuracy"]
     reference = next(frame.value for frame in app.dataframe if "source" in frame.value.columns)
     assert "published" in reference["source"].iloc[-1]
+    # each card gets its interval once the bootstrap has run
+    assert sum(c.value.startswith("95% bootstrap CI: accuracy") for c in app.caption) == 2
 
 
 def clean_paths() -> set[str]:
@@ -202,8 +204,8 @@ def test_a_different_test_set_is_named_and_its_images_not_mixed_in(tmp_path):
 
 def test_efficiency_page_shows_the_benchmark_and_training_time():
     app = open_page("pages/efficiency.py")
-    benchmark = artifacts.load_benchmark()
+    benchmarks = [artifacts.load_benchmark(file=file) for file in artifacts.BENCHMARKS]
     targets = next(frame.value for frame in app.dataframe if "target" in frame.value.columns)
-    assert len(targets) == len(benchmark["targets"])
+    assert len(targets) == sum(len(benchmark["targets"]) for benchmark in benchmarks)
     assert len(app.get("plotly_chart")) == 1
     assert "Both models end to end" in " ".join(m.value for m in app.markdown)

@@ -3,35 +3,19 @@
 Set SCREENSHOT_DIR to keep a screenshot of each page (`make screenshots` writes docs/screenshots).
 """
 
-import contextlib
 import io
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.cold_start import CHROMIUM, WAIT_MS, browser_page, first_page_times, streamlit_server
 from conftest import make_scan
 from core import artifacts, paths
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium"
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = {  # url path -> title on the page
     "": "Transfer learning vs training from scratch",
     "confusion": "Confusion matrices",
@@ -43,59 +27,18 @@ PAGES = {  # url path -> title on the page
     "efficiency": "Efficiency",
     "predict": "Live prediction",
 }
-WAIT_MS = 90_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _streamlit_server():
-    """`streamlit run streamlit_app.py` on a free port; yields (url, start time)."""
-    port = _free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=paths.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
-        yield url, started
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def server():
-    with _streamlit_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+def page():
+    with browser_page() as page:
         yield page
-        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(page):  # the browser first, as a user's is open before the app starts
+    with streamlit_server() as running:
+        yield running
 
 
 def _open(page, url: str, path: str):
@@ -118,8 +61,8 @@ def _screenshot(page, name: str) -> None:
 
 def test_first_page_renders_and_every_page_opens(server, page):
     url, started = server
-    _open(page, url, "")
-    print(f"\nfirst page rendered {time.perf_counter() - started:.1f} s after `streamlit run`")
+    times = first_page_times(page, url, started)  # `python -m benchmarks.cold_start` measures it
+    print(f"\nfirst page: title {times['title_s']:.1f} s, complete {times['complete_s']:.1f} s after start")
     page.get_by_text("Accuracy").first.wait_for(timeout=WAIT_MS)
     _no_exception(page)
     _screenshot(page, "overview")
@@ -189,7 +132,7 @@ def test_clicking_a_confusion_cell_opens_its_gallery(server, page):
 
 def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page):
     # The first request a new server sees is for a page other than the overview.
-    with _streamlit_server() as (url, _):
+    with streamlit_server() as (url, _):
         _open(page, url, "training")
         navigation = page.locator('[data-testid="stSidebarNav"]')
         navigation.get_by_text("Misclassified explorer").wait_for(timeout=WAIT_MS)

@@ -33,6 +33,16 @@ def test_size_table_and_targets():
     assert targets.iloc[0].to_dict() == {"target": "A LiteRT <= 6 ms", "measured": "4.00 ms", "met": True}
 
 
+def test_targets_of_several_benchmarks_and_a_missing_one():
+    from benchmarks.cold_start import summary
+
+    cold_start = summary([{"title_s": 3.0, "complete_s": 4.5}, {"title_s": 4.0, "complete_s": 6.5}] * 2)
+    assert cold_start["complete_s"] == {"median": 5.5, "max": 6.5} and cold_start["title_s"]["median"] == 3.5
+    targets = efficiency.targets_table(BENCHMARK, None, cold_start)
+    assert targets["met"].tolist() == [True, False]
+    assert targets.iloc[1]["target"] == "first page complete after `streamlit run` <= 5 s"
+
+
 def test_training_phases_leave_out_the_total():
     manifests = {"a": {"wall_time_s": {"head": 10.0, "fine-tune": 50.0, "total": 70.0}}}
     phases = efficiency.training_phases(manifests, {"a": "A"})

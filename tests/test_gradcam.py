@@ -39,3 +39,16 @@ def test_every_cam_method_runs_on_a_custom_cnn(tiny_cnn, method):
 def test_unknown_method_is_refused(tiny_cnn):
     with pytest.raises(ValueError, match="unknown CAM method 'LIME'"):
         Explainer(*tiny_cnn[:1], "conv5").heatmap(np.zeros((64, 64, 3), np.uint8), 0, "LIME")
+
+
+def test_split_refuses_a_model_that_branches_after_the_layer():
+    import keras
+
+    from core.gradcam import split_at
+
+    inputs = keras.Input((16, 16, 3))
+    conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    skip = keras.layers.Add(name="skip")([conv, keras.layers.Conv2D(4, 1, name="side")(conv)])
+    outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(skip))
+    with pytest.raises(ValueError, match="not a chain"):
+        split_at(keras.Model(inputs, outputs), "conv")

@@ -95,6 +95,36 @@ def test_gradcam_reaches_the_last_conv_layer_of_each_saved_model(name):
     assert np.isfinite(heatmap).all() and heatmap.max() <= 1
 
 
+@pytest.mark.parametrize("method", ["Grad-CAM", "Grad-CAM++"])
+@pytest.mark.parametrize("name", SHIPPED)
+def test_gradcam_on_the_split_model_is_tf_keras_vis_on_the_whole_model(name, method):
+    """The Explainer's trunk + head gives the map tf-keras-vis computes on the whole model."""
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    from conftest import make_scan
+    from core.gradcam import Explainer
+    from core.models import last_conv_layer
+
+    config, model = artifacts.load_config(name), artifacts.load_model(name)
+    image = np.asarray(make_scan(2, 1, config.image_size).convert("RGB"))
+    whole = {"Grad-CAM": Gradcam, "Grad-CAM++": GradcamPlusPlus}[method](model, ReplaceToLinear())
+    explainer, peaks = Explainer(model, last_conv_layer(config)), []
+    for class_index in range(4):
+        expected = whole(
+            CategoricalScore([class_index]),
+            image[None].astype(np.float32),
+            penultimate_layer=last_conv_layer(config),
+        )[0]
+        actual = explainer.heatmap(image, class_index, method)
+        assert actual.shape == expected.shape == (config.image_size, config.image_size)
+        np.testing.assert_allclose(actual, expected, atol=1e-4)
+        peaks.append(expected.max())
+    assert max(peaks) > 0.5  # real maps, not only empty ones
+
+
 def test_the_audit_covers_the_test_set_the_models_were_evaluated_on():
     audit = artifacts.load_audit()
     for name in SHIPPED:

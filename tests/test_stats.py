@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
 from core import stats
@@ -52,6 +53,13 @@ def test_mcnemar_counts_and_exact_p_value():
     result = stats.mcnemar(y_true, pred_a, pred_b)
     assert (result.both_right, result.only_a_right, result.only_b_right, result.both_wrong) == (5, 10, 0, 5)
     assert result.p_value == pytest.approx(2 * 0.5**10)  # 10 of 10 discordant go one way
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 10, 117, 1311])
+def test_exact_binomial_p_value_matches_scipy(n):
+    for k in sorted({0, 1, n // 3, n // 2, (n + 1) // 2, n - 1, n} & set(range(n + 1))):
+        expected = binomtest(k, n, 0.5).pvalue if n else 1.0
+        assert stats.binomial_two_sided(k, n) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
 def test_mcnemar_of_identical_models_is_not_significant():
