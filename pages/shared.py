@@ -279,7 +279,7 @@ def dataset_sidebar() -> None:
     with st.sidebar:
         st.text_input(
             "Dataset folder",
-            value=str(paths.data_dir()),
+            value=_shown(paths.data_dir()),
             key=DATA_KEY,
             help=f"The Kaggle Brain Tumor MRI Dataset (with {TEST_SPLIT}/). "
             f"Also set by ${paths.DATA_ENV_VAR}.",
@@ -299,8 +299,15 @@ def dataset_sidebar() -> None:
             )
 
 
+def _shown(folder: Path) -> str:
+    """A folder as the sidebar shows it: relative to the project when inside it."""
+    return str(folder.relative_to(paths.ROOT)) if folder.is_relative_to(paths.ROOT) else str(folder)
+
+
 def _folder() -> Path:
-    return Path(st.session_state.get(DATA_KEY) or paths.data_dir()).expanduser()
+    """The sidebar's dataset folder; a relative one is taken from the project folder."""
+    folder = Path(st.session_state.get(DATA_KEY) or paths.data_dir()).expanduser()
+    return folder if folder.is_absolute() else paths.ROOT / folder
 
 
 def dataset_dir() -> Path | None:

@@ -161,9 +161,11 @@ def test_cli_names_a_missing_dataset_in_one_line(tmp_path):
         cli.run(lambda: train.main(["--model", "custom_cnn", "--data", str(tmp_path / "nowhere")]))
 
 
-def test_runs_decode_through_the_cache(trained, decode_cache):
-    entries = sorted(tuple(path.name.split("-")[1:4:2]) for path in decode_cache.iterdir())  # (part, size)
-    assert entries == [(part, f"{size}px") for part in ("fit", "val") for size in (64, 96)]
+def test_training_and_evaluation_decode_through_the_cache(trained, decode_cache):
+    # <split>-<fingerprint>-<size>px-<decoder>.npz: training's two parts, then evaluation's test set
+    entries = sorted(tuple(path.name.rsplit("-", 3)[0:3:2]) for path in decode_cache.iterdir())
+    parts = ("Testing", "Training-fit", "Training-val")
+    assert entries == [(part, f"{size}px") for part in parts for size in (64, 96)]
 
 
 @pytest.mark.parametrize("name", TINY)
