@@ -3,8 +3,8 @@
 CLI: python -m benchmarks.cold_start [--starts N]
 starts the app N times on a free port, with headless Chromium already open (as a user's browser
 is), and times each start until the Overview's title appears and until the page is complete
-(its last caption drawn). Prints the runs and writes
-artifacts/benchmark_cold_start.json. Needs Chromium (`apt-get install chromium`).
+(its last caption drawn). Prints the runs and writes artifacts/benchmark_cold_start.json.
+Needs Chromium (`apt-get install chromium`).
 """
 
 import contextlib

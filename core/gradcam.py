@@ -19,7 +19,7 @@ class Explainer:
     split there: the layers up to it (the trunk) run as one compiled call, and tf-keras-vis
     explains the short head after it, fed with the trunk's activations. The maps are those of
     tf-keras-vis on the whole model (tests check it) without running MobileNetV2 eagerly, about
-    ten times faster. ScoreCAM reruns the model on masked images, so it gets the whole model.
+    eight times faster. ScoreCAM reruns the model on masked images, so it gets the whole model.
 
     Args:
         model: a flat Keras model taking raw 0-255 RGB (see core.models).
