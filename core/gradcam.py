@@ -29,7 +29,7 @@ class Explainer:
     def __init__(self, model, layer: str):
         self.model, self.layer = model, layer
         self._methods: dict = {}
-        self._trunk = None
+        self._trunk = self._head = None  # split_at, built with the first Grad-CAM
 
     def _method(self, name: str):
         if name not in METHODS:
