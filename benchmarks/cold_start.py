@@ -8,7 +8,6 @@ Needs Chromium (`apt-get install chromium`).
 """
 
 import contextlib
-import datetime
 import shutil
 import socket
 import statistics
@@ -19,7 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.inference import machine, target
+from benchmarks.inference import machine, save, target
 from core import artifacts, cli, paths
 
 TARGET_S = 5.0  # first page complete after `streamlit run`
@@ -127,7 +126,6 @@ def main(argv: list[str] | None = None) -> None:
                 f"start {start}: title {runs[-1]['title_s']:.2f} s, complete {runs[-1]['complete_s']:.2f} s"
             )
     result = {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": info,
         "starts": args.starts,
         "runs": runs,
@@ -137,9 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         f"median: title {result['title_s']['median']:.2f} s, complete {result['complete_s']['median']:.2f} s "
         f"(target <= {goal['limit']:g} s: {'met' if goal['met'] else 'MISSED'})"
     )
-    path = Path(args.artifacts) / artifacts.COLD_START_FILE
-    artifacts.write_json(path, result)
-    print(f"wrote {path}", flush=True)
+    save(Path(args.artifacts) / artifacts.COLD_START_FILE, result)
 
 
 if __name__ == "__main__":

@@ -196,6 +196,13 @@ def machine() -> dict:
     }
 
 
+def save(path: Path, result: dict) -> None:
+    """Write a benchmark's result as JSON, stamped with the time it was written, and say where."""
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    artifacts.write_json(path, {"created": created} | result)
+    print(f"wrote {path}", flush=True)
+
+
 def table(result: dict) -> str:
     """The results as a plain-text table, one column per model, targets underneath."""
     models, info = result["models"].values(), result["machine"]
@@ -240,7 +247,6 @@ def main(argv: list[str] | None = None) -> None:
     models = {name: bench_model(name, root, upload, samples, args.repeats) for name in CONFIGS}
     info["load_average_1m_after"] = load_average()
     result = {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": info,
         "repeats": args.repeats,
         "upload": upload_name,
@@ -248,8 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         "targets": check_targets(models),
     }
     print(table(result), flush=True)
-    artifacts.write_json(root / artifacts.BENCHMARK_FILE, result)
-    print(f"wrote {root / artifacts.BENCHMARK_FILE}", flush=True)
+    save(root / artifacts.BENCHMARK_FILE, result)
 
 
 if __name__ == "__main__":

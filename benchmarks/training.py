@@ -9,14 +9,13 @@ projection is an estimate on this machine as it is (its load is recorded too), n
 """
 
 import dataclasses
-import datetime
 import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.inference import load_average, machine
+from benchmarks.inference import load_average, machine, save
 from core import artifacts, cli, paths, train
 from core.cache import CACHE_ENV_VAR, cached_images
 from core.config import CONFIGS, ModelConfig
@@ -182,7 +181,6 @@ def main(argv: list[str] | None = None) -> None:
         for state in ("cold", "cached", "fastest")
     }
     result = {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": info,
         "epochs": args.epochs,
         "models": models,
@@ -193,8 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         "evaluation, saving) + decoding + the shipped runs' epochs per phase x this run's seconds per epoch",
     }
     print(table(result), flush=True)
-    artifacts.write_json(root / BENCHMARK_FILE, result)
-    print(f"wrote {root / BENCHMARK_FILE}", flush=True)
+    save(root / BENCHMARK_FILE, result)
 
 
 if __name__ == "__main__":
