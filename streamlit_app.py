@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import shared
+from pages.ui import routing, sidebar
 
 st.set_page_config(page_title="Brain MRI: transfer vs scratch", page_icon="🧠", layout="wide")
 
@@ -19,7 +19,7 @@ navigation = st.navigation(
         st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
     ]
 )
-st.session_state[shared.APP_KEY] = True  # pages check it: see shared.require_models
-shared.subset_sidebar()
-shared.dataset_sidebar()
+st.session_state[routing.APP_KEY] = True  # pages check it: see routing.require_models
+sidebar.subset_switch()
+sidebar.dataset_field()
 navigation.run()

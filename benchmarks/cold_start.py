@@ -18,8 +18,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.inference import machine, save, target
-from core import artifacts, cli, paths
+from benchmarks.inference import save, target
+from core import artifacts, cli, machine, paths
 
 TARGET_S = 5.0  # first page complete after `streamlit run`
 TITLE = "Transfer learning vs training from scratch"  # the Overview's heading
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = cli.parser(__doc__.splitlines()[0], models=False)
     parser.add_argument("--starts", type=int, default=5, help="how many times to start the app")
     args = parser.parse_args(argv)
-    info = machine()
+    info = machine.facts()
     runs = []
     with browser_page() as page:
         for start in range(1, args.starts + 1):

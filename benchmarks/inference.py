@@ -8,21 +8,19 @@ of N calls after a warm-up, on this machine as it is (its load is recorded too).
 import datetime
 import functools
 import io
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from core import artifacts, cli, paths
-from core.config import CONFIGS
-from core.data import TEST_SPLIT, Sample, decode_image, find_samples, load_images
+from core import artifacts, cli, machine, models, paths
+from core.data import TEST_SPLIT, Sample, find_samples
+from core.decode import decode_image, load_images
 from core.efficiency import LATENCY_LABELS
+from core.files import write_json
 from core.litert import LiteRTModel
 
 BATCH = 64  # batched throughput, as core.evaluate predicts
@@ -75,10 +73,7 @@ def int8_accuracy(fp32: LiteRTModel, int8: LiteRTModel, images: np.ndarray, labe
 
 def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | None, repeats: int) -> dict:
     """Every timing of one model, its file sizes and, with the dataset, int8 vs fp32 accuracy."""
-    import tensorflow as tf
-
     from core.gradcam import Explainer
-    from core.models import last_conv_layer
 
     config, model = artifacts.load_config(name, root), artifacts.load_model(name, root)
     files = {"keras": artifacts.model_dir(name, root) / artifacts.MODEL_FILE}
@@ -100,7 +95,7 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
     image = decode_image(upload, size)  # (S, S, 3)
     one, one_float = image[None], image[None].astype(np.float32)  # (1, S, S, 3)
     batch = images[:BATCH].astype(np.float32)  # (64, S, S, 3)
-    compiled = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    compiled = models.compiled(model)
     results = {
         "keras_predict_batch_1": timed(lambda: model.predict(one_float, verbose=0), repeats),
         "keras_compiled_batch_1": timed(lambda: np.asarray(compiled(one_float)), repeats),
@@ -116,7 +111,10 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
         lambda: fp32.probabilities(batch), batch_repeats, warmup=1, per=len(batch)
     )
     # Grad-CAM as the pages run it: one explainer per model, built once, then one image at a time.
-    explainer, class_index = Explainer(model, last_conv_layer(config)), int(fp32.probabilities(one).argmax())
+    explainer, class_index = (
+        Explainer(model, models.get(config.architecture).explain_layer),
+        int(fp32.probabilities(one).argmax()),
+    )
     for method in GRADCAM_METHODS:
         heatmap = functools.partial(explainer.heatmap, image, class_index, method)
         results[f"gradcam_{method}"] = timed(heatmap, max(3, repeats // 5), warmup=1)
@@ -152,11 +150,13 @@ def check_targets(models: dict) -> list[dict]:
     targets = [
         target(
             "MobileNetV2 LiteRT fp32, batch 1",
-            median("mobilenetv2", "litert_fp32_batch_1"),
+            median(name, "litert_fp32_batch_1"),
             "<=",
             TARGET_LITERT_MS,
             "ms",
         )
+        for name in models
+        if name == "mobilenetv2"  # the published model the target is about
     ]
     for name, report in models.items():
         speedup = report["litert_speedup_vs_compiled_keras"]
@@ -171,35 +171,10 @@ def check_targets(models: dict) -> list[dict]:
     return targets
 
 
-def load_average() -> float | None:
-    """Runnable processes over the last minute (None where the OS does not say)."""
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-
-
-def machine() -> dict:
-    """CPU, cores, load and library versions: timings mean little without them."""
-    import tensorflow as tf
-
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []  # Linux only
-    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-
-    versions = {"tensorflow": tf.__version__}
-    versions |= {package: metadata.version(package) for package in ("keras", "ai-edge-litert", "numpy")}
-    return {
-        "cpu": models[0] if models else platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "load_average_1m": load_average(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
-
-
 def save(path: Path, result: dict) -> None:
     """Write a benchmark's result as JSON, stamped with the time it was written, and say where."""
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    artifacts.write_json(path, {"created": created} | result)
+    write_json(path, {"created": created} | result)
     print(f"wrote {path}", flush=True)
 
 
@@ -243,15 +218,18 @@ def main(argv: list[str] | None = None) -> None:
     root, data_dir = Path(args.artifacts), paths.data_dir(args.data)
     samples = find_samples(data_dir, TEST_SPLIT) if (data_dir / TEST_SPLIT).is_dir() else None
     upload, upload_name = upload_bytes(samples)
-    info = machine()  # the load before the run: other processes slow every timing down
-    models = {name: bench_model(name, root, upload, samples, args.repeats) for name in CONFIGS}
-    info["load_average_1m_after"] = load_average()
+    info = machine.facts()  # the load before the run: other processes slow every timing down
+    results = {
+        name: bench_model(name, root, upload, samples, args.repeats)
+        for name in artifacts.available_models(root)
+    }
+    info["load_average_1m_after"] = machine.load_average()
     result = {
         "machine": info,
         "repeats": args.repeats,
         "upload": upload_name,
-        "models": models,
-        "targets": check_targets(models),
+        "models": results,
+        "targets": check_targets(results),
     }
     print(table(result), flush=True)
     save(root / artifacts.BENCHMARK_FILE, result)

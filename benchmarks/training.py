@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.inference import load_average, machine, save
-from core import artifacts, cli, paths, train
+from benchmarks.inference import save
+from core import artifacts, cli, machine, models, paths, train
 from core.cache import CACHE_ENV_VAR, cached_images
-from core.config import CONFIGS, ModelConfig
+from core.config import ModelConfig
 from core.data import TRAIN_SPLIT, find_samples, split_validation
 
 BENCHMARK_FILE = "benchmark_training.json"
@@ -91,12 +91,13 @@ def bench_model(name: str, data_dir: Path, shipped_root: Path, workdir: Path, ep
 
     The run goes to `workdir`; the shipped artifacts in `shipped_root` are only read.
     """
+    default = models.get(name).config
     config = dataclasses.replace(
-        CONFIGS[name], epochs=epochs, fine_tune_epochs=min(epochs, CONFIGS[name].fine_tune_epochs)
+        default, epochs=epochs, fine_tune_epochs=min(epochs, default.fine_tune_epochs)
     )
     cache_root = workdir / "cache"
     decode = time_decode(config, data_dir, cache_root)
-    weights = paths.imagenet_weights() if config.architecture == "mobilenetv2" else None
+    weights = train.starting_weights(config)
     os.environ[CACHE_ENV_VAR] = str(cache_root)  # the run reads the cache filled above
     root = workdir / "artifacts"
     cpu_start = time.process_time()
@@ -120,14 +121,14 @@ def bench_model(name: str, data_dir: Path, shipped_root: Path, workdir: Path, ep
 
 def table(result: dict) -> str:
     """Seconds per epoch per phase, fixed costs, and the projection against the target."""
-    info, models = result["machine"], result["models"]
+    info, runs = result["machine"], result["models"]
     lines = [
         f"Training on {info['cpu']}, {info['cores']} cores, 1-min load {info['load_average_1m']} before "
         f"and {info['load_average_1m_after']} after; {result['epochs']} epochs per phase",
         f"{'model / phase':34}{'first epoch s':>15}{'later epochs s':>16}{'fastest s':>11}"
         f"{'shipped s/epoch':>17}{'shipped epochs':>16}",
     ]
-    for name, run in models.items():
+    for name, run in runs.items():
         decode = run["decode_s"]
         wall = run["wall_time_s"]
         lines.append(
@@ -166,24 +167,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs of each phase to time")
     args = parser.parse_args(argv)
     data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
-    info = machine()  # the load before the run: other processes slow every timing down
+    info = machine.facts()  # the load before the run: other processes slow every timing down
     previous_cache = os.environ.get(CACHE_ENV_VAR)
     with tempfile.TemporaryDirectory(prefix="brain-mri-benchmark-") as workdir:
         try:
-            models = {name: bench_model(name, data_dir, root, Path(workdir), args.epochs) for name in CONFIGS}
+            runs = {
+                name: bench_model(name, data_dir, root, Path(workdir), args.epochs)
+                for name in artifacts.available_models(root)
+            }
         finally:
             os.environ.pop(CACHE_ENV_VAR, None)
             if previous_cache is not None:
                 os.environ[CACHE_ENV_VAR] = previous_cache
-    info["load_average_1m_after"] = load_average()
+    info["load_average_1m_after"] = machine.load_average()
     total = {
-        state: round(sum(run["projected_s"][state] for run in models.values()), 1)
+        state: round(sum(run["projected_s"][state] for run in runs.values()), 1)
         for state in ("cold", "cached", "fastest")
     }
     result = {
         "machine": info,
         "epochs": args.epochs,
-        "models": models,
+        "models": runs,
         "projected_total_s": total,
         "target_s": TARGET_S,
         "target_met": total["cold"] <= TARGET_S,

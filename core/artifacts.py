@@ -3,7 +3,8 @@
 Each model folder holds model.keras, config.json, history.json, metrics.json,
 predictions.csv, validation_predictions.csv, ood.npz and manifest.json. Writes go to a hidden
 staging folder that replaces the old one only once complete, so an interrupted run leaves the
-previous artifacts intact.
+previous artifacts intact. The artifacts folder is `root` where a function takes one, else
+paths.artifacts_dir() (--artifacts, $BRAIN_MRI_ARTIFACTS or artifacts/).
 """
 
 import json
@@ -12,12 +13,15 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.config import CONFIGS, ModelConfig
-from core.paths import ARTIFACTS_DIR
+from core import models, paths
+from core.config import ModelConfig
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.csv"  # one row per test image
@@ -49,78 +53,73 @@ class ArtifactError(FileNotFoundError):
     """A model's artifact folder or one of its files is missing."""
 
 
-def model_dir(name: str, root: Path = ARTIFACTS_DIR) -> Path:
-    return Path(root) / name
+def model_dir(name: str, root: Path | None = None) -> Path:
+    return paths.artifacts_dir(root) / name
 
 
-def available_models(root: Path = ARTIFACTS_DIR) -> list[str]:
-    """Names of the models with a complete artifact folder, in CONFIGS order."""
+def available_models(root: Path | None = None) -> list[str]:
+    """Names of the registered models with a complete artifact folder, in registry order."""
     return [
-        name for name in CONFIGS if all((model_dir(name, root) / file).is_file() for file in ARTIFACT_FILES)
+        name
+        for name in models.names()
+        if all((model_dir(name, root) / file).is_file() for file in ARTIFACT_FILES)
     ]
 
 
-def _path(name: str, file: str, root: Path) -> Path:
+def _path(name: str, file: str, root: Path | None) -> Path:
     path = model_dir(name, root) / file
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (train it with `python -m core.train --model {name}`)")
     return path
 
 
-def read_json(name: str, file: str, root: Path = ARTIFACTS_DIR) -> Any:
+def read_json(name: str, file: str, root: Path | None = None) -> Any:
     return json.loads(_path(name, file, root).read_text())
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON via a temporary file so a crash never leaves half a file."""
-    temporary = Path(path).with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
-
-
-def load_config(name: str, root: Path = ARTIFACTS_DIR) -> ModelConfig:
+def load_config(name: str, root: Path | None = None) -> ModelConfig:
     return ModelConfig.load(_path(name, "config.json", root))
 
 
-def load_history(name: str, root: Path = ARTIFACTS_DIR) -> dict:
+def load_history(name: str, root: Path | None = None) -> dict:
     return read_json(name, "history.json", root)
 
 
-def load_metrics(name: str, root: Path = ARTIFACTS_DIR) -> dict:
+def load_metrics(name: str, root: Path | None = None) -> dict:
     return read_json(name, "metrics.json", root)
 
 
-def load_manifest(name: str, root: Path = ARTIFACTS_DIR) -> dict:
+def load_manifest(name: str, root: Path | None = None) -> dict:
     return read_json(name, "manifest.json", root)
 
 
-def load_predictions(name: str, root: Path = ARTIFACTS_DIR, split: str = "test") -> pd.DataFrame:
+def load_predictions(name: str, root: Path | None = None, split: str = "test") -> pd.DataFrame:
     """Per-image predictions on the test set, or with split="validation" the validation split."""
     return pd.read_csv(_path(name, VALIDATION_FILE if split == "validation" else PREDICTIONS_FILE, root))
 
 
-def load_audit(root: Path = ARTIFACTS_DIR) -> dict:
+def load_audit(root: Path | None = None) -> dict:
     """The dataset's leakage audit (core.audit)."""
-    path = Path(root) / AUDIT_FILE
+    path = paths.artifacts_dir(root) / AUDIT_FILE
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `python -m core.audit`)")
     return json.loads(path.read_text())
 
 
-def load_benchmark(root: Path = ARTIFACTS_DIR, file: str = BENCHMARK_FILE) -> dict:
+def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict:
     """A benchmark's results (one of BENCHMARKS), next to the model folders."""
-    path = Path(root) / file
+    path = paths.artifacts_dir(root) / file
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `python -m {BENCHMARKS[file]}`)")
     return json.loads(path.read_text())
 
 
-def tflite_path(name: str, root: Path = ARTIFACTS_DIR, int8: bool = False) -> Path:
+def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path:
     """Where a model's LiteRT copy lives (it may not exist: `python -m core.litert` writes it)."""
     return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
 
 
-def load_model(name: str, root: Path = ARTIFACTS_DIR):
+def load_model(name: str, root: Path | None = None) -> "keras.Model":
     """The saved Keras model, uncompiled, ready for inference on raw 0-255 RGB."""
     import keras  # imported here so pages without a model never pay for TensorFlow
 
@@ -128,9 +127,9 @@ def load_model(name: str, root: Path = ARTIFACTS_DIR):
 
 
 @contextmanager
-def staged_model_dir(name: str, root: Path = ARTIFACTS_DIR) -> Iterator[Path]:
+def staged_model_dir(name: str, root: Path | None = None) -> Iterator[Path]:
     """Yield an empty staging folder; on success it becomes artifacts/<name>, else it is removed."""
-    root = Path(root)
+    root = paths.artifacts_dir(root)
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".{name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

@@ -15,23 +15,18 @@ scans from 0.125 up, where adjacent slices of one patient start. 0.10 sits in th
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
-from core.data import (
-    CLASS_NAMES,
-    TEST_SPLIT,
-    TRAIN_SPLIT,
-    ImageError,
-    Sample,
-    decode_image,
-    find_samples,
-    fingerprint,
-)
+from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples, fingerprint
+from core.decode import decode_image
 from core.evaluate import metrics_from_predictions
+from core.files import write_json
+from core.imagefile import ImageError
 
 THUMBNAIL_SIDE = 32
 NEAR_DUPLICATE_DISTANCE = 0.10
@@ -51,7 +46,7 @@ def signature(path: Path) -> tuple[str, np.ndarray]:
 def _signatures(samples: list[Sample]) -> tuple[list[Sample], list[str], np.ndarray, list[str]]:
     """Signatures of the readable samples: (kept, hashes, (N, 1024) thumbnails, skipped relpaths)."""
 
-    def safe(sample: Sample):
+    def safe(sample: Sample) -> tuple[str, np.ndarray] | None:
         try:
             return signature(sample.path)
         except ImageError:  # listed in the audit, not fatal
@@ -71,7 +66,7 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(2 - 2 * correlation, 0, None))
 
 
-def _pairs_within(samples, hashes, thumbnails, threshold) -> dict:
+def _pairs_within(samples: list[Sample], hashes: list[str], thumbnails: np.ndarray, threshold: float) -> dict:
     """Exact and near-duplicate pairs inside one split, and those whose labels disagree."""
     exact = near = 0
     conflicts = []
@@ -176,6 +171,54 @@ def clean_test_paths(result: dict) -> list[str]:
     return [t["path"] for t in result["test_images"] if not t["near"]]
 
 
+@dataclass(frozen=True)
+class Summary:
+    """An audit's headline counts."""
+
+    test_images: int
+    exact: int  # test images byte-identical to a training image
+    near: int  # test images with a near duplicate in Training, exact copies included
+    clean: int  # the others: the clean subset
+    conflicts_between: int  # test-train near duplicates whose labels disagree
+    conflicts_within: int  # near-duplicate pairs inside a split whose labels disagree
+
+    def share(self, count: int) -> float:
+        """`count` as a share of the test images."""
+        return count / max(self.test_images, 1)
+
+    @property
+    def near_share(self) -> float:
+        return self.share(self.near)
+
+
+def summarize(result: dict) -> Summary:
+    """The headline counts of an audit (the dict `audit` returns)."""
+    between = result["test_vs_train"]
+    return Summary(
+        test_images=result["dataset"]["test_images"],
+        exact=between["exact"],
+        near=between["near"],
+        clean=len(clean_test_paths(result)),
+        conflicts_between=len(between["label_conflicts"]),
+        conflicts_within=sum(len(split["label_conflicts"]) for split in result["within"].values()),
+    )
+
+
+def per_class_table(result: dict) -> pd.DataFrame:
+    """Per class (its title): test images, and how many have the same file or a near duplicate in Training."""
+    return pd.DataFrame(
+        [
+            {
+                "class": CLASS_TITLES[name],
+                "test images": counts["test_images"],
+                "same file in Training": counts["exact"],
+                "near duplicate in Training": counts["near"],
+            }
+            for name, counts in result["test_vs_train"]["per_class"].items()
+        ]
+    )
+
+
 def subset_metrics(tables: dict[str, pd.DataFrame], result: dict, titles: dict[str, str]) -> pd.DataFrame:
     """Each model's accuracy and macro F1 on the full test set, the clean subset and the rest.
 
@@ -226,15 +269,14 @@ def main(argv: list[str] | None = None) -> None:
     result = audit(paths.data_dir(args.data))
     root = Path(args.artifacts)
     root.mkdir(parents=True, exist_ok=True)
-    artifacts.write_json(root / artifacts.AUDIT_FILE, result)
-    summary = result["test_vs_train"]
-    n_test = result["dataset"]["test_images"]
+    write_json(root / artifacts.AUDIT_FILE, result)
+    summary = summarize(result)
     print(
-        f"{summary['exact']} of {n_test} test images are byte-identical to a training image, "
-        f"{summary['near']} ({summary['near'] / max(n_test, 1):.0%}) have a near duplicate there; "
-        f"{len(clean_test_paths(result))} form the clean subset. Written to {root / artifacts.AUDIT_FILE}"
+        f"{summary.exact} of {summary.test_images} test images are byte-identical to a training image, "
+        f"{summary.near} ({summary.near_share:.0%}) have a near duplicate there; "
+        f"{summary.clean} form the clean subset. Written to {root / artifacts.AUDIT_FILE}"
     )
-    for name, c in summary["per_class"].items():
+    for name, c in result["test_vs_train"]["per_class"].items():
         print(f"  {name:<11} {c['test_images']:>4} test {c['exact']:>4} exact {c['near']:>4} near")
 
 

@@ -2,23 +2,25 @@
 
 One uncompressed .npz per (samples, size) under ~/.cache/brain-mri/ (or $BRAIN_MRI_CACHE),
 never inside the repo. Its name holds the samples' fingerprint (file list and sizes), the
-image size and the decoder version (a hash of core.data's source and Pillow's version), so
-adding, removing or editing an image, or changing the decoder, decodes afresh.
+image size and the decoder version (a hash of the decode path's source, core.decode,
+core.dicom and core.imagefile, with Pillow's and pydicom's versions), so adding, removing or
+editing an image, or changing the decoder, decodes afresh.
 """
 
 import hashlib
 import inspect
 import os
-import tempfile
 import zipfile
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import PIL
 
-from core import data
-from core.data import Sample, fingerprint, load_images
+from core import decode, dicom, imagefile
+from core.data import Sample, fingerprint
+from core.decode import Decoded, load_images
+from core.files import atomic_path
 
 CACHE_ENV_VAR = "BRAIN_MRI_CACHE"
 DEFAULT_CACHE_DIR = Path("~/.cache/brain-mri")
@@ -33,9 +35,11 @@ def cache_dir() -> Path:
 
 @cache
 def decoder_version() -> str:
-    """A short hash of everything that decides the decoded pixels: core.data's code and Pillow."""
-    source = inspect.getsource(data)
-    return hashlib.sha256(f"{CACHE_FORMAT}\n{PIL.__version__}\n{source}".encode()).hexdigest()[:8]
+    """A short hash of everything that decides the decoded pixels: the decode path's code, Pillow
+    and pydicom."""
+    parts = [str(CACHE_FORMAT), metadata.version("pillow"), metadata.version("pydicom")]
+    parts += [inspect.getsource(module) for module in (decode, dicom, imagefile)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
 
 
 def cache_path(samples: list[Sample], size: int, split_name: str, root: Path | None = None) -> Path:
@@ -52,8 +56,8 @@ def _remove_older_versions(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _read(path: Path, samples: list[Sample]):
-    """The cached (images, labels, kept, skipped), or None if the file is missing or unusable."""
+def _read(path: Path, samples: list[Sample]) -> Decoded | None:
+    """The cached decode, or None if the file is missing or unusable."""
     by_relpath = {s.relpath: s for s in samples}
     try:
         with np.load(path, allow_pickle=False) as stored:
@@ -64,42 +68,31 @@ def _read(path: Path, samples: list[Sample]):
         return None  # missing, truncated or written for another sample list: decode again
     if len(images) != len(kept) or len(kept) + len(skipped) != len(samples):
         return None
-    return images, labels, kept, skipped
+    return Decoded(images, labels, kept, skipped)
 
 
-def _write(path: Path, images, labels, kept, skipped) -> None:
-    """Save via a temporary file in the same folder, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(
-                file,
-                images=images,  # (N, S, S, 3) uint8
-                labels=labels,  # (N,) int64
-                kept=np.array([s.relpath for s in kept], dtype=str),
-                skipped=np.array(skipped, dtype=str).reshape(-1, 2),  # (relpath, message) rows
-            )
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache is as readable as its folder
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _write(path: Path, decoded: Decoded) -> None:
+    """Save atomically, so readers never see half a file."""
+    with atomic_path(path) as temporary, temporary.open("wb") as file:
+        np.savez(
+            file,
+            images=decoded.images,  # (N, S, S, 3) uint8
+            labels=decoded.labels,  # (N,) int64
+            kept=np.array([s.relpath for s in decoded.kept], dtype=str),
+            skipped=np.array(decoded.skipped, dtype=str).reshape(-1, 2),  # (relpath, message) rows
+        )
 
 
 def cached_images(
     samples: list[Sample], size: int, split_name: str, enabled: bool = True, root: Path | None = None
-) -> tuple[np.ndarray, np.ndarray, list[Sample], list[tuple[str, str]]]:
-    """core.data.load_images, read from the cache when this exact decode was saved before.
+) -> Decoded:
+    """core.decode.load_images, read from the cache when this exact decode was saved before.
 
     Args:
         split_name: a readable prefix for the file name, e.g. "Training-fit".
         enabled: False decodes without reading or writing the cache (--no-cache).
         root: the cache folder (default: cache_dir()).
 
-    Returns:
-        As load_images: images (N, size, size, 3) uint8, labels (N,), kept samples, and
-        (relpath, message) for each file skipped.
     """
     if not enabled:
         return load_images(samples, size)
@@ -109,7 +102,7 @@ def cached_images(
         return hit
     decoded = load_images(samples, size)
     try:
-        _write(path, *decoded)
+        _write(path, decoded)
         _remove_older_versions(path)
     except OSError as error:  # a read-only or full disk costs speed, never the run
         print(f"warning: cannot write the decode cache {path}: {error}", flush=True)

@@ -6,6 +6,8 @@ predicted class never changes, so accuracy does not either. The models output so
 probabilities; log-probabilities are logits up to a constant, which softmax ignores.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -45,70 +47,109 @@ def brier_score(probabilities: np.ndarray, y_true: np.ndarray) -> float:
     return float(((probabilities - one_hot) ** 2).sum(axis=1).mean())
 
 
-def reliability_bins(probabilities: np.ndarray, y_true: np.ndarray, n_bins: int = N_BINS) -> dict:
-    """Top-label reliability: images binned by confidence (equal-width bins on [0, 1]).
+@dataclass(frozen=True)
+class ReliabilityBins:
+    """Top-label reliability over the non-empty confidence bins, one entry per bin."""
 
-    Returns:
-        lists over the non-empty bins: "confidence" (mean), "accuracy", "count", and the bin
-        edges "low" / "high".
-    """
+    confidence: list[float]  # mean confidence of the images in the bin
+    accuracy: list[float]  # their accuracy
+    count: list[int]  # how many
+    low: list[float]  # the bin's edges
+    high: list[float]
+
+
+def reliability_bins(probabilities: np.ndarray, y_true: np.ndarray, n_bins: int = N_BINS) -> ReliabilityBins:
+    """Images binned by confidence (equal-width bins on [0, 1])."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == y_true
     edges = np.linspace(0, 1, n_bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
-    bins: dict[str, list] = {"confidence": [], "accuracy": [], "count": [], "low": [], "high": []}
-    for b in range(n_bins):
-        members = which == b
-        if members.any():
-            bins["confidence"].append(float(confidence[members].mean()))
-            bins["accuracy"].append(float(correct[members].mean()))
-            bins["count"].append(int(members.sum()))
-            bins["low"].append(float(edges[b]))
-            bins["high"].append(float(edges[b + 1]))
-    return bins
+    filled = [b for b in range(n_bins) if (which == b).any()]
+    return ReliabilityBins(
+        confidence=[float(confidence[which == b].mean()) for b in filled],
+        accuracy=[float(correct[which == b].mean()) for b in filled],
+        count=[int((which == b).sum()) for b in filled],
+        low=[float(edges[b]) for b in filled],
+        high=[float(edges[b + 1]) for b in filled],
+    )
 
 
 def expected_calibration_error(probabilities: np.ndarray, y_true: np.ndarray, n_bins: int = N_BINS) -> float:
     """Gap between confidence and accuracy, averaged over the bins weighted by their size."""
     bins = reliability_bins(probabilities, y_true, n_bins)
-    counts = np.array(bins["count"])
-    gaps = np.abs(np.array(bins["accuracy"]) - np.array(bins["confidence"]))
+    counts = np.array(bins.count)
+    gaps = np.abs(np.array(bins.accuracy) - np.array(bins.confidence))
     return float((gaps * counts).sum() / counts.sum()) if counts.size else 0.0
 
 
-def summary(probabilities: np.ndarray, y_true: np.ndarray) -> dict:
-    """ECE, Brier score, negative log-likelihood and mean confidence."""
-    return {
-        "ece": expected_calibration_error(probabilities, y_true),
-        "brier": brier_score(probabilities, y_true),
-        "nll": negative_log_likelihood(probabilities, y_true),
-        "mean_confidence": float(probabilities.max(axis=1).mean()),
-        "accuracy": float((probabilities.argmax(axis=1) == y_true).mean()),
-    }
+@dataclass(frozen=True)
+class Scores:
+    """How well one set of probabilities is calibrated."""
+
+    ece: float  # expected calibration error
+    brier: float
+    nll: float  # negative log-likelihood (log loss)
+    mean_confidence: float
+    accuracy: float
 
 
-def report(validation: pd.DataFrame, test: pd.DataFrame) -> dict:
+def summary(probabilities: np.ndarray, y_true: np.ndarray) -> Scores:
+    """ECE, Brier score, negative log-likelihood, mean confidence and accuracy."""
+    return Scores(
+        ece=expected_calibration_error(probabilities, y_true),
+        brier=brier_score(probabilities, y_true),
+        nll=negative_log_likelihood(probabilities, y_true),
+        mean_confidence=float(probabilities.max(axis=1).mean()),
+        accuracy=float((probabilities.argmax(axis=1) == y_true).mean()),
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    """A temperature fitted on validation, and the test images before and after it."""
+
+    temperature: float
+    before: Scores
+    after: Scores
+    bins_before: ReliabilityBins
+    bins_after: ReliabilityBins
+
+
+def report(validation: pd.DataFrame, test: pd.DataFrame) -> Report:
     """Temperature fitted on the validation predictions, and the test set before and after it.
 
     Args:
         validation, test: predictions tables (true_label and the probability columns).
-
-    Returns:
-        "temperature", "before" / "after" (summary of each), "bins" {"before", "after"}.
     """
     temperature = fit_temperature(*_arrays(validation))
     probabilities, y_true = _arrays(test)
     scaled = scale(probabilities, temperature)
-    return {
-        "temperature": temperature,
-        "before": summary(probabilities, y_true),
-        "after": summary(scaled, y_true),
-        "bins": {
-            "before": reliability_bins(probabilities, y_true),
-            "after": reliability_bins(scaled, y_true),
-        },
-    }
+    return Report(
+        temperature=temperature,
+        before=summary(probabilities, y_true),
+        after=summary(scaled, y_true),
+        bins_before=reliability_bins(probabilities, y_true),
+        bins_after=reliability_bins(scaled, y_true),
+    )
 
 
 def _arrays(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return table[PROBABILITY_COLUMNS].to_numpy(), table["true_label"].map(CLASS_NAMES.index).to_numpy()
+
+
+def report_table(reports: dict[str, Report], titles: dict[str, str]) -> pd.DataFrame:
+    """Two rows per model, before (temperature 1) and after temperature scaling, for the page's table."""
+    rows = [
+        {
+            "model": titles[name],
+            "temperature": temperature,
+            "expected calibration error": scores.ece,
+            "Brier score": scores.brier,
+            "log loss": scores.nll,
+            "mean confidence": scores.mean_confidence,
+            "accuracy": scores.accuracy,
+        }
+        for name, report in reports.items()
+        for temperature, scores in ((1.0, report.before), (report.temperature, report.after))
+    ]
+    return pd.DataFrame(rows)

@@ -5,22 +5,27 @@ import sys
 from collections.abc import Callable
 
 from core import paths
-from core.config import CONFIGS
 from core.data import DatasetError
+from core.models import names as model_names
 
 
 def parser(description: str, models: bool = True) -> argparse.ArgumentParser:
     """An argument parser with --data, --artifacts and, if `models`, --model."""
     parser = argparse.ArgumentParser(description=description)
     if models:
-        parser.add_argument("--model", choices=[*CONFIGS, "all"], default="all")
+        parser.add_argument("--model", choices=[*model_names(), "all"], default="all")
     parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
-    parser.add_argument("--artifacts", default=str(paths.ARTIFACTS_DIR), help="artifacts folder")
+    parser.add_argument(
+        "--artifacts",
+        default=str(paths.artifacts_dir()),
+        help=f"artifacts folder (default: ${paths.ARTIFACTS_ENV_VAR} or artifacts/)",
+    )
     return parser
 
 
 def selected_models(model: str) -> list[str]:
-    return list(CONFIGS) if model == "all" else [model]
+    """The models a --model value names: every registered one for "all"."""
+    return model_names() if model == "all" else [model]
 
 
 def run(main: Callable[[], None]) -> None:

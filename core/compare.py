@@ -1,34 +1,88 @@
 """Tables that put the two models side by side (pure pandas; no TensorFlow, no Streamlit)."""
 
-import numpy as np
+from dataclasses import dataclass
+
 import pandas as pd
 
-from core import stats
 from core.data import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
 
 
-def headline(metrics: dict, manifest: dict, benchmark: dict | None = None) -> dict:
-    """The numbers on a model's metric card.
+@dataclass(frozen=True)
+class Headline:
+    """The numbers on a model's metric card."""
+
+    accuracy: float
+    macro_f1: float
+    total_params: int
+    file_size_mb: float
+    ms_per_image: float | None  # None where nothing was measured
+    training_time_s: float
+
+
+def headline(metrics: dict, manifest: dict, benchmark: dict | None = None) -> Headline:
+    """A model's card from its metrics, its manifest and its benchmark entry.
 
     Args:
         benchmark: this model's entry in benchmark.json: the latency is that of the backend the
             app predicts with (LiteRT fp32, batch 1); None where nothing was measured.
     """
     litert = (benchmark or {}).get("timings_ms", {}).get("litert_fp32_batch_1")
-    return {
-        "accuracy": metrics["accuracy"],
-        "macro_f1": metrics["macro_f1"],
-        "total_params": metrics["model"]["total_params"],
-        "file_size_mb": metrics["model"]["file_size_mb"],
-        "ms_per_image": litert["median_ms"] if litert else None,
-        "training_time_s": sum(
+    return Headline(
+        accuracy=metrics["accuracy"],
+        macro_f1=metrics["macro_f1"],
+        total_params=metrics["model"]["total_params"],
+        file_size_mb=metrics["model"]["file_size_mb"],
+        ms_per_image=litert["median_ms"] if litert else None,
+        training_time_s=sum(
             seconds
             for phase, seconds in manifest["wall_time_s"].items()
             if phase not in ("evaluation", "total")
         ),
-    }
+    )
+
+
+def points(difference: float) -> str:
+    """A difference of two rates in percentage points: "+1.25 points"."""
+    return f"{difference * 100:+.2f} points"
+
+
+@dataclass(frozen=True)
+class Card:
+    """One number on a model's card, with its difference from another model's."""
+
+    label: str
+    value: str  # "not measured" where the headline has none
+    delta: str | None  # this model minus the other; None without both values
+    delta_color: str  # Streamlit's: "normal" where higher is better, "inverse" where lower is
+
+
+# label, Headline field, value format, difference format, which direction is good
+CARDS = (
+    ("Accuracy", "accuracy", "{:.2%}".format, points, "normal"),
+    ("Macro F1", "macro_f1", "{:.2%}".format, points, "normal"),
+    ("Parameters", "total_params", "{:,.0f}".format, "{:+,.0f}".format, "inverse"),
+    ("File size", "file_size_mb", "{:.1f} MB".format, "{:+.1f} MB".format, "inverse"),
+    ("Inference", "ms_per_image", "{:.1f} ms".format, "{:+.1f} ms".format, "inverse"),
+    ("Training time", "training_time_s", "{:,.0f} s".format, "{:+,.0f} s".format, "inverse"),
+)
+
+
+def cards(headline: Headline, other: Headline | None = None) -> list[Card]:
+    """A model's card, in CARDS order, each number with its difference from `other` (if given)."""
+    shown = []
+    for label, field, show, show_delta, delta_color in CARDS:
+        value, other_value = getattr(headline, field), getattr(other, field) if other else None
+        shown.append(
+            Card(
+                label,
+                show(value) if value is not None else "not measured",
+                show_delta(value - other_value) if None not in (value, other_value) else None,
+                delta_color,
+            )
+        )
+    return shown
 
 
 def per_class_table(metrics_by_model: dict[str, dict], titles: dict[str, str]) -> pd.DataFrame:
@@ -40,6 +94,20 @@ def per_class_table(metrics_by_model: dict[str, dict], titles: dict[str, str]) -
         for metric in ("precision", "recall", "f1")
     ]
     return pd.DataFrame(rows)
+
+
+def per_class_wide(table: pd.DataFrame) -> pd.DataFrame:
+    """per_class_table as one row per class and model: class (its title), model, precision, recall, f1."""
+    wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
+    wide["class"] = wide["class"].map(CLASS_TITLES)
+    return wide[["class", "model", "precision", "recall", "f1"]]
+
+
+def check_same_test_set(metrics_by_model: dict[str, dict]) -> None:
+    """Raises ValueError unless every model's metrics carry one test-set fingerprint."""
+    fingerprints = {name: metrics.get("test_fingerprint") for name, metrics in metrics_by_model.items()}
+    if len(set(fingerprints.values())) > 1:
+        raise ValueError(f"the models were evaluated on different test sets {fingerprints}; re-evaluate them")
 
 
 def joined_predictions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -118,19 +186,41 @@ def misclassified(
     return cases.sort_values("wrong_confidence", ascending=False)
 
 
-def reading(headlines: dict[str, dict], titles: dict[str, str], clean: bool) -> str:
+_FRACTIONS = {
+    1 / 10: "a tenth",
+    1 / 5: "a fifth",
+    1 / 4: "a quarter",
+    1 / 3: "a third",
+    1 / 2: "half",
+    2 / 3: "two thirds",
+    3 / 4: "three quarters",
+}
+
+
+def share_in_words(share: float) -> str:
+    """A share for a sentence: "About a third" for 0.365, "About 42%" where no simple fraction is
+    within 5 points."""
+    nearest = min(_FRACTIONS, key=lambda fraction: abs(fraction - share))
+    return f"About {_FRACTIONS[nearest]}" if abs(nearest - share) <= 0.05 else f"About {share:.0%}"
+
+
+def reading(
+    headlines: dict[str, Headline], titles: dict[str, str], clean: bool, near_share: float | None = None
+) -> str:
     """A plain-language sentence or two on size and speed, and what the test images are worth.
 
     Args:
         clean: the figures are on the clean subset (else on the full, leaky test set).
+        near_share: the share of the test images with a near duplicate in Training (from the
+            leakage audit); None without an audit.
     """
-    smaller = min(headlines, key=lambda n: headlines[n]["total_params"])
-    size = f"{headlines[smaller]['total_params'] / 1e6:.1f} M parameters"
-    if any(h["ms_per_image"] is None for h in headlines.values()):  # no benchmark: size only
+    smaller = min(headlines, key=lambda n: headlines[n].total_params)
+    size = f"{headlines[smaller].total_params / 1e6:.1f} M parameters"
+    if any(h.ms_per_image is None for h in headlines.values()):  # no benchmark: size only
         text = f"{titles[smaller]} is the smaller network ({size}). "
     else:
-        faster = min(headlines, key=lambda n: headlines[n]["ms_per_image"])
-        speed = f"{headlines[faster]['ms_per_image']:.1f} ms per image"
+        faster = min(headlines, key=lambda n: headlines[n].ms_per_image)
+        speed = f"{headlines[faster].ms_per_image:.1f} ms per image"
         text = (
             f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
             if faster == smaller
@@ -141,10 +231,17 @@ def reading(headlines: dict[str, dict], titles: dict[str, str], clean: bool) -> 
             "These figures leave out every test image with a near duplicate in Training: the fairer "
             "comparison, on fewer images."
         )
+    if near_share is None:
+        return text + (
+            "A test image may have a near-identical twin in the training set, which flatters every "
+            "model; `python -m core.audit` counts them and opens the clean subset."
+        )
+    if near_share == 0:
+        return text + "No test image has a near-identical twin in the training set."
     return text + (
-        "About a third of these test images have a near-identical twin in the training set, so "
-        "all figures on the full test set, ours and published, flatter every model: switch to the "
-        "clean subset in the sidebar for the fairer comparison."
+        f"{share_in_words(near_share)} of these test images have a near-identical twin in the "
+        "training set, so all figures on the full test set, ours and published, flatter every "
+        "model: switch to the clean subset in the sidebar for the fairer comparison."
     )
 
 
@@ -161,7 +258,7 @@ def image_groups(joined: pd.DataFrame, names: list[str]) -> dict[str, list[str]]
 
 
 def reference_table(
-    headlines: dict[str, dict], titles: dict[str, str], n_images: int, published: dict
+    headlines: dict[str, Headline], titles: dict[str, str], n_images: int, published: dict
 ) -> pd.DataFrame:
     """Our models' headline rows and the published MobileNetV2 row, labelled by source."""
     columns = {
@@ -173,7 +270,7 @@ def reference_table(
     }
     rows = [
         {"model": titles[name], "source": "this project (reproduced)", "test images": n_images}
-        | {label: headline[key] for key, label in columns.items()}
+        | {label: getattr(headline, key) for key, label in columns.items()}
         for name, headline in headlines.items()
     ]
     rows.append(
@@ -182,104 +279,3 @@ def reference_table(
         | {label: published[key] for key, label in columns.items()}
     )  # fmt: skip
     return pd.DataFrame(rows)
-
-
-# ---- Subsets of the test set and paired statistics ----
-
-FULL, CLEAN = "Full test set", "Clean subset"
-
-
-def restrict(table: pd.DataFrame, paths: set[str] | None) -> pd.DataFrame:
-    """The rows of a per-image table whose path is in `paths` (all rows if None)."""
-    return table if paths is None else table[table["path"].isin(paths)]
-
-
-def _indices(labels: pd.Series) -> np.ndarray:
-    return labels.map(CLASS_NAMES.index).to_numpy(np.int8)  # int8: the bootstrap gathers them often
-
-
-def paired_summary(joined: pd.DataFrame, names: list[str]) -> dict:
-    """Both models on the same images: bootstrap CIs, their difference, McNemar, per class.
-
-    Args:
-        joined: joined_predictions, restricted to the images compared.
-        names: two model names, a then b; differences are a minus b.
-
-    Returns:
-        "names": [a, b], "n_images", "intervals": {name: {"accuracy": Interval, "macro_f1":
-        Interval}}, "difference": {metric: Interval of a - b}, "mcnemar": McNemar, "per_class":
-        DataFrame with each class's recall for a and b and the difference with its interval.
-    """
-    a, b = names
-    y_true = _indices(joined["true_label"])
-    pred = {name: _indices(joined[f"{name}_label"]) for name in names}
-    per_class = []
-    for i, cls in enumerate(CLASS_NAMES):
-        recall = stats.recall_of(i)
-        difference = stats.paired_difference(y_true, pred[a], pred[b], recall)
-        per_class.append(
-            {
-                "class": cls,
-                "images": int((y_true == i).sum()),
-                a: float(recall(y_true[None], pred[a][None])[0]),
-                b: float(recall(y_true[None], pred[b][None])[0]),
-                "difference": difference.estimate,
-                "low": difference.low,
-                "high": difference.high,
-            }
-        )
-    return {
-        "names": [a, b],
-        "n_images": len(joined),
-        "intervals": {
-            name: {metric: stats.bootstrap_interval(y_true, pred[name], metric) for metric in stats.METRICS}
-            for name in names
-        },
-        "difference": {
-            metric: stats.paired_difference(y_true, pred[a], pred[b], metric) for metric in stats.METRICS
-        },
-        "mcnemar": stats.mcnemar(y_true, pred[a], pred[b]),
-        "per_class": pd.DataFrame(per_class),
-    }
-
-
-def agreement_table(test: stats.McNemar, a: str, b: str) -> pd.DataFrame:
-    """The 2x2 table of two models' right and wrong answers: rows model a, columns model b."""
-    return pd.DataFrame(
-        [[test.both_right, test.only_a_right], [test.only_b_right, test.both_wrong]],
-        index=[f"{a} right", f"{a} wrong"],
-        columns=[f"{b} right", f"{b} wrong"],
-    )
-
-
-def points_with_interval(difference: stats.Interval) -> str:
-    """A difference of two rates in percentage points with its interval: "+1.5 points (95% CI ...)"."""
-    low, high = difference.low * 100, difference.high * 100
-    return f"{difference.estimate * 100:+.1f} points (95% CI {low:+.1f} to {high:+.1f})"
-
-
-def _p(p_value: float) -> str:
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
-
-
-def paired_reading(summary: dict, titles: dict[str, str]) -> str:
-    """The paired comparison (paired_summary) in plain words, the more accurate model first."""
-    a, b = summary["names"]
-    difference, test = summary["difference"]["accuracy"], summary["mcnemar"]
-    if difference.estimate < 0:  # say it the way round that reads naturally
-        a, b = b, a
-        difference = stats.Interval(-difference.estimate, -difference.high, -difference.low)
-        only_a, only_b = test.only_b_right, test.only_a_right
-    else:
-        only_a, only_b = test.only_a_right, test.only_b_right
-    points = points_with_interval(difference).lstrip("+")
-    verdict = (
-        "a difference this sample cannot tell from chance"
-        if test.p_value >= 0.05 or difference.low <= 0
-        else "a difference unlikely to be chance"
-    )
-    return (
-        f"On these {summary['n_images']:,} images **{titles[a]}** is more accurate by {points}: "
-        f"it is right on {only_a} images where {titles[b]} is wrong, and wrong on {only_b} where "
-        f"{titles[b]} is right (McNemar's exact test, {_p(test.p_value)}), {verdict}."
-    )

@@ -13,7 +13,7 @@ MAX_EPOCHS_ENV_VAR = "BRAIN_MRI_MAX_EPOCHS"  # caps every phase's epochs (tests,
 class ModelConfig:
     name: str  # artifact folder and CLI name
     display_name: str
-    architecture: str  # "mobilenetv2" | "custom_cnn"
+    architecture: str  # its entry in the model registry (core.models)
     image_size: int  # square input side; callers feed raw 0-255 RGB at this size
     dropout: float
     batch_size: int = 32
@@ -53,37 +53,3 @@ class ModelConfig:
     @classmethod
     def load(cls, path: Path) -> "ModelConfig":
         return cls(**json.loads(Path(path).read_text()))
-
-
-MOBILENETV2 = ModelConfig(
-    name="mobilenetv2",
-    display_name="MobileNetV2 (transfer)",
-    architecture="mobilenetv2",
-    image_size=224,
-    dropout=0.2,
-    # The head trains on cached features (fractions of a second an epoch): run it to convergence.
-    epochs=150,
-    learning_rate=1e-3,
-    early_stopping_patience=10,
-    reduce_lr_patience=4,
-    fine_tune_epochs=15,
-    fine_tune_layers=30,
-    fine_tune_learning_rate=2e-5,
-    fine_tune_patience=4,
-)
-
-CUSTOM_CNN = ModelConfig(
-    name="custom_cnn",
-    display_name="Custom CNN (scratch)",
-    architecture="custom_cnn",
-    image_size=128,
-    dropout=0.4,
-    epochs=60,
-    learning_rate=1e-3,
-    # Validation loss of a scratch CNN with BatchNorm is noisy: be patient before cutting.
-    early_stopping_patience=10,
-    reduce_lr_patience=4,
-    reduce_lr_factor=0.5,
-)
-
-CONFIGS = {config.name: config for config in (MOBILENETV2, CUSTOM_CNN)}

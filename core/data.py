@@ -1,4 +1,4 @@
-"""Find, decode and split the Kaggle Brain Tumor MRI Dataset (no TensorFlow here).
+"""Find and split the Kaggle Brain Tumor MRI Dataset (core.decode decodes its images).
 
 Layout: <data>/Training/<class>/*.jpg and <data>/Testing/<class>/*.jpg, where <class> is
 glioma, meningioma, notumor or pituitary (or the older names glioma_tumor, meningioma_tumor,
@@ -6,15 +6,10 @@ no_tumor, pituitary_tumor). Hidden files and folders are not samples.
 """
 
 import hashlib
-import io
-import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from core.imagefile import DATASET_SUFFIXES
 
 CLASS_NAMES = ("glioma", "meningioma", "notumor", "pituitary")
 CLASS_TITLES = {  # how every page writes the class names
@@ -31,23 +26,10 @@ CLASS_ALIASES = {
 }
 PROBABILITY_COLUMNS = [f"prob_{name}" for name in CLASS_NAMES]  # in predictions.csv
 TRAIN_SPLIT, TEST_SPLIT = "Training", "Testing"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-MIN_SIDE = 32
-MAX_PIXELS = 40_000_000  # larger than any scan; stops decompression bombs
-PILLOW_FORMATS = {"JPEG", "MPO", "PNG", "BMP"}  # MPO: a camera JPEG with extra pictures after it
-EXPECTED_FORMATS = "JPEG, PNG, BMP or DICOM expected"
-
-# Pillow only warns about images between MAX_IMAGE_PIXELS and twice that; for uploads such a size
-# is a mistake or an attack, so it is refused like the larger ones.
-warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 class DatasetError(ValueError):
     """The dataset folder is missing or not in the expected layout."""
-
-
-class ImageError(ValueError):
-    """An image cannot be decoded or is unusable."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +70,7 @@ def find_samples(data_dir: Path, split: str) -> list[Sample]:
         files = sorted(
             path
             for path in class_dirs[name].iterdir()
-            if path.is_file() and not _is_hidden(path) and path.suffix.lower() in IMAGE_SUFFIXES
+            if path.is_file() and not _is_hidden(path) and path.suffix.lower() in DATASET_SUFFIXES
         )
         if not files:
             raise DatasetError(f"no images in class folder {class_dirs[name]}")
@@ -102,119 +84,6 @@ def fingerprint(samples: list[Sample]) -> str:
     for sample in sorted(samples, key=lambda s: s.relpath):
         digest.update(f"{sample.relpath}\t{sample.path.stat().st_size}\n".encode())
     return digest.hexdigest()[:16]
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit RGB. High bit depths are stretched to 0-255; alpha goes on black."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        pixels = np.asarray(image, dtype=np.float32)
-        low, high = float(pixels.min()), float(pixels.max())
-        scaled = (pixels - low) / (high - low) * 255 if high > low else np.zeros_like(pixels)
-        return Image.fromarray(scaled.astype(np.uint8)).convert("RGB")
-    if image.mode in ("RGBA", "LA", "P", "PA"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def check_image_size(width: int, height: int, name: str) -> None:
-    """Refuse sizes no scan has, before any pixel is decoded.
-
-    Raises:
-        ImageError: over MAX_PIXELS, or a side under MIN_SIDE.
-    """
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"image is {width}x{height} px, over the {MAX_PIXELS:,} px limit: {name}")
-    if min(width, height) < MIN_SIDE:
-        raise ImageError(f"image is {width}x{height} px; need at least {MIN_SIDE}x{MIN_SIDE}: {name}")
-
-
-def _open_with_pillow(data: bytes, name: str) -> Image.Image:
-    """A JPEG, PNG or BMP file's bytes -> a loaded RGB image, upright as its EXIF says."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in PILLOW_FORMATS:
-                raise ImageError(f"{image.format} images are not supported ({EXPECTED_FORMATS}): {name}")
-            if image.format != "MPO" and getattr(image, "is_animated", False):  # e.g. an animated PNG
-                raise ImageError(f"animated images are not supported ({EXPECTED_FORMATS}): {name}")
-            check_image_size(*image.size, name)
-            # Decode now, inside this try: Pillow loads lazily, and a truncated file must fail here
-            # rather than come out partly grey (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
-            image.load()
-            return _to_rgb(ImageOps.exif_transpose(image))
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"not a readable image ({EXPECTED_FORMATS}): {name}") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"image dimensions are absurdly large (decompression bomb?): {name}") from None
-    except Exception as error:  # Pillow raises many types for broken files
-        raise ImageError(f"cannot decode image; truncated or corrupt ({error}): {name}") from None
-
-
-def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None = None) -> np.ndarray:
-    """Decode an image file or its bytes to a (size, size, 3) uint8 RGB array.
-
-    The content decides the format, not the file name: JPEG, PNG, BMP or DICOM (files that start
-    like DICOM or end in .dcm). Multi-frame files give their first frame, but animated images and
-    other formats (GIF, TIFF, ...) are refused.
-
-    Args:
-        source: a path or the file's bytes.
-        size: output side length in pixels.
-        name: how to name the image in error messages (defaults to the path).
-
-    Returns:
-        (size, size, 3) uint8 RGB pixels.
-
-    Raises:
-        ImageError: empty, truncated, not an image or in another format; too small; absurdly large.
-    """
-    name = name or (str(source) if not isinstance(source, bytes) else "upload")
-    try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    except OSError as error:
-        raise ImageError(f"cannot read file ({error.strerror}): {name}") from None
-    if not data:
-        raise ImageError(f"file is empty (0 bytes): {name}")
-    from core import dicom  # here, not at the top: core.dicom imports this module
-
-    if dicom.is_dicom(data) or name.lower().endswith(".dcm"):
-        image = Image.fromarray(dicom.read_dicom(data, name)).convert("RGB")
-    else:
-        image = _open_with_pillow(data, name)
-    image = image.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8)
-
-
-def load_images(
-    samples: list[Sample], size: int, workers: int = 4
-) -> tuple[np.ndarray, np.ndarray, list[Sample], list[tuple[str, str]]]:
-    """Decode many samples; unreadable files are skipped and reported, never raised.
-
-    Returns:
-        images (N, size, size, 3) uint8, labels (N,) int, the N samples kept, and
-        (relpath, message) for each file skipped.
-    """
-
-    def decode(sample: Sample) -> np.ndarray | str:
-        try:
-            return decode_image(sample.path, size, name=sample.relpath)
-        except ImageError as error:
-            return str(error)
-
-    with ThreadPoolExecutor(workers) as pool:
-        decoded = list(pool.map(decode, samples))
-    kept = [s for s, d in zip(samples, decoded) if not isinstance(d, str)]
-    skipped = [(s.relpath, d) for s, d in zip(samples, decoded) if isinstance(d, str)]
-    images = (
-        np.stack([d for d in decoded if not isinstance(d, str)])
-        if kept
-        else np.zeros((0, size, size, 3), np.uint8)
-    )
-    labels = np.array([s.label for s in kept], dtype=np.int64)
-    return images, labels, kept, skipped
 
 
 def split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

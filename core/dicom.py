@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.data import EXPECTED_FORMATS, ImageError, check_image_size
+from core.imagefile import EXPECTED_FORMATS, ImageError, check_image_size
 
 if TYPE_CHECKING:
     from pydicom import Dataset

@@ -62,6 +62,14 @@ def training_phases(manifests: dict[str, dict], titles: dict[str, str]) -> pd.Da
     )
 
 
+def phase_table(history: dict) -> pd.DataFrame:
+    """A history's training phases (one row each) with the page's column names."""
+    return pd.DataFrame(history["phases"]).rename(
+        columns={"name": "phase", "first_epoch": "from epoch", "last_epoch": "to epoch",
+                 "best_epoch": "best epoch", "wall_time_s": "wall time (s)"}
+    )  # fmt: skip
+
+
 def training_total_s(manifests: dict[str, dict]) -> float:
     """Both models end to end: the sum of their recorded totals."""
     return float(sum(manifest["wall_time_s"]["total"] for manifest in manifests.values()))

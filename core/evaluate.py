@@ -7,6 +7,7 @@ validation_predictions.csv (the validation split) and ood.npz (the out-of-distri
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,10 @@ from core.data import (
     fingerprint,
     split_validation,
 )
+from core.files import atomic_path, write_json
+
+if TYPE_CHECKING:
+    import keras
 
 LABELS = list(range(len(CLASS_NAMES)))
 
@@ -92,7 +97,7 @@ def metrics_from_predictions(table: pd.DataFrame) -> dict:
     return classification_metrics(y_true, table[PROBABILITY_COLUMNS].to_numpy())
 
 
-def model_facts(model, model_file: Path, trainable_params: int) -> dict:
+def model_facts(model: "keras.Model", model_file: Path, trainable_params: int) -> dict:
     return {
         "total_params": int(model.count_params()),
         "trainable_params": int(trainable_params),
@@ -100,23 +105,32 @@ def model_facts(model, model_file: Path, trainable_params: int) -> dict:
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
-    metrics: dict  # test-set metrics, fingerprint, skipped files
+    metrics: dict  # test-set metrics, fingerprint, skipped files (metrics.json)
     test: pd.DataFrame  # per test image: labels, probabilities, OOD score
     validation: pd.DataFrame  # the same for the validation split (calibration, OOD threshold)
     guard: ood.Guard
 
 
-def _predict(network, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(features, probabilities) of uint8 images through a two-output model."""
-    from core.models import predict_batches  # Keras, imported on use: the dashboard imports this module
+@dataclass(frozen=True)
+class SplitPredictions:
+    """One split's images through the model."""
 
-    features, probabilities = predict_batches(network, images)
-    return features, probabilities
+    kept: list[Sample]  # the images decoded, in order
+    labels: np.ndarray  # (N,) class indices
+    skipped: list[tuple[str, str]]  # (relpath, message) of the files that could not be decoded
+    features: np.ndarray  # (N, D) penultimate features (the guard's input)
+    probabilities: np.ndarray  # (N, 4)
+
+    def table(self, guard: ood.Guard) -> pd.DataFrame:
+        """predictions_table with each image's out-of-distribution score."""
+        result = predictions_table(self.kept, self.probabilities)
+        result[ood.SCORE_COLUMN] = guard.scores(self.features)
+        return result
 
 
-def evaluate(model, config: ModelConfig, data_dir: Path, use_cache: bool = True) -> Evaluation:
+def evaluate(model: "keras.Model", config: ModelConfig, data_dir: Path, use_cache: bool = True) -> Evaluation:
     """Predict the Testing and validation images and fit the out-of-distribution guard.
 
     The validation split is the seeded one training held out (same config, same split). The
@@ -127,45 +141,41 @@ def evaluate(model, config: ModelConfig, data_dir: Path, use_cache: bool = True)
         use_cache: read and write decoded images in the disk cache (core.cache), where training
             left its two splits.
     """
-    network = ood.feature_and_probability_model(model, config.architecture)
+    from core.models import features_and_probabilities, predict_batches  # Keras, imported on use
+
+    network = features_and_probabilities(model)
     test_samples = find_samples(data_dir, TEST_SPLIT)
     fit_samples, val_samples = split_validation(
         find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.seed
     )
-    parts = {}
     splits = (  # name, samples, cache name (training's own for its two parts)
         ("test", test_samples, TEST_SPLIT),
         ("validation", val_samples, VALIDATION_SPLIT),
         ("fit", fit_samples, FIT_SPLIT),
     )
+    predicted: dict[str, SplitPredictions] = {}
     for split, samples, cache_name in splits:
         print(f"[{config.name}] predicting {len(samples)} {split} images", flush=True)
-        images, labels, kept, skipped = cached_images(samples, config.image_size, cache_name, use_cache)
-        parts[split] = (images, labels, kept, skipped, *_predict(network, images))
+        decoded = cached_images(samples, config.image_size, cache_name, use_cache)
+        features, probabilities = predict_batches(network, decoded.images)
+        predicted[split] = SplitPredictions(
+            decoded.kept, decoded.labels, decoded.skipped, features, probabilities
+        )
 
-    _, fit_labels, _, _, fit_features, _ = parts["fit"]
-    guard = ood.fit(fit_features, fit_labels, validation_features=parts["validation"][4])
-
-    def table(split: str) -> pd.DataFrame:
-        _, _, kept, _, features, probabilities = parts[split]
-        result = predictions_table(kept, probabilities)
-        result[ood.SCORE_COLUMN] = guard.scores(features)
-        return result
-
-    _, test_labels, _, test_skipped, _, test_probabilities = parts["test"]
-    metrics = classification_metrics(test_labels, test_probabilities)
+    test, validation, fit = predicted["test"], predicted["validation"], predicted["fit"]
+    guard = ood.fit(fit.features, fit.labels, validation_features=validation.features)
+    metrics = classification_metrics(test.labels, test.probabilities)
     metrics["test_fingerprint"] = fingerprint(test_samples)
-    metrics["skipped"] = [{"path": p, "error": e} for p, e in test_skipped]
-    return Evaluation(metrics, table("test"), table("validation"), guard)
+    metrics["skipped"] = [{"path": p, "error": e} for p, e in test.skipped]
+    return Evaluation(metrics, test.table(guard), validation.table(guard), guard)
 
 
 def write_evaluation(out_dir: Path, evaluation: Evaluation) -> None:
-    artifacts.write_json(out_dir / "metrics.json", evaluation.metrics)
+    write_json(out_dir / "metrics.json", evaluation.metrics)
     for file, table in ((PREDICTIONS_FILE, evaluation.test), (VALIDATION_FILE, evaluation.validation)):
-        temporary = out_dir / f"{file}.tmp"
-        # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
-        table.to_csv(temporary, index=False, float_format="%.9g")
-        temporary.replace(out_dir / file)
+        with atomic_path(out_dir / file) as temporary:
+            # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
+            table.to_csv(temporary, index=False, float_format="%.9g")
     evaluation.guard.save(out_dir / artifacts.GUARD_FILE)
 
 

@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from core import models
+from core.calibration import ReliabilityBins
 from core.data import CLASS_NAMES, CLASS_TITLES
 
-MODEL_COLORS = {"mobilenetv2": "#2563eb", "custom_cnn": "#ea580c"}  # one colour per model, everywhere
 CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
 
 
@@ -151,7 +152,7 @@ def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str
             x=probs,
             orientation="h",
             name=titles[name],
-            marker_color=MODEL_COLORS.get(name),
+            marker_color=models.get(name).color,
             text=[f"{p:.1%}" for p in probs],
             textposition="auto",
         )
@@ -166,7 +167,7 @@ def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str
     return fig
 
 
-def reliability_diagram(curves: dict[str, dict], color: str) -> go.Figure:
+def reliability_diagram(curves: dict[str, ReliabilityBins], color: str) -> go.Figure:
     """Accuracy against confidence per bin, one line per curve, and the diagonal of perfect calibration.
 
     Args:
@@ -179,10 +180,10 @@ def reliability_diagram(curves: dict[str, dict], color: str) -> go.Figure:
         x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(color="#9ca3af", dash="dash")
     )
     for i, (label, bins) in enumerate(curves.items()):
-        counts = np.asarray(bins["count"])
+        counts = np.asarray(bins.count)
         fig.add_scatter(
-            x=bins["confidence"],
-            y=bins["accuracy"],
+            x=bins.confidence,
+            y=bins.accuracy,
             mode="lines+markers",
             name=label,
             line=dict(color=color, dash="dot" if i == 0 else "solid"),
@@ -205,7 +206,7 @@ def difference_bars(per_class: pd.DataFrame, label: str, color: str) -> go.Figur
     """Per-class difference between two models with its 95% interval, one horizontal bar each.
 
     Args:
-        per_class: columns class, difference, low, high (compare.paired_summary's "per_class").
+        per_class: columns class, difference, low, high (paired.PairedSummary.per_class).
         label: what the difference is, e.g. "recall: MobileNetV2 minus CNN".
     """
     shown = per_class.assign(title=per_class["class"].map(CLASS_TITLES))

@@ -1,9 +1,16 @@
 """Class activation maps with tf-keras-vis, and the overlay of a map on its image."""
 
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from core.models import compiled, split_at
+
+if TYPE_CHECKING:
+    import keras
 
 # Grad-CAM++ comes first, as the pages' default: it weights positive gradients only, so it always
 # shows a region, while plain Grad-CAM's map is empty whenever its weighted sum is negative
@@ -23,15 +30,16 @@ class Explainer:
 
     Args:
         model: a flat Keras model taking raw 0-255 RGB (see core.models).
-        layer: name of the conv layer whose activations are weighted.
+        layer: name of the conv layer whose activations are weighted (its registry entry's
+            `explain_layer`).
     """
 
-    def __init__(self, model, layer: str):
+    def __init__(self, model: "keras.Model", layer: str) -> None:
         self.model, self.layer = model, layer
         self._methods: dict = {}
         self._trunk = self._head = None  # split_at, built with the first Grad-CAM
 
-    def _method(self, name: str):
+    def _method(self, name: str) -> Callable:
         if name not in METHODS:
             raise ValueError(f"unknown CAM method {name!r}; choose from {', '.join(METHODS)}")
         if name not in self._methods:
@@ -44,7 +52,8 @@ class Explainer:
                 self._methods[name] = Scorecam(self.model)
             else:
                 if self._trunk is None:
-                    self._trunk, self._head = split_at(self.model, self.layer)
+                    trunk, self._head = split_at(self.model, self.layer)
+                    self._trunk = compiled(trunk)
                 cls = Gradcam if name == "Grad-CAM" else GradcamPlusPlus
                 # Gradients of the pre-softmax score; the head is cloned, so the model keeps its softmax.
                 self._methods[name] = cls(self._head, model_modifier=ReplaceToLinear(), clone=True)
@@ -83,33 +92,6 @@ class Explainer:
                 )
                 cam = normalize(zoom(np.asarray(cam), zoom_factor(cam.shape, batch.shape[:-1]), order=1))
         return np.nan_to_num(np.asarray(cam[0], dtype=np.float32))
-
-
-def split_at(model, layer: str):
-    """(trunk, head): a compiled call from the image to `layer`'s activations, and a Keras model
-    from those activations to the output, sharing the model's layers.
-
-    Raises:
-        ValueError: the layers after `layer` are not a single chain.
-    """
-    import keras
-    import tensorflow as tf
-
-    names = [each.name for each in model.layers]
-    cut = names.index(layer)
-    activations = model.layers[cut].output
-    previous = model.layers[cut]
-    for each in model.layers[cut + 1 :]:
-        if each.input is not previous.output:
-            raise ValueError(f"the layers after {layer!r} are not a chain: {each.name!r} branches off")
-        previous = each
-    trunk_model = keras.Model(model.inputs, activations)
-    trunk = tf.function(lambda images: trunk_model(images, training=False), reduce_retracing=True)
-    inputs = keras.Input(activations.shape[1:], name=f"{layer}_activations")
-    x = inputs
-    for each in model.layers[cut + 1 :]:
-        x = each(x)
-    return trunk, keras.Model(inputs, x, name=f"{model.name}_head")
 
 
 def _jet(values: np.ndarray) -> np.ndarray:

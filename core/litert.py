@@ -9,17 +9,22 @@ import os
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core import artifacts, cli
 from core.artifacts import TFLITE_FILE, TFLITE_INT8_FILE
+from core.files import atomic_path
+
+if TYPE_CHECKING:
+    import keras
 
 
-def export(model, out_dir: Path) -> dict[str, int]:
+def export(model: "keras.Model", out_dir: Path) -> dict[str, int]:
     """Write model.tflite (float32) and model_int8.tflite (int8 weights) into `out_dir`.
 
-    Each file is written to a temporary file first, then renamed.
+    Each file is written atomically (core.files.atomic_path).
 
     Returns:
         Each file's name and size in bytes.
@@ -35,9 +40,8 @@ def export(model, out_dir: Path) -> dict[str, int]:
             if quantize:  # dynamic range: int8 weights, float activations
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
             path = Path(out_dir) / file
-            temporary = path.with_suffix(".tflite.tmp")
-            temporary.write_bytes(converter.convert())
-            os.replace(temporary, path)
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(converter.convert())
             sizes[file] = path.stat().st_size
     return sizes
 
@@ -52,7 +56,7 @@ class LiteRTModel:
         ValueError: not a readable .tflite model, or not one image in and four scores out.
     """
 
-    def __init__(self, path: Path, num_threads: int | None = None):
+    def __init__(self, path: Path, num_threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path)

@@ -11,6 +11,7 @@ ARTIFACTS_DIR = ROOT / "artifacts"
 DEFAULT_DATA_DIR = ROOT / "data" / "brain-tumor-mri"
 
 DATA_ENV_VAR = "BRAIN_MRI_DATA"
+ARTIFACTS_ENV_VAR = "BRAIN_MRI_ARTIFACTS"
 WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
 
 
@@ -21,6 +22,12 @@ def data_dir(flag: str | os.PathLike | None = None) -> Path:
     if os.environ.get(DATA_ENV_VAR):
         return Path(os.environ[DATA_ENV_VAR]).expanduser()
     return DEFAULT_DATA_DIR
+
+
+def artifacts_dir(flag: str | os.PathLike | None = None) -> Path:
+    """The artifacts folder: `flag` if given, else $BRAIN_MRI_ARTIFACTS, else artifacts/."""
+    chosen = flag or os.environ.get(ARTIFACTS_ENV_VAR)
+    return Path(chosen).expanduser() if chosen else ARTIFACTS_DIR
 
 
 def imagenet_weights(flag: str | os.PathLike | None = None) -> str:

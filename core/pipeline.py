@@ -78,7 +78,7 @@ def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, trainin
         ds = ds.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
 
-    def to_inputs(x, y):
+    def to_inputs(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.cast(x, tf.float32), tf.one_hot(y, NUM_CLASSES)  # (B, S, S, 3), (B, 4)
 
     ds = ds.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)

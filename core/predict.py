@@ -9,18 +9,28 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
 from core.config import ModelConfig
-from core.data import CLASS_NAMES, ImageError, decode_image
+from core.data import CLASS_NAMES, CLASS_TITLES
+from core.decode import decode_image
+from core.imagefile import FOLDER_SUFFIXES, ImageError
+from core.models import compiled
 from core.ood import Checker, load_guard
 
-FOLDER_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".dcm", ".tif", ".tiff"}  # what the CLI picks up
+if TYPE_CHECKING:
+    import keras
+
+    from core.litert import LiteRTModel
+
 CHUNK_SIZE = 32  # files read, decoded and classified at a time
+NOT_RECOGNISED = "Not recognised"  # shown instead of a class for an image the guard flags
 
 
 class Predictor:
@@ -32,19 +42,17 @@ class Predictor:
         tflite_path: its float32 LiteRT copy; missing or unusable means Keras predicts.
     """
 
-    def __init__(self, model, config: ModelConfig, tflite_path: Path | None = None):
+    def __init__(self, model: "keras.Model", config: ModelConfig, tflite_path: Path | None = None) -> None:
         self.model, self.config = model, config
         self._litert = _load_litert(tflite_path, config.image_size)
         self.backend = "LiteRT" if self._litert else "Keras"
         if not self._litert:
-            import tensorflow as tf
-
-            self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            self._call = compiled(model)
         size = config.image_size
         self.probabilities(np.zeros((1, size, size, 3), np.uint8))  # warm up now, not on the first upload
 
     @classmethod
-    def from_artifacts(cls, name: str, root: Path = paths.ARTIFACTS_DIR) -> "Predictor":
+    def from_artifacts(cls, name: str, root: Path | None = None) -> "Predictor":
         """The saved model `name` with its LiteRT copy, if it has one."""
         return cls(
             artifacts.load_model(name, root),
@@ -70,7 +78,7 @@ class Predictor:
         return image, probabilities, (time.perf_counter() - start) * 1000
 
 
-def _load_litert(path: Path | None, image_size: int):
+def _load_litert(path: Path | None, image_size: int) -> "LiteRTModel | None":
     """A LiteRTModel for `path`, or None (with a warning if the file exists but is unusable)."""
     if path is None or not Path(path).is_file():
         return None
@@ -127,6 +135,56 @@ def predict_files(
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
+@dataclass(frozen=True)
+class BatchSummary:
+    """Counts of a predict_files table (or of several, added up)."""
+
+    files: int = 0
+    failed: int = 0  # refused: an error instead of labels
+    agree: int = 0  # every model gives one label
+    disagree: int = 0
+    out_of_distribution: int = 0  # flagged by some model's guard (0 without checkers)
+
+    @property
+    def classified(self) -> int:
+        return self.files - self.failed
+
+    def __add__(self, other: "BatchSummary") -> "BatchSummary":
+        return BatchSummary(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
+def _flagged(table: pd.DataFrame) -> pd.Series:
+    """True for the rows of a predict_files table that some model's guard flagged."""
+    if "out_of_distribution" not in table:  # predicted without checkers
+        return pd.Series(False, index=table.index)
+    return table["out_of_distribution"].eq(True)  # NaN for failed rows
+
+
+def summarize(table: pd.DataFrame) -> BatchSummary:
+    """The counts of a predict_files table; a failed row has no `agree` and counts in neither."""
+    return BatchSummary(
+        files=len(table),
+        failed=int(table["error"].ne("").sum()),
+        agree=int(table["agree"].eq(True).sum()),
+        disagree=int(table["agree"].eq(False).sum()),
+        out_of_distribution=int(_flagged(table).sum()),
+    )
+
+
+def shown_label(probabilities: np.ndarray, foreign: bool) -> str:
+    """The class title of the most probable class, or NOT_RECOGNISED for a flagged image."""
+    return NOT_RECOGNISED if foreign else CLASS_TITLES[CLASS_NAMES[int(probabilities.argmax())]]
+
+
+def shown_labels(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """A predict_files table with class titles for labels, NOT_RECOGNISED where the guard flags the image."""
+    shown, foreign = table.copy(), _flagged(table)
+    for name in names:
+        shown[f"{name}_label"] = shown[f"{name}_label"].map(CLASS_TITLES, na_action="ignore")
+        shown.loc[foreign, f"{name}_label"] = NOT_RECOGNISED
+    return shown
+
+
 def image_files(folder: Path) -> Iterator[Path]:
     """Every image file under `folder`, walked lazily in sorted order; hidden files and folders skipped."""
     for directory, subdirectories, files in os.walk(folder):
@@ -153,7 +211,7 @@ def predict_stream(
     chunk_size: int = CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
     checkers: dict[str, Checker] | None = None,
-) -> dict:
+) -> BatchSummary:
     """Classify files chunk by chunk, appending each chunk's rows to the CSV `out`.
 
     `files` is consumed lazily, so only one chunk of files is ever in memory.
@@ -167,10 +225,10 @@ def predict_stream(
         checkers: as for predict_files.
 
     Returns:
-        Counts: files, failed (with an error), disagree (models differ), out_of_distribution.
+        The counts of every chunk's rows added up.
     """
     files = iter(files)
-    summary = {"files": 0, "failed": 0, "disagree": 0, "out_of_distribution": 0}
+    summary = BatchSummary()
     columns = predict_files(predictors, [], checkers=checkers).columns
     pd.DataFrame(columns=columns).to_csv(out, index=False)
     while chunk := [_read(path, folder) for path in itertools.islice(files, chunk_size)]:
@@ -181,13 +239,9 @@ def predict_stream(
             table = pd.concat([table, pd.DataFrame(unreadable)]).set_index("file")
             table = table.loc[[name for name, _, _ in chunk]].reset_index()
         table.reindex(columns=columns).to_csv(out, mode="a", header=False, index=False)
-        summary["files"] += len(table)
-        summary["failed"] += int((table["error"] != "").sum())
-        summary["disagree"] += int((table["agree"] == False).sum())  # noqa: E712 (NaN for failed rows)
-        if checkers:
-            summary["out_of_distribution"] += int((table["out_of_distribution"] == True).sum())  # noqa: E712
+        summary += summarize(table)
         if on_chunk:
-            on_chunk(summary["files"])
+            on_chunk(summary.files)
     return summary
 
 
@@ -204,8 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(args.artifacts)
     predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
     checkers = {
-        name: Checker(predictor.model, predictor.config.architecture, load_guard(name, root))
-        for name, predictor in predictors.items()
+        name: Checker(predictor.model, load_guard(name, root)) for name, predictor in predictors.items()
     }
     backends = ", ".join(f"{name} on {p.backend}" for name, p in predictors.items())
     print(f"classifying the images under {folder} ({backends})", flush=True)
@@ -221,8 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     seconds = time.perf_counter() - start
     print(
-        f"{summary['files']} files in {seconds:.1f} s: {summary['failed']} failed, "
-        f"models disagree on {summary['disagree']}, {summary['out_of_distribution']} look unlike the "
+        f"{summary.files} files in {seconds:.1f} s: {summary.failed} failed, "
+        f"models disagree on {summary.disagree}, {summary.out_of_distribution} look unlike the "
         f"training data; wrote {args.out}",
         flush=True,
     )

@@ -41,7 +41,7 @@ def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return np.mean(scores, axis=0)
 
 
-def recall_of(cls: int):
+def recall_of(cls: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Recall of one class, as a resample score like METRICS' (R, N) -> (R,)."""
 
     def recall(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -71,35 +71,24 @@ def _score(metric: str | Callable) -> Callable:
     return METRICS[metric] if isinstance(metric, str) else metric
 
 
-def bootstrap_interval(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    metric: str | Callable,
-    samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-) -> Interval:
-    """95% percentile-bootstrap interval of one model's `metric`.
+def bootstrap_interval(y_true: np.ndarray, y_pred: np.ndarray, metric: str | Callable) -> Interval:
+    """95% percentile-bootstrap interval of one model's `metric` (BOOTSTRAP_SAMPLES resamples).
 
     Args:
         y_true, y_pred: (N,) class indices.
         metric: "accuracy", "macro_f1" or a score such as recall_of(0).
     """
     score = _score(metric)
-    index = _resamples(len(y_true), samples, seed)
+    index = _resamples(len(y_true), BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED)
     return _interval(score(y_true, y_pred), score(y_true[index], y_pred[index]))
 
 
 def paired_difference(
-    y_true: np.ndarray,
-    pred_a: np.ndarray,
-    pred_b: np.ndarray,
-    metric: str | Callable,
-    samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = BOOTSTRAP_SEED,
+    y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, metric: str | Callable
 ) -> Interval:
     """95% bootstrap interval of metric(a) - metric(b), both models on the same resampled images."""
     score = _score(metric)
-    index = _resamples(len(y_true), samples, seed)
+    index = _resamples(len(y_true), BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED)
     truth = y_true[index]
     draws = score(truth, pred_a[index]) - score(truth, pred_b[index])
     return _interval(score(y_true, pred_a) - score(y_true, pred_b), draws)

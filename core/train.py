@@ -15,23 +15,23 @@ global batch size. Several machines would use tf.distribute.MultiWorkerMirroredS
 each started with a TF_CONFIG environment variable that lists the workers and its own index.
 """
 
-import contextlib
 import dataclasses
 import json
 import os
-import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from core import artifacts, cli, litert, paths
+from core import artifacts, cli, litert, machine, models, paths
 from core.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
-from core.config import CONFIGS, ModelConfig
+from core.config import ModelConfig
 from core.data import (
     CLASS_NAMES,
     TRAIN_SPLIT,
@@ -39,33 +39,46 @@ from core.data import (
     fingerprint,
     split_validation,
 )
+from core.decode import Decoded
 from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
-from core.models import NUM_CLASSES, build_model, predict_batches, unfreeze_top
+from core.files import write_json
+from core.models import NUM_CLASSES, build_model, predict_batches, split_at, unfreeze_top
 from core.pipeline import dataset
 
-FINE_TUNE = "fine-tune"
+HEAD, FINE_TUNE, ONE_PHASE = "head", "fine-tune", "train"  # phase names in history.json
 STRATEGIES = ("mirrored",)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a run, as history.json records it."""
+
+    name: str
+    first_epoch: int
+    last_epoch: int
+    best_epoch: int | None  # lowest validation loss; None when the phase ran no epoch
+    wall_time_s: float
 
 
 class EpochLog(keras.callbacks.Callback):
     """Appends one record per epoch: phase, learning rate used, Keras' logs and wall time."""
 
-    def __init__(self, phase: str, records: list[dict]):
+    def __init__(self, phase: str, records: list[dict]) -> None:
         super().__init__()
         self.phase, self.records = phase, records
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.start = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         record = {"epoch": len(self.records) + 1, "phase": self.phase, "learning_rate": self.learning_rate}
         record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
         record["wall_time_s"] = round(time.perf_counter() - self.start, 2)  # training and validation
         self.records.append(record)
 
 
-def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list:
+def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list[keras.callbacks.Callback]:
     if phase == FINE_TUNE:  # fine-tuning epochs are costly: stop sooner, cut the rate sooner
         patience, lr_patience = config.fine_tune_patience, max(1, config.fine_tune_patience // 2)
     else:
@@ -90,8 +103,16 @@ def _compile(model: keras.Model, learning_rate: float) -> None:
     )
 
 
-def _fit(model, train_data, val_data, epochs, config, phase, records) -> dict:
-    """Run one phase; return its summary (epochs, best epoch by val_loss, wall time)."""
+def _fit(
+    model: keras.Model,
+    train_data: Any,
+    val_data: Any,
+    epochs: int,
+    config: ModelConfig,
+    phase: str,
+    records: list[dict],
+) -> Phase:
+    """Run one phase on tf.data datasets of (inputs, one-hot labels); return its summary."""
     first = len(records) + 1
     start = time.perf_counter()
     if epochs > 0:
@@ -104,104 +125,84 @@ def _fit(model, train_data, val_data, epochs, config, phase, records) -> dict:
         )
     phase_records = records[first - 1 :]
     best = min(phase_records, key=lambda r: r["val_loss"])["epoch"] if phase_records else None
-    return {
-        "name": phase,
-        "first_epoch": first,
-        "last_epoch": len(records),
-        "best_epoch": best,
-        "wall_time_s": round(time.perf_counter() - start, 1),
-    }
+    return Phase(phase, first, len(records), best, round(time.perf_counter() - start, 1))
 
 
-def _train_mobilenetv2(model, data, config, records, timings) -> list[dict]:
-    (x_train, y_train), (x_val, y_val) = data
-    # Phase 1: frozen base, new head. The base is frozen and deterministic, so its pooled
-    # features are computed once and the head (dropout + softmax, the same layer objects as in
-    # `model`) is trained on them: the same optimisation as through the full network, minus
-    # the augmentation, at a fraction of the cost.
+def _fit_images(
+    model: keras.Model,
+    fit: Decoded,
+    val: Decoded,
+    epochs: int,
+    config: ModelConfig,
+    phase: str,
+    records: list[dict],
+) -> Phase:
+    """_fit on decoded images: augmented, shuffled training batches and plain validation batches."""
+    train_data = dataset(fit.images, fit.labels, config, training=True)
+    return _fit(
+        model,
+        train_data,
+        dataset(val.images, val.labels, config, training=False),
+        epochs,
+        config,
+        phase,
+        records,
+    )
+
+
+def _train_two_phase(
+    model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
+) -> list[Phase]:
+    """Phase 1: a new head on the frozen base. Phase 2: fine-tune the base's top with augmentation."""
+    # The base is frozen and deterministic, so its features are computed once and the head (the
+    # same layer objects as in `model`) is trained on them: the same optimisation as through
+    # the full network, minus the augmentation, at a fraction of the cost.
     start = time.perf_counter()
-    features = keras.Model(model.input, model.get_layer("avg_pool").output)
-    f_train, f_val = predict_batches(features, x_train), predict_batches(features, x_val)  # (N, 1280)
+    base, head = split_at(model, models.get(config.architecture).feature_layer)
+    f_fit, f_val = predict_batches(base, fit.images), predict_batches(base, val.images)  # (N, D)
     timings["features"] = round(time.perf_counter() - start, 1)
     print(f"[{config.name}] base features computed in {timings['features']:.0f} s", flush=True)
-    pooled = keras.Input(f_train.shape[1:], name="pooled_features")
-    head = keras.Model(
-        pooled, model.get_layer("predictions")(model.get_layer("head_dropout")(pooled)), name="head"
-    )
+
+    def batches(features: np.ndarray, labels: np.ndarray, shuffle: bool) -> tf.data.Dataset:
+        ds = tf.data.Dataset.from_tensor_slices((features, keras.utils.to_categorical(labels, NUM_CLASSES)))
+        return (ds.shuffle(len(features), seed=config.seed) if shuffle else ds).batch(config.batch_size)
+
     _compile(head, config.learning_rate)
-    one_hot = keras.utils.to_categorical
-    head_phase = _fit_arrays(
-        head, (f_train, one_hot(y_train, NUM_CLASSES)), (f_val, one_hot(y_val, NUM_CLASSES)), config, records
+    head_phase = _fit(
+        head,
+        batches(f_fit, fit.labels, True),
+        batches(f_val, val.labels, False),
+        config.epochs,
+        config,
+        HEAD,
+        records,
     )
 
     # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.
     unfreeze_top(model, config.fine_tune_layers)
     _compile(model, config.fine_tune_learning_rate)
-    tune_phase = _fit(
-        model,
-        dataset(x_train, y_train, config, training=True),
-        dataset(x_val, y_val, config, training=False),
-        config.fine_tune_epochs,
-        config,
-        FINE_TUNE,
-        records,
-    )
+    tune_phase = _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)
     return [head_phase, tune_phase]
 
 
-def _fit_arrays(model, train, val, config, records) -> dict:
-    """_fit for in-memory arrays (the head on cached features)."""
-    import tensorflow as tf
-
-    def batches(arrays, shuffle):
-        ds = tf.data.Dataset.from_tensor_slices(arrays)
-        if shuffle:
-            ds = ds.shuffle(len(arrays[0]), seed=config.seed)
-        return ds.batch(config.batch_size)
-
-    return _fit(model, batches(train, True), batches(val, False), config.epochs, config, "head", records)
-
-
-def _train_custom_cnn(model, data, config, records, timings) -> list[dict]:
-    (x_train, y_train), (x_val, y_val) = data
+def _train_one_phase(
+    model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
+) -> list[Phase]:
+    """The whole model from its initial weights, with augmentation."""
     _compile(model, config.learning_rate)
-    return [
-        _fit(
-            model,
-            dataset(x_train, y_train, config, training=True),
-            dataset(x_val, y_val, config, training=False),
-            config.epochs,
-            config,
-            "train",
-            records,
-        )
-    ]
-
-
-def _versions() -> dict:
-    packages = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn", "pillow")
-    found = {"python": platform.python_version()}
-    for package in packages:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found[package] = metadata.version(package)
-    return found
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+    return [_fit_images(model, fit, val, config.epochs, config, ONE_PHASE, records)]
 
 
 def _trainable_params(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
-def distribution_strategy(name: str | None):
+def starting_weights(config: ModelConfig, flag: str | None = None) -> str | None:
+    """ImageNet weights (see paths.imagenet_weights) for a pretrained architecture, else None."""
+    return paths.imagenet_weights(flag) if models.get(config.architecture).pretrained else None
+
+
+def distribution_strategy(name: str | None) -> tf.distribute.Strategy:
     """The tf.distribute strategy to build, compile and fit under.
 
     Args:
@@ -212,8 +213,6 @@ def distribution_strategy(name: str | None):
     Raises:
         ValueError: an unknown strategy name.
     """
-    import tensorflow as tf
-
     if name is None:
         return tf.distribute.get_strategy()  # the default strategy: its scope changes nothing
     if name == "mirrored":
@@ -224,7 +223,7 @@ def distribution_strategy(name: str | None):
 def train(
     config: ModelConfig,
     data_dir: Path,
-    root: Path = paths.ARTIFACTS_DIR,
+    root: Path | None = None,
     weights: str | None = "imagenet",
     command: str = "",
     use_cache: bool = True,
@@ -233,7 +232,8 @@ def train(
     """Train, evaluate and save one model; return its artifact folder.
 
     Args:
-        weights: MobileNetV2's starting weights (see models.build_mobilenetv2).
+        root: the artifacts folder (default: paths.artifacts_dir()).
+        weights: a pretrained architecture's starting weights (see models.build_model).
         command: the command line to record in the manifest.
         use_cache: read and write decoded images in the disk cache (core.cache).
         strategy: None, or "mirrored" (see distribution_strategy).
@@ -253,17 +253,18 @@ def train(
     )
     decode_start = time.perf_counter()
     size = config.image_size
-    x_train, y_train, _, skipped_train = cached_images(fit_samples, size, FIT_SPLIT, use_cache)
-    x_val, y_val, _, skipped_val = cached_images(val_samples, size, VALIDATION_SPLIT, use_cache)
+    fit = cached_images(fit_samples, size, FIT_SPLIT, use_cache)
+    val = cached_images(val_samples, size, VALIDATION_SPLIT, use_cache)
     timings = {"decode": round(time.perf_counter() - decode_start, 1)}  # other entries: disjoint
-    for _, error in skipped_train + skipped_val:
+    skipped = fit.skipped + val.skipped
+    for _, error in skipped:
         print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
 
     records: list[dict] = []
-    trainer = _train_mobilenetv2 if config.architecture == "mobilenetv2" else _train_custom_cnn
+    trainer = _train_two_phase if models.get(config.architecture).two_phase else _train_one_phase
     with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
         model = build_model(config, weights)
-        phases = trainer(model, ((x_train, y_train), (x_val, y_val)), config, records, timings)
+        phases = trainer(model, fit, val, config, records, timings)
     trainable = _trainable_params(model)
 
     with artifacts.staged_model_dir(config.name, root) as out:
@@ -273,14 +274,16 @@ def train(
         clean.save(out / artifacts.MODEL_FILE)
         litert.export(clean, out)  # the app's fast path; without it the app predicts with Keras
         config.save(out / "config.json")
-        artifacts.write_json(out / "history.json", {"epochs": records, "phases": phases})
+        write_json(
+            out / "history.json", {"epochs": records, "phases": [dataclasses.asdict(p) for p in phases]}
+        )
 
         eval_start = time.perf_counter()
         evaluation = evaluate(clean, config, data_dir, use_cache)
         metrics = evaluation.metrics
         metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
         write_evaluation(out, evaluation)
-        artifacts.write_json(
+        write_json(
             out / "manifest.json",
             {
                 "model": config.name,
@@ -290,21 +293,21 @@ def train(
                 "dataset": {
                     "train_fingerprint": fingerprint(train_samples),
                     "test_fingerprint": metrics["test_fingerprint"],
-                    "train_images": len(fit_samples) - len(skipped_train),
-                    "validation_images": len(val_samples) - len(skipped_val),
+                    "train_images": len(fit.kept),
+                    "validation_images": len(val.kept),
                     "test_images": metrics["n_images"],
-                    "skipped": [p for p, _ in skipped_train + skipped_val],
+                    "skipped": [path for path, _ in skipped],
                     "classes": list(CLASS_NAMES),
                 },
                 "strategy": strategy,
                 "wall_time_s": {
                     **timings,
-                    **{phase["name"]: phase["wall_time_s"] for phase in phases},
+                    **{phase.name: phase.wall_time_s for phase in phases},
                     "evaluation": round(time.perf_counter() - eval_start, 1),
                     "total": round(time.perf_counter() - started, 1),
                 },
-                "versions": _versions(),
-                "cpu": _cpu(),
+                "versions": machine.versions(),
+                "cpu": f"{machine.cpu()} ({os.cpu_count()} cores)",
             },
         )
     print(summary_line(config.name, metrics), flush=True)
@@ -333,9 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     for name in cli.selected_models(args.model):
-        config = dataclasses.replace(CONFIGS[name], **overrides).capped()
+        config = dataclasses.replace(models.get(name).config, **overrides).capped()
         print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
-        weights = paths.imagenet_weights(args.weights) if config.architecture == "mobilenetv2" else None
+        weights = starting_weights(config, args.weights)
         command = " ".join(["python -m core.train", *argv])
         data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
         train(config, data_dir, root, weights, command, not args.no_cache, args.strategy)

@@ -1,36 +1,22 @@
 import streamlit as st
 
-from core.figures import MODEL_COLORS, reliability_diagram
-from pages import shared
+from core import calibration
+from core.figures import reliability_diagram
+from pages.ui import loaders, routing, sidebar, widgets
 
-names = shared.require_models()
-subset = shared.subset()
+names = routing.require_models()
+subset = sidebar.subset()
 st.title("Calibration")
-st.markdown(shared.subset_caption())
+st.markdown(sidebar.subset_caption())
 st.caption(
     "Does a model that says 90% turn out right 90% of the time? Temperature scaling divides the "
     "logits by one number fitted on the validation split (never on the test set); the predicted "
     "class, and so accuracy, never changes."
 )
 
-reports = {name: shared.calibration_report(name, subset) for name in names}
-rows = []
-for name, report in reports.items():
-    for when in ("before", "after"):
-        scores = report[when]
-        rows.append(
-            {
-                "model": shared.titles()[name],
-                "temperature": 1.0 if when == "before" else report["temperature"],
-                "expected calibration error": scores["ece"],
-                "Brier score": scores["brier"],
-                "log loss": scores["nll"],
-                "mean confidence": scores["mean_confidence"],
-                "accuracy": scores["accuracy"],
-            }
-        )
+reports = {name: loaders.calibration_report(name, subset) for name in names}
 st.dataframe(
-    rows,
+    calibration.report_table(reports, loaders.titles()),
     hide_index=True,
     column_config={
         "temperature": st.column_config.NumberColumn(format="%.2f"),
@@ -41,25 +27,26 @@ st.dataframe(
         "accuracy": st.column_config.NumberColumn(format="percent"),
     },
 )
-n_validation = len(shared.validation_predictions(names[0]))
+n_validation = len(loaders.validation_predictions(names[0]))
 st.caption(
     f"Rows in pairs: before (temperature 1) and after scaling. Temperatures fitted on the "
     f"{n_validation:,} validation images by minimising log loss. Expected calibration error: the "
-    "gap between confidence and accuracy over 15 equal-width confidence bins, weighted by their "
-    "size. Brier score: mean squared distance between the probabilities and the true class."
+    f"gap between confidence and accuracy over {calibration.N_BINS} equal-width confidence bins, "
+    "weighted by their size. Brier score: mean squared distance between the probabilities and the "
+    "true class."
 )
 
 for column, (name, report) in zip(st.columns(len(names)), reports.items()):
     with column:
-        st.markdown(f"#### {shared.title(name)}")
-        curves = {
-            "before": report["bins"]["before"],
-            f"after (T = {report['temperature']:.2f})": report["bins"]["after"],
-        }
+        st.markdown(f"#### {widgets.title(name)}")
+        curves = {"before": report.bins_before, f"after (T = {report.temperature:.2f})": report.bins_after}
         st.plotly_chart(
-            reliability_diagram(curves, MODEL_COLORS[name]), width="stretch", config={"displayModeBar": False}
+            reliability_diagram(curves, loaders.architecture(name).color),
+            width="stretch",
+            config={"displayModeBar": False},
         )
 st.caption(
     "Marker size: images in the bin. Points under the diagonal are over-confident, above it "
-    "under-confident. Most images sit in the top bin, where both models are nearly always right."
+    f"under-confident. Most images sit in the top bin, where {widgets.both(len(names))} models are "
+    "nearly always right."
 )

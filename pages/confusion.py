@@ -1,13 +1,13 @@
 import streamlit as st
 
 from core import compare
-from core.figures import MODEL_COLORS, confusion_figure
-from pages import shared
+from core.figures import confusion_figure
+from pages.ui import loaders, routing, sidebar, widgets
 
-names = shared.require_models()
-subset = shared.subset()
+names = routing.require_models()
+subset = sidebar.subset()
 st.title("Confusion matrices")
-st.markdown(shared.subset_caption())
+st.markdown(sidebar.subset_caption())
 st.caption("Rows: true class. Columns: predicted class. Click a cell to see its images.")
 
 normalize = (
@@ -17,17 +17,19 @@ normalize = (
 
 
 def remember_click(name: str) -> None:
-    """Keep the latest click of either matrix: (model, true class, predicted class)."""
+    """Keep the latest click of any matrix: (model, true class, predicted class)."""
     points = st.session_state[f"cm_{name}"].selection.points
     st.session_state["cm_clicked"] = (name, *points[0]["customdata"][:2]) if points else None
 
 
 for column, name in zip(st.columns(len(names)), names):
     with column:
-        st.markdown(f"#### {shared.title(name)}")
+        st.markdown(f"#### {widgets.title(name)}")
         st.plotly_chart(
             confusion_figure(
-                shared.subset_metrics(name, subset)["confusion_matrix"], normalize, MODEL_COLORS[name]
+                loaders.subset_metrics(name, subset)["confusion_matrix"],
+                normalize,
+                loaders.architecture(name).color,
             ),
             on_select=lambda name=name: remember_click(name),
             selection_mode="points",
@@ -41,11 +43,11 @@ if clicked is None:
     st.stop()
 
 name, true_label, predicted_label = clicked
-cases = compare.cell_cases(shared.joined_predictions(subset), name, true_label, predicted_label)
+cases = compare.cell_cases(loaders.joined_predictions(subset), name, true_label, predicted_label)
 st.subheader(
-    f"{shared.titles()[name]}: true {shared.class_title(true_label)} → "
-    f"predicted {shared.class_title(predicted_label)} ({len(cases)} images)"
+    f"{loaders.titles()[name]}: true {widgets.class_title(true_label)} → "
+    f"predicted {widgets.class_title(predicted_label)} ({len(cases)} images)"
 )
-shared.case_gallery(cases)
+widgets.case_gallery(cases)
 with st.expander("Table of these images"):
     st.dataframe(cases, hide_index=True)

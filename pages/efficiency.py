@@ -1,17 +1,20 @@
 import streamlit as st
 
 from core import artifacts, efficiency
-from core.figures import MODEL_COLORS, latency_bars
+from core.figures import latency_bars
 from core.reference import PUBLISHED_MOBILENETV2
-from pages import shared
+from pages.ui import loaders, routing, widgets
 
-names = shared.require_models()
-titles = shared.titles()
+names = routing.require_models()
+titles = loaders.titles()
 st.title("Efficiency")
-st.caption("Size, inference latency and training time of both models, measured on this machine's CPU.")
+st.caption(
+    f"Size, inference latency and training time of {widgets.both(len(names))} models, measured on "
+    "this machine's CPU."
+)
 
-benchmark = shared.benchmark()
-cold_start = shared.benchmark(artifacts.COLD_START_FILE)
+benchmark = loaders.benchmark()
+cold_start = loaders.benchmark(artifacts.COLD_START_FILE)
 if benchmark is None:
     st.info("No benchmark in artifacts/. Run `python -m benchmarks.inference` to measure latency.")
 else:
@@ -21,7 +24,7 @@ else:
         f"median and 95th percentile of {benchmark['repeats']} calls each; "
         f"TensorFlow {machine['versions'].get('tensorflow', '?')}."
     )
-    colors = {titles[name]: MODEL_COLORS[name] for name in names}
+    colors = {titles[name]: loaders.architecture(name).color for name in names}
     st.plotly_chart(
         latency_bars(efficiency.latency_table(benchmark, titles), colors),
         width="stretch",
@@ -49,7 +52,7 @@ else:
 
     st.subheader("Size")
     st.dataframe(
-        efficiency.size_table(benchmark, {name: shared.metrics(name) for name in names}, titles),
+        efficiency.size_table(benchmark, {name: loaders.metrics(name) for name in names}, titles),
         hide_index=True,
         column_config={
             "parameters": st.column_config.NumberColumn(format="localized"),
@@ -68,11 +71,11 @@ else:
     )
 
 st.subheader("Training time")
-manifests = {name: shared.manifest(name) for name in names}
+manifests = {name: loaders.manifest(name) for name in names}
 total = efficiency.training_total_s(manifests)
 target = efficiency.TRAINING_TARGET_S
 st.markdown(
-    f"Both models end to end: **{total / 60:.0f} min** "
+    f"{widgets.both(len(names)).capitalize()} models end to end: **{total / 60:.0f} min** "
     f"({'within' if total <= target else 'over'} the {target / 60:.0f}-minute target), "
     "from the wall times each training run recorded in its manifest."
 )

@@ -1,11 +1,11 @@
 import streamlit as st
 
 from core import compare
-from core.data import ImageError
 from core.gradcam import METHODS
-from pages import shared
+from core.imagefile import UPLOAD_SUFFIXES, ImageError
+from pages.ui import loaders, routing, sidebar, widgets
 
-names = shared.require_models()
+names = routing.require_models()
 st.title("Grad-CAM: where each model looks")
 st.caption("Each map explains the class that model predicted. Red: regions that raise its score.")
 
@@ -17,13 +17,13 @@ opacity = right.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05)
 images = None
 try:
     if source == "Upload":
-        upload = st.file_uploader("An MRI slice", type=shared.IMAGE_TYPES)
+        upload = st.file_uploader("An MRI slice", type=sorted(UPLOAD_SUFFIXES))
         if upload is not None:
-            images = shared.upload_inputs(upload.getvalue(), upload.name)
-            shared.warn_if_foreign(shared.foreign_warnings(images))
-    elif (folder := shared.require_dataset()) is not None:
-        st.caption(shared.subset_caption())
-        joined = shared.joined_predictions(shared.subset())
+            images = loaders.upload_inputs(upload.getvalue(), upload.name)
+            widgets.warn_if_foreign(loaders.foreign_warnings(images))
+    elif (folder := sidebar.require_dataset()) is not None:
+        st.caption(sidebar.subset_caption())
+        joined = loaders.joined_predictions(sidebar.subset())
         groups = compare.image_groups(joined, names)
         group = st.selectbox("Choose from", list(groups))
         if not groups[group]:
@@ -31,10 +31,10 @@ try:
         else:
             path = st.selectbox(f"Test image ({len(groups[group])})", groups[group])
             true_label = joined.set_index("path").loc[path, "true_label"]
-            st.markdown(f"True class: **{shared.class_title(true_label)}**")
-            images = shared.test_inputs(folder, path)
+            st.markdown(f"True class: **{widgets.class_title(true_label)}**")
+            images = loaders.test_inputs(folder, path)
 except ImageError as error:
     st.error(str(error))
 
 if images:
-    shared.gradcam_pair(images, method, opacity)
+    widgets.gradcam_pair(images, method, opacity)

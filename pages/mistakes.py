@@ -1,25 +1,32 @@
 import streamlit as st
 
 from core import compare
-from core.data import CLASS_NAMES, ImageError
+from core.data import CLASS_NAMES, CLASS_TITLES
 from core.gradcam import METHODS
-from pages import shared
+from core.imagefile import ImageError
+from pages.ui import loaders, routing, sidebar, widgets
 
-names = shared.require_models()
-titles = shared.titles()
+HARDEST_PAIR = ["glioma", "meningioma"]  # the two classes most often mistaken for each other
+
+names = routing.require_models()
+titles = loaders.titles()
 st.title("Misclassified explorer")
-st.markdown(shared.subset_caption())
-st.caption("Glioma vs meningioma, the pair hardest to tell apart, is the default view.")
+st.markdown(sidebar.subset_caption())
+st.caption(
+    f"{' vs '.join(CLASS_TITLES[name] for name in HARDEST_PAIR).capitalize()}, the pair hardest to "
+    "tell apart, is the default view."
+)
 
-joined = shared.joined_predictions(shared.subset())
+joined = loaders.joined_predictions(sidebar.subset())
 f1, f2, f3 = st.columns(3)
-true_labels = f1.multiselect(
-    "True class", CLASS_NAMES, default=["glioma", "meningioma"], format_func=shared.class_title
-)
+true_labels = f1.multiselect("True class", CLASS_NAMES, default=HARDEST_PAIR, format_func=widgets.class_title)
 predicted_labels = f2.multiselect(
-    "Predicted class", CLASS_NAMES, default=["glioma", "meningioma"], format_func=shared.class_title
+    "Predicted class", CLASS_NAMES, default=HARDEST_PAIR, format_func=widgets.class_title
 )
-modes = {"Either model wrong": ("either", None), "Both wrong": ("both", None)}
+modes = {
+    "Either model wrong": ("either", None),
+    f"{widgets.both(len(names)).capitalize()} wrong": ("both", None),
+}
 modes |= {f"Only {titles[n]} wrong": ("only", n) for n in names}
 mode, only = modes[f3.selectbox("Which model", list(modes))]
 
@@ -36,16 +43,16 @@ st.download_button(
 if cases.empty:
     st.stop()
 
-shared.case_gallery(cases)
+widgets.case_gallery(cases)
 with st.expander("Table"):
     st.dataframe(cases, hide_index=True)
 
-folder = shared.dataset_dir()
+folder = sidebar.dataset_dir()
 if folder is not None:
     st.subheader("Open one")
     path = st.selectbox("Image", cases["path"].tolist())
     method = st.selectbox("Method", METHODS, key="mistake_method")
     try:
-        shared.gradcam_pair(shared.test_inputs(folder, path), method, opacity=0.4)
+        widgets.gradcam_pair(loaders.test_inputs(folder, path), method, opacity=0.4)
     except ImageError as error:
         st.error(str(error))

@@ -1,26 +1,30 @@
-import pandas as pd
 import streamlit as st
 
-from core.figures import MODEL_COLORS, training_curves
-from pages import shared
+from core import efficiency
+from core.figures import training_curves
+from pages.ui import loaders, routing, widgets
 
-names = shared.require_models()
+names = routing.require_models()
+share = widgets.per_model({name: f"{loaders.config(name).validation_fraction:.0%}" for name in names})
+two_phase = [widgets.short_name(name) for name in names if loaders.architecture(name).two_phase]
+switch = "switches" if len(two_phase) == 1 else "switch"
+fine_tuning = (
+    f"Dashed line: {widgets.listed(two_phase)} {switch} from training the new head on a frozen base "
+    "to fine-tuning its top layers. "
+    if two_phase
+    else ""
+)
 st.title("Training curves")
 st.caption(
-    "Train (dotted) vs validation (solid), per epoch. Validation is 15% of the Training split, "
-    "never the test set. Dashed line: MobileNetV2 switches from training the new head on a "
-    "frozen base to fine-tuning its top layers. Triangles: learning-rate cuts. Star: the "
-    "epoch whose weights were kept."
+    f"Train (dotted) vs validation (solid), per epoch. Validation is {share} of the Training split, "
+    f"never the test set. {fine_tuning}Triangles: learning-rate cuts. Star: the epoch whose weights "
+    "were kept."
 )
 metric = st.segmented_control("Metric", ["accuracy", "loss"], default="accuracy", required=True)
 
 for column, name in zip(st.columns(len(names)), names):
     with column:
-        st.markdown(f"#### {shared.title(name)}")
-        history = shared.history(name)
-        st.plotly_chart(training_curves(history, metric, MODEL_COLORS[name]), width="stretch")
-        phases = pd.DataFrame(history["phases"]).rename(
-            columns={"name": "phase", "first_epoch": "from epoch", "last_epoch": "to epoch",
-                     "best_epoch": "best epoch", "wall_time_s": "wall time (s)"}
-        )  # fmt: skip
-        st.dataframe(phases, hide_index=True)
+        st.markdown(f"#### {widgets.title(name)}")
+        history = loaders.history(name)
+        st.plotly_chart(training_curves(history, metric, loaders.architecture(name).color), width="stretch")
+        st.dataframe(efficiency.phase_table(history), hide_index=True)

@@ -46,8 +46,7 @@ def tiny_cnn():
     """An untrained custom CNN at 64 px with its config: fast, real Keras."""
     import dataclasses
 
-    from core.config import CUSTOM_CNN
-    from core.models import build_model
+    from core.models import CUSTOM_CNN, build_model
 
     config = dataclasses.replace(CUSTOM_CNN, image_size=64)
     return build_model(config), config

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from core import cache, paths
-from core.data import TRAIN_SPLIT, find_samples, load_images
+from core.data import TRAIN_SPLIT, find_samples
+from core.decode import load_images
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ def test_hand_computed_brier_score_and_calibration_error():
 def test_reliability_bins_hold_every_image_once():
     logits, labels = calibrated_sample(500, seed=3)
     bins = calibration.reliability_bins(softmax(logits), labels)
-    assert sum(bins["count"]) == 500
-    assert all(low <= c <= high for low, c, high in zip(bins["low"], bins["confidence"], bins["high"]))
+    assert sum(bins.count) == 500
+    assert all(low <= c <= high for low, c, high in zip(bins.low, bins.confidence, bins.high))
 
 
 def test_report_fits_on_validation_and_applies_to_test():
@@ -69,7 +69,7 @@ def test_report_fits_on_validation_and_applies_to_test():
     result = calibration.report(
         table(softmax(validation_logits * 2), validation_labels), table(softmax(test_logits * 2), test_labels)
     )
-    assert result["temperature"] == pytest.approx(2, rel=0.1)
-    assert result["after"]["ece"] < result["before"]["ece"]
-    assert result["after"]["accuracy"] == result["before"]["accuracy"]
-    assert sum(result["bins"]["after"]["count"]) == 5000
+    assert result.temperature == pytest.approx(2, rel=0.1)
+    assert result.after.ece < result.before.ece
+    assert result.after.accuracy == result.before.accuracy
+    assert sum(result.bins_after.count) == sum(result.bins_before.count) == 5000

@@ -1,8 +1,10 @@
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from core import compare
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
+from core.data import PROBABILITY_COLUMNS
 
 
 def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -77,7 +79,7 @@ def test_headline_and_reading():
     def bench(ms: float) -> dict:
         return {"timings_ms": {"litert_fp32_batch_1": {"median_ms": ms, "p95_ms": ms + 1}}}
 
-    assert compare.headline(fast, manifest)["ms_per_image"] is None  # not benchmarked
+    assert compare.headline(fast, manifest).ms_per_image is None  # not benchmarked
     text = compare.reading(
         {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)},
         {"a": "A", "b": "B"},
@@ -88,11 +90,11 @@ def test_headline_and_reading():
         "a": compare.headline(fast, manifest, bench(20.0)),
         "b": compare.headline(small, manifest, bench(5.0)),
     }
-    assert headlines["a"]["training_time_s"] == 100.0 and headlines["b"]["ms_per_image"] == 5.0
+    assert headlines["a"].training_time_s == 100.0 and headlines["b"].ms_per_image == 5.0
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
     assert "Model B is the smaller and faster network (0.9 M parameters, 5.0 ms per image)" in text
     assert "near-identical twin" in text
-    headlines["b"]["ms_per_image"] = 30.0
+    headlines["b"] = dataclasses.replace(headlines["b"], ms_per_image=30.0)
     text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=True)
     assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20.0 ms per image)" in text
     assert "leave out every test image with a near duplicate" in text
@@ -113,49 +115,11 @@ def test_image_groups_offer_classes_mistakes_and_disagreements(joined):
 
 
 def test_reference_table_labels_published_rows():
-    headline = {
-        "accuracy": 0.9,
-        "macro_f1": 0.8,
-        "total_params": 10,
-        "file_size_mb": 1.0,
-        "ms_per_image": 2.0,
-    }
-    published = headline | {"source": "a study", "test_images": 1311}
+    headline = compare.Headline(
+        accuracy=0.9, macro_f1=0.8, total_params=10, file_size_mb=1.0, ms_per_image=2.0, training_time_s=5.0
+    )
+    published = dataclasses.asdict(headline) | {"source": "a study", "test_images": 1311}
     table = compare.reference_table({"a": headline}, {"a": "Model A"}, 100, published)
     assert table["source"].tolist() == ["this project (reproduced)", "published: a study"]
     assert table["test images"].tolist() == [100, 1311]
     assert table.loc[0, "macro F1"] == 0.8
-
-
-def test_paired_summary_and_its_reading_on_a_known_case():
-    # 40 images, 10 per class; a is right on all, b misses 8 glioma images.
-    labels = [cls for cls in CLASS_NAMES for _ in range(10)]
-    a_labels = list(labels)
-    b_labels = ["meningioma"] * 8 + labels[8:]
-    rows = {
-        name: table(
-            [(str(i), true, predicted, 0.9) for i, (true, predicted) in enumerate(zip(labels, answers))]
-        )
-        for name, answers in (("a", a_labels), ("b", b_labels))
-    }
-    joined = compare.joined_predictions(rows)
-    summary = compare.paired_summary(joined, ["b", "a"])  # b first: the reading still leads with a
-    test = summary["mcnemar"]
-    assert (test.both_right, test.only_a_right, test.only_b_right, test.both_wrong) == (32, 0, 8, 0)
-    assert test.p_value == pytest.approx(2 * 0.5**8)
-    assert summary["difference"]["accuracy"].estimate == pytest.approx(-8 / 40)  # b minus a
-    agreement = compare.agreement_table(test, "B", "A")
-    assert agreement.loc["B wrong", "A right"] == 8 and agreement.loc["B right", "A wrong"] == 0
-    assert agreement.loc["B right", "A right"] == 32
-    glioma = summary["per_class"].set_index("class").loc["glioma"]
-    assert (glioma["a"], glioma["b"], glioma["difference"]) == pytest.approx((1.0, 0.2, -0.8))
-    text = compare.paired_reading(summary, {"a": "Model A", "b": "Model B"})
-    assert text.startswith("On these 40 images **Model A** is more accurate by 20.0 points")
-    assert "right on 8 images where Model B is wrong" in text and "p = 0.008" in text
-    assert "unlikely to be chance" in text
-
-
-def test_restrict_keeps_only_the_listed_images():
-    table = pd.DataFrame({"path": ["x", "y", "z"]})
-    assert compare.restrict(table, {"x", "z"})["path"].tolist() == ["x", "z"]
-    assert compare.restrict(table, None) is table

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from core import figures
+from core import figures, models
+from core.calibration import ReliabilityBins
 
 MATRIX = [[8, 2, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 1, 0, 9]]
 
@@ -75,14 +76,16 @@ def test_probability_bars_one_trace_per_model_in_its_colour():
     )
     assert [t.name for t in fig.data] == ["MobileNetV2", "CNN"]
     assert [t.marker.color for t in fig.data] == [
-        figures.MODEL_COLORS["mobilenetv2"],
-        figures.MODEL_COLORS["custom_cnn"],
+        models.get("mobilenetv2").color,
+        models.get("custom_cnn").color,
     ]
     assert list(fig.data[0].text) == ["70.0%", "10.0%", "10.0%", "10.0%"]
 
 
 def test_reliability_diagram_draws_the_diagonal_and_one_line_per_curve():
-    bins = {"confidence": [0.55, 0.95], "accuracy": [0.5, 0.9], "count": [10, 90]}
+    bins = ReliabilityBins(
+        confidence=[0.55, 0.95], accuracy=[0.5, 0.9], count=[10, 90], low=[0.5, 0.9], high=[0.6, 1.0]
+    )
     fig = figures.reliability_diagram({"before": bins, "after": bins}, "#2563eb")
     diagonal, before, after = fig.data
     assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from core import models
 from core.gradcam import METHODS, Explainer, overlay
-from core.models import last_conv_layer
 
 
 def test_overlay_blends_at_the_given_opacity_and_any_size():
@@ -30,7 +30,7 @@ def test_overlay_refuses_bad_arguments(image, opacity, message):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_cam_method_runs_on_a_custom_cnn(tiny_cnn, method):
     model, config = tiny_cnn
-    explainer = Explainer(model, last_conv_layer(config))
+    explainer = Explainer(model, models.get(config.architecture).explain_layer)
     image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     heatmap = explainer.heatmap(image, class_index=1, method=method)
     assert heatmap.shape == (64, 64) and heatmap.min() >= 0 and heatmap.max() <= 1

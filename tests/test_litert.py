@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from core import artifacts, paths
-from core.config import CONFIGS
-from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples, load_images
+from core import artifacts, models, paths
+from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.decode import load_images
 from core.litert import LiteRTModel, export
 from core.predict import Predictor
 
@@ -82,13 +82,13 @@ def test_predictor_falls_back_to_keras_when_the_tflite_file_is_corrupt(tiny_cnn,
 
 shipped_litert = pytest.mark.skipif(
     not (paths.data_dir() / TEST_SPLIT).is_dir()
-    or not all(artifacts.tflite_path(name).is_file() for name in CONFIGS),
+    or not all(artifacts.tflite_path(name).is_file() for name in models.names()),
     reason=f"needs the dataset (${paths.DATA_ENV_VAR}) and the .tflite files (python -m core.litert)",
 )
 
 
 @shipped_litert
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", models.names())
 def test_shipped_litert_model_matches_keras_on_every_test_image(name):
     config = artifacts.load_config(name)
     images, _, kept, _ = load_images(find_samples(paths.data_dir(), TEST_SPLIT), config.image_size)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from core import ood
+from core import ood, ood_report
+from core.models import features_and_probabilities
 
 
 def clusters(n_per_class: int, seed: int, dims: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -39,26 +40,26 @@ def test_guard_round_trips_through_its_file(tmp_path):
 
 
 def test_synthetic_foreign_images_are_rgb_uint8():
-    synthetic = [item for item in ood.foreign_images(size=64) if item[0] == "synthetic"]
+    synthetic = [item for item in ood_report.foreign_images(size=64) if item[0] == "synthetic"]
     assert {name for _, name, _ in synthetic} >= {"black", "uniform noise", "colour gradient"}
     assert all(image.shape == (64, 64, 3) and image.dtype == np.uint8 for _, _, image in synthetic)
 
 
 def test_feature_model_gives_penultimate_features_and_probabilities(tiny_cnn):
-    model, config = tiny_cnn
-    network = ood.feature_and_probability_model(model, config.architecture)
+    model, _ = tiny_cnn
+    network = features_and_probabilities(model)
     features, probabilities = network.predict(np.zeros((2, 64, 64, 3), np.float32), verbose=0)
     assert features.shape == (2, 128) and probabilities.shape == (2, 4)
 
 
 def test_checker_scores_uploads_with_the_models_own_features(tiny_cnn):
-    model, config = tiny_cnn
-    network = ood.feature_and_probability_model(model, config.architecture)
+    model, _ = tiny_cnn
+    network = features_and_probabilities(model)
     rng = np.random.default_rng(0)
     genuine = rng.integers(0, 60, (40, 64, 64, 3)).astype(np.uint8)
     features = network.predict(genuine.astype(np.float32), verbose=0)[0]
     guard = ood.fit(features, np.arange(40) % 4, features)
-    checker = ood.Checker(model, config.architecture, guard)
+    checker = ood.Checker(model, guard)
     np.testing.assert_allclose(checker.scores(genuine[:3]), guard.scores(features[:3]), rtol=1e-3, atol=1e-3)
     assert checker.warning(guard.threshold) is None
     assert "over the" in checker.warning(guard.threshold * 2)

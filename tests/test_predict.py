@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from conftest import make_scan
-from core.data import ImageError
+from core.imagefile import ImageError
 from core.ood import Checker, Guard
-from core.predict import Predictor, image_files, main, predict_files, predict_stream
+from core.predict import BatchSummary, Predictor, image_files, main, predict_files, predict_stream
 
 
 def encode(image: Image.Image, format: str = "PNG") -> bytes:
@@ -31,7 +31,7 @@ def guard(threshold: float) -> Guard:
 @pytest.mark.parametrize("threshold, flagged", [(np.inf, False), (-1.0, True)])
 def test_a_batch_flags_images_the_guard_finds_foreign(tiny_cnn, predictor, threshold, flagged):
     model, config = tiny_cnn
-    checkers = {config.name: Checker(model, config.architecture, guard(threshold))}
+    checkers = {config.name: Checker(model, guard(threshold))}
     files = [("a.png", encode(make_scan(0, 1, 64))), ("empty.png", b"")]
     table = predict_files({config.name: predictor}, files, checkers=checkers).set_index("file")
     assert table.loc["a.png", "out_of_distribution"] == flagged
@@ -111,7 +111,7 @@ def test_a_folder_streams_to_csv_chunk_by_chunk(predictor, tmp_path):
     )
     # After each chunk, only that chunk's files have been taken from the generator.
     assert progress == [(2, 2), (4, 4), (5, 5)]
-    assert summary == {"files": 5, "failed": 2, "disagree": 0, "out_of_distribution": 0}
+    assert summary == BatchSummary(files=5, failed=2, agree=3, disagree=0, out_of_distribution=0)
     table = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     assert table.columns.tolist() == [
         "file", "error", "m1_label", "m1_confidence", "m2_label", "m2_confidence", "agree"
@@ -130,7 +130,7 @@ def test_a_folder_streams_to_csv_chunk_by_chunk(predictor, tmp_path):
 
 def test_an_empty_folder_gives_a_csv_with_only_its_header(predictor, tmp_path):
     summary = predict_stream({"m1": predictor}, iter([]), tmp_path, tmp_path / "out.csv")
-    assert summary == {"files": 0, "failed": 0, "disagree": 0, "out_of_distribution": 0}
+    assert summary == BatchSummary()
     assert pd.read_csv(tmp_path / "out.csv").columns.tolist() == [
         "file", "error", "m1_label", "m1_confidence", "agree"
     ]  # fmt: skip

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from core import artifacts, paths
-from core.config import CONFIGS
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples, load_images
+from core import artifacts, models, paths
+from core.data import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.decode import load_images
 from core.evaluate import metrics_from_predictions
 
 TEST_IMAGES = 1311  # the Kaggle release's Testing split
@@ -13,7 +13,7 @@ SHIPPED = artifacts.available_models()
 
 
 def test_both_models_are_shipped():
-    assert list(CONFIGS) == SHIPPED
+    assert models.names() == SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -85,10 +85,9 @@ def test_predictions_cover_the_dataset_and_reproduce(name):
 def test_gradcam_reaches_the_last_conv_layer_of_each_saved_model(name):
     from conftest import make_scan
     from core.gradcam import Explainer
-    from core.models import last_conv_layer
 
     config = artifacts.load_config(name)
-    explainer = Explainer(artifacts.load_model(name), last_conv_layer(config))
+    explainer = Explainer(artifacts.load_model(name), models.get(name).explain_layer)
     image = np.asarray(make_scan(1, 0, config.image_size).convert("RGB"))
     heatmap = explainer.heatmap(image, class_index=1, method="Grad-CAM++")
     assert heatmap.shape == (config.image_size, config.image_size)
@@ -106,17 +105,16 @@ def test_gradcam_on_the_split_model_is_tf_keras_vis_on_the_whole_model(name, met
 
     from conftest import make_scan
     from core.gradcam import Explainer
-    from core.models import last_conv_layer
 
     config, model = artifacts.load_config(name), artifacts.load_model(name)
     image = np.asarray(make_scan(2, 1, config.image_size).convert("RGB"))
     whole = {"Grad-CAM": Gradcam, "Grad-CAM++": GradcamPlusPlus}[method](model, ReplaceToLinear())
-    explainer, peaks = Explainer(model, last_conv_layer(config)), []
+    explainer, peaks = Explainer(model, models.get(name).explain_layer), []
     for class_index in range(4):
         expected = whole(
             CategoricalScore([class_index]),
             image[None].astype(np.float32),
-            penultimate_layer=last_conv_layer(config),
+            penultimate_layer=models.get(name).explain_layer,
         )[0]
         actual = explainer.heatmap(image, class_index, method)
         assert actual.shape == expected.shape == (config.image_size, config.image_size)

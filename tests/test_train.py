@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from core import artifacts, train
-from core.config import CUSTOM_CNN, MOBILENETV2, ModelConfig
-from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples, load_images
+from core import artifacts, models, train
+from core.config import ModelConfig
+from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.decode import load_images
 from core.evaluate import metrics_from_predictions
+from core.models import CUSTOM_CNN, MOBILENETV2
 
 TINY = {
     "mobilenetv2": dataclasses.replace(
@@ -136,7 +138,9 @@ def test_cli_trains_the_named_model(tmp_path, monkeypatch):
 
     data = write_dataset(tmp_path / "data")
     monkeypatch.setenv("BRAIN_MRI_MAX_EPOCHS", "1")
-    monkeypatch.setitem(train.CONFIGS, "custom_cnn", dataclasses.replace(TINY["custom_cnn"], epochs=5))
+    tiny = dataclasses.replace(TINY["custom_cnn"], epochs=5)
+    tiny = dataclasses.replace(models.get("custom_cnn"), config=tiny)
+    monkeypatch.setitem(models._REGISTRY, "custom_cnn", tiny)
     train.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(tmp_path / "out")])
     assert artifacts.available_models(tmp_path / "out") == ["custom_cnn"]
     assert len(artifacts.load_history("custom_cnn", tmp_path / "out")["epochs"]) == 1

@@ -1,0 +1,196 @@
+"""The cached loaders: tables and arrays as data, models and explainers as resources."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import artifacts, audit, calibration, compare, models, paired
+from core.config import ModelConfig
+from core.decode import decode_image
+from core.evaluate import metrics_from_predictions
+
+
+@st.cache_data
+def model_names() -> list[str]:
+    return artifacts.available_models()
+
+
+@st.cache_data
+def config(name: str) -> ModelConfig:
+    return artifacts.load_config(name)
+
+
+def architecture(name: str) -> models.Architecture:
+    """The registry's entry for a shipped model: its colours, names and layers."""
+    return models.get(config(name).architecture)
+
+
+@st.cache_data
+def titles() -> dict[str, str]:
+    return {name: config(name).display_name for name in model_names()}
+
+
+@st.cache_data
+def metrics(name: str) -> dict:
+    return artifacts.load_metrics(name)
+
+
+def n_test_images() -> int:
+    """How many test images the models were evaluated on."""
+    return metrics(model_names()[0])["n_images"]
+
+
+@st.cache_data
+def manifest(name: str) -> dict:
+    return artifacts.load_manifest(name)
+
+
+@st.cache_data
+def history(name: str) -> dict:
+    return artifacts.load_history(name)
+
+
+@st.cache_data
+def predictions(name: str) -> pd.DataFrame:
+    return artifacts.load_predictions(name)
+
+
+@st.cache_data
+def validation_predictions(name: str) -> pd.DataFrame:
+    return artifacts.load_predictions(name, split="validation")
+
+
+@st.cache_data
+def leakage_audit() -> dict | None:
+    """The dataset's leakage audit, or None if the artifacts have none."""
+    try:
+        return artifacts.load_audit()
+    except artifacts.ArtifactError:
+        return None
+
+
+@st.cache_data
+def audit_summary() -> audit.Summary | None:
+    result = leakage_audit()
+    return audit.summarize(result) if result else None
+
+
+@st.cache_data
+def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
+    """A benchmark's results (inference by default, see artifacts.BENCHMARKS), or None if absent."""
+    try:
+        return artifacts.load_benchmark(file=file)
+    except artifacts.ArtifactError:
+        return None
+
+
+@st.cache_data
+def clean_paths() -> frozenset[str] | None:
+    """The clean subset's test images, or None without an audit."""
+    result = leakage_audit()
+    return frozenset(audit.clean_test_paths(result)) if result else None
+
+
+def _paths(subset: str) -> frozenset[str] | None:
+    return clean_paths() if subset == paired.CLEAN else None
+
+
+@st.cache_data
+def subset_predictions(name: str, subset: str) -> pd.DataFrame:
+    return paired.restrict(predictions(name), _paths(subset))
+
+
+@st.cache_data
+def subset_metrics(name: str, subset: str) -> dict:
+    """classification_metrics of one model on the chosen test images."""
+    if subset == paired.FULL:  # evaluation wrote them: no need to import scikit-learn yet
+        return metrics(name)
+    return metrics_from_predictions(subset_predictions(name, subset))
+
+
+@st.cache_data
+def _joined_predictions(subset: str) -> pd.DataFrame:
+    compare.check_same_test_set({name: metrics(name) for name in model_names()})
+    joined = compare.joined_predictions({name: predictions(name) for name in model_names()})
+    return paired.restrict(joined, _paths(subset))
+
+
+def joined_predictions(subset: str = paired.FULL) -> pd.DataFrame:
+    """Every model's test predictions side by side; stops the page if they do not match."""
+    try:
+        return _joined_predictions(subset)
+    except ValueError as error:
+        st.error(str(error))
+        st.stop()
+
+
+@st.cache_data(show_spinner="Bootstrapping…")
+def paired_summary(subset: str) -> paired.PairedSummary:
+    """The first two models compared on the chosen test images."""
+    return paired.paired_summary(joined_predictions(subset), model_names()[:2])
+
+
+@st.cache_data(show_spinner="Bootstrapping…")
+def intervals(subset: str) -> dict[str, paired.Intervals]:
+    """Each model's bootstrap intervals on the chosen test images."""
+    return paired.model_intervals(joined_predictions(subset), model_names())
+
+
+@st.cache_data
+def calibration_report(name: str, subset: str) -> calibration.Report:
+    """Temperature from the validation split; the chosen test images before and after it."""
+    return calibration.report(validation_predictions(name), subset_predictions(name, subset))
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def predictor(name: str):
+    from core.predict import Predictor
+
+    return Predictor.from_artifacts(name)  # LiteRT if its .tflite loads, else Keras
+
+
+@st.cache_resource(show_spinner="Building explainer…")
+def explainer(name: str):
+    from core.gradcam import Explainer
+
+    return Explainer(predictor(name).model, architecture(name).explain_layer)
+
+
+@st.cache_resource(show_spinner="Loading the out-of-distribution guard…")
+def checker(name: str):
+    from core.ood import Checker, load_guard
+
+    return Checker(predictor(name).model, load_guard(name))
+
+
+def foreign_warnings(images: dict[str, np.ndarray]) -> dict[str, str]:
+    """For an upload at each model's size: the models that find it unlike their training data."""
+    found = {}
+    for name, image in images.items():
+        message = checker(name).warning(float(checker(name).scores(image[None])[0]))
+        if message:
+            found[name] = message
+    return found
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def heatmap(name: str, image: np.ndarray, class_index: int, method: str) -> np.ndarray:
+    """A CAM, cached so moving the opacity slider does not recompute it."""
+    return explainer(name).heatmap(image, class_index, method)
+
+
+@st.cache_data(show_spinner=False)
+def test_image(data_dir: str, relpath: str, size: int) -> np.ndarray:
+    return decode_image(Path(data_dir) / relpath, size, name=relpath)
+
+
+def upload_inputs(data: bytes, name: str) -> dict[str, np.ndarray]:
+    """An uploaded file decoded at each model's input size. Raises ImageError."""
+    return {n: decode_image(data, config(n).image_size, name=name) for n in model_names()}
+
+
+def test_inputs(folder: Path, relpath: str) -> dict[str, np.ndarray]:
+    """A test image decoded at each model's input size. Raises ImageError."""
+    return {n: test_image(str(folder), relpath, config(n).image_size) for n in model_names()}

@@ -1,0 +1,32 @@
+"""Every page starts here: through streamlit_app.py, and only with trained models."""
+
+import runpy
+
+import streamlit as st
+
+from core import paths
+from pages.ui import loaders
+
+APP_KEY = "app_navigation"  # set by streamlit_app.py on every run
+
+
+def require_models() -> list[str]:
+    """The shipped models' names, or a message and a stop if there are none."""
+    _run_through_app()
+    names = loaders.model_names()
+    if not names:
+        st.error("No trained models in artifacts/. Train them with `python -m core.train --model all`.")
+        st.stop()
+    return names
+
+
+def _run_through_app() -> None:
+    """Serve this page through streamlit_app.py if Streamlit started it on its own.
+
+    A server with a pages/ folder runs a deep link such as /predict as the bare page script
+    (Streamlit's older multipage mode) until some session has called st.navigation: the page
+    would come without the app's navigation, layout and sidebar.
+    """
+    if not st.session_state.get(APP_KEY):
+        runpy.run_path(str(paths.ROOT / "streamlit_app.py"))
+        st.stop()

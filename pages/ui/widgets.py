@@ -1,0 +1,110 @@
+"""Small pieces of layout shared by the pages: names, warnings, galleries, Grad-CAM pairs."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.data import CLASS_TITLES
+from core.gradcam import METHODS
+from core.imagefile import ImageError
+from pages.ui import loaders, sidebar
+
+
+def title(name: str) -> str:
+    """A model's name in its colour, as Markdown."""
+    return f":{loaders.architecture(name).badge}[**{loaders.titles()[name]}**]"
+
+
+def short_name(name: str) -> str:
+    return loaders.architecture(name).short_name
+
+
+def class_title(name: str) -> str:
+    return CLASS_TITLES[name]
+
+
+def both(count: int) -> str:
+    """How a caption counts the models: "both" for two, "all 3" for three."""
+    return "both" if count == 2 else f"all {count}"
+
+
+def listed(words: list[str]) -> str:
+    """Words as a sentence lists them: A; A and B; A, B and C."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def per_model(values: dict[str, str]) -> str:
+    """A value every model shares ("15%"), else each model's ("15% (MobileNetV2) and 20% (CNN)")."""
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return listed([f"{value} ({short_name(name)})" for name, value in values.items()])
+
+
+def warn_if_foreign(found: dict[str, str]) -> None:
+    """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
+    if found:
+        reasons = "; ".join(f"{short_name(name)}: {message}" for name, message in found.items())
+        st.warning(
+            "**This does not look like the brain MRI slices the models learned from**, so a tumor "
+            f"label would mean nothing here ({reasons}).",
+            icon=":material/warning:",
+        )
+
+
+def _answer(row: pd.Series, name: str) -> str:
+    label = row[f"{name}_label"]
+    mark = "✓" if label == row["true_label"] else "✗"
+    return f"{mark} {short_name(name)}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
+
+
+def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None:
+    """Thumbnails of test images with the true class and each model's answer."""
+    folder = sidebar.require_dataset()
+    if folder is None or cases.empty:
+        return
+    if len(cases) > limit:
+        st.caption(f"Showing the first {limit} of {len(cases)} images.")
+    grid = st.columns(columns)
+    for i, (_, row) in enumerate(cases.head(limit).iterrows()):
+        with grid[i % columns]:
+            try:
+                st.image(loaders.test_image(str(folder), row["path"], 160))
+            except ImageError as error:
+                st.warning(str(error))
+                continue
+            lines = [f"**{class_title(row['true_label'])}** · {Path(row['path']).stem}"]
+            lines += [_answer(row, name) for name in loaders.model_names()]
+            st.caption("  \n".join(lines))
+
+
+def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> None:
+    """For each model: its input image, the CAM overlay for its predicted class, probabilities.
+
+    Args:
+        images: model name -> (S, S, 3) uint8 at that model's input size.
+    """
+    from core.figures import probability_bars
+    from core.gradcam import overlay
+    from core.predict import shown_label
+
+    columns = st.columns(len(images))
+    probabilities = {}
+    for column, (name, image) in zip(columns, images.items()):
+        probs = probabilities[name] = loaders.predictor(name).probabilities(image[None])[0]
+        predicted = int(probs.argmax())
+        with column:
+            st.markdown(f"{title(name)} → **{shown_label(probs, foreign=False)}** ({probs.max():.1%})")
+            with st.spinner(f"{method}…"):
+                cam = loaders.heatmap(name, image, predicted, method)
+            left, right = st.columns(2)
+            left.image(image, caption="input", width="stretch")
+            right.image(overlay(image, cam, opacity), caption=f"{method}", width="stretch")
+            if cam.max() <= 0:
+                others = " or ".join(other for other in METHODS if other != method)
+                st.caption(
+                    f":orange[{method} is empty here: no region raises this class's score "
+                    f"by its measure. Try {others}.]"
+                )
+    st.plotly_chart(probability_bars(probabilities, loaders.titles()), width="stretch")

@@ -1,0 +1,219 @@
+"""The tables and numbers the pages show, computed in core/ (no Streamlit)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import audit, calibration, compare, efficiency, paired, predict
+from core.calibration import ReliabilityBins, Report, Scores
+from core.data import PROBABILITY_COLUMNS
+
+
+def test_calibration_table_has_a_row_before_and_after_scaling_per_model():
+    bins = ReliabilityBins([0.9], [0.8], [10], [0.8], [1.0])
+    before, after = Scores(0.10, 0.20, 0.30, 0.95, 0.85), Scores(0.02, 0.18, 0.25, 0.86, 0.85)
+    reports = {"a": Report(1.7, before, after, bins, bins), "b": Report(0.9, after, before, bins, bins)}
+    table = calibration.report_table(reports, {"a": "Model A", "b": "Model B"})
+    assert table["model"].tolist() == ["Model A", "Model A", "Model B", "Model B"]
+    assert table["temperature"].tolist() == [1.0, 1.7, 1.0, 0.9]
+    assert table["expected calibration error"].tolist() == [0.10, 0.02, 0.02, 0.10]
+    assert table.iloc[1][["Brier score", "log loss", "mean confidence", "accuracy"]].tolist() == [
+        0.18, 0.25, 0.86, 0.85
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "difference, expected",
+    [(0.0125, "+1.25 points"), (-0.003, "-0.30 points"), (0.0, "+0.00 points")],
+)
+def test_points(difference, expected):
+    assert compare.points(difference) == expected
+
+
+def headline(accuracy: float, params: int, ms: float | None) -> compare.Headline:
+    return compare.Headline(accuracy, accuracy - 0.01, params, params / 250_000, ms, 600.0)
+
+
+def test_cards_show_each_number_and_its_difference_from_the_other_model():
+    cards = compare.cards(headline(0.97, 2_500_000, 6.0), headline(0.95, 1_000_000, 1.5))
+    shown = [(c.label, c.value, c.delta, c.delta_color) for c in cards]
+    assert shown == [
+        ("Accuracy", "97.00%", "+2.00 points", "normal"),
+        ("Macro F1", "96.00%", "+2.00 points", "normal"),
+        ("Parameters", "2,500,000", "+1,500,000", "inverse"),
+        ("File size", "10.0 MB", "+6.0 MB", "inverse"),
+        ("Inference", "6.0 ms", "+4.5 ms", "inverse"),
+        ("Training time", "600 s", "+0 s", "inverse"),
+    ]
+
+
+def test_cards_without_a_measurement_or_another_model_have_no_difference():
+    unmeasured = {c.label: c for c in compare.cards(headline(0.97, 10, None), headline(0.95, 10, 1.5))}
+    assert unmeasured["Inference"].value == "not measured" and unmeasured["Inference"].delta is None
+    assert unmeasured["Accuracy"].delta == "+2.00 points"
+    assert all(card.delta is None for card in compare.cards(headline(0.97, 10, 1.0)))
+
+
+def test_per_class_wide_has_one_row_per_class_and_model():
+    scores = {"precision": 0.9, "recall": 0.8, "f1": 0.85}
+    metrics = {"per_class": {"glioma": scores, "notumor": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3}}}
+    long = compare.per_class_table({"a": metrics, "b": metrics}, {"a": "A", "b": "B"})
+    wide = compare.per_class_wide(long)
+    assert wide.columns.tolist() == ["class", "model", "precision", "recall", "f1"]
+    assert wide[["class", "model"]].values.tolist() == [
+        ["Glioma", "A"], ["Glioma", "B"], ["No tumor", "A"], ["No tumor", "B"]
+    ]  # fmt: skip
+    assert wide.iloc[2][["precision", "recall", "f1"]].tolist() == pytest.approx([1.0, 0.5, 2 / 3])
+
+
+@pytest.mark.parametrize(
+    "share, expected",
+    [
+        (479 / 1311, "About a third"),  # the Kaggle release
+        (0.5, "About half"),
+        (0.26, "About a quarter"),
+        (0.42, "About 42%"),
+        (0.66, "About two thirds"),
+    ],
+)
+def test_share_in_words(share, expected):
+    assert compare.share_in_words(share) == expected
+
+
+def test_reading_takes_the_near_duplicate_share_from_the_audit():
+    headlines = {"a": headline(0.97, 2_000_000, 6.0), "b": headline(0.95, 900_000, 1.5)}
+    titles = {"a": "A", "b": "B"}
+    assert "About a third of these test images have a near-identical twin" in compare.reading(
+        headlines, titles, clean=False, near_share=0.365
+    )
+    assert "No test image has a near-identical twin" in compare.reading(headlines, titles, False, 0.0)
+    without_audit = compare.reading(headlines, titles, clean=False)
+    assert "About" not in without_audit and "python -m core.audit" in without_audit
+
+
+def test_check_same_test_set():
+    compare.check_same_test_set({"a": {"test_fingerprint": "x"}, "b": {"test_fingerprint": "x"}})
+    with pytest.raises(ValueError, match="different test sets"):
+        compare.check_same_test_set({"a": {"test_fingerprint": "x"}, "b": {"test_fingerprint": "y"}})
+
+
+def predictions(labels: list[tuple[str, str]]) -> pd.DataFrame:
+    """A predictions table from (true, predicted) pairs, one image each."""
+    rows = []
+    for i, (true, predicted) in enumerate(labels):
+        probabilities = {column: 0.1 for column in PROBABILITY_COLUMNS} | {f"prob_{predicted}": 0.7}
+        rows.append({"path": str(i), "true_label": true, "predicted_label": predicted, **probabilities})
+    return pd.DataFrame(rows)
+
+
+def test_model_intervals_are_those_of_the_paired_summary_for_any_number_of_models():
+    truth = ["glioma", "meningioma", "notumor", "pituitary"] * 5
+    wrong = ["meningioma", "glioma", "pituitary", "notumor"] * 5
+    tables = {
+        "a": predictions(list(zip(truth, truth))),
+        "b": predictions(list(zip(truth, truth[:15] + wrong[15:]))),
+        "c": predictions(list(zip(truth, wrong[:10] + truth[10:]))),
+    }
+    joined = compare.joined_predictions(tables)
+    intervals = paired.model_intervals(joined, ["a", "b", "c"])
+    assert [intervals[n].accuracy.estimate for n in "abc"] == [1.0, 0.75, 0.5]
+    assert intervals["a"].accuracy.low == intervals["a"].accuracy.high == 1.0
+    assert paired.paired_summary(joined, ["b", "c"]).intervals == {n: intervals[n] for n in "bc"}
+
+
+def audit_result() -> dict:
+    test_images = [
+        {"path": "1", "exact": True, "near": True},
+        {"path": "2", "exact": False, "near": True},
+        {"path": "3", "exact": False, "near": False},
+        {"path": "4", "exact": False, "near": False},
+    ]
+    conflict = {"a": "x", "b": "y"}
+    return {
+        "dataset": {"test_images": 4},
+        "test_vs_train": {
+            "exact": 1,
+            "near": 2,
+            "label_conflicts": [conflict],
+            "per_class": {
+                "glioma": {"test_images": 3, "exact": 1, "near": 2},
+                "pituitary": {"test_images": 1, "exact": 0, "near": 0},
+            },
+        },
+        "within": {"Training": {"label_conflicts": [conflict, conflict]}, "Testing": {"label_conflicts": []}},
+        "test_images": test_images,
+    }
+
+
+def test_audit_summary_counts_the_test_images_and_the_conflicts():
+    summary = audit.summarize(audit_result())
+    assert summary == audit.Summary(
+        test_images=4, exact=1, near=2, clean=2, conflicts_between=1, conflicts_within=2
+    )
+    assert summary.share(summary.clean) == 0.5 and summary.near_share == 0.5
+    assert audit.Summary(0, 0, 0, 0, 0, 0).near_share == 0.0  # no test images: no division by zero
+
+
+def test_audit_per_class_table():
+    table = audit.per_class_table(audit_result())
+    assert table.values.tolist() == [["Glioma", 3, 1, 2], ["Pituitary", 1, 0, 0]]
+    assert table.columns.tolist() == [
+        "class", "test images", "same file in Training", "near duplicate in Training"
+    ]  # fmt: skip
+
+
+def batch_table() -> pd.DataFrame:
+    """predict_files' columns: two good rows (one flagged, one where the models differ), one failed."""
+    return pd.DataFrame(
+        {
+            "file": ["a.png", "b.png", "bad.jpg"],
+            "error": ["", "", "file is empty (0 bytes): bad.jpg"],
+            "m1_label": ["glioma", "notumor", np.nan],
+            "m1_confidence": [0.9, 0.8, np.nan],
+            "m2_label": ["glioma", "pituitary", np.nan],
+            "m2_confidence": [0.7, 0.6, np.nan],
+            "agree": [True, False, np.nan],
+            "out_of_distribution": [True, False, np.nan],
+        }
+    )
+
+
+def test_batch_summary_counts_a_table_and_adds_up():
+    summary = predict.summarize(batch_table())
+    assert summary == predict.BatchSummary(files=3, failed=1, agree=1, disagree=1, out_of_distribution=1)
+    assert summary.classified == 2
+    assert summary + summary == predict.BatchSummary(6, 2, 2, 2, 2)
+    without_checkers = predict.summarize(batch_table().drop(columns="out_of_distribution"))
+    assert without_checkers.out_of_distribution == 0
+
+
+def test_shown_labels_are_class_titles_or_not_recognised():
+    shown = predict.shown_labels(batch_table(), ["m1", "m2"])
+    assert shown["m1_label"].tolist()[:2] == [predict.NOT_RECOGNISED, "No tumor"]
+    assert shown["m2_label"].tolist()[:2] == [predict.NOT_RECOGNISED, "Pituitary"]
+    assert pd.isna(shown.loc[2, "m1_label"])  # a failed row stays empty
+    assert batch_table()["m1_label"][0] == "glioma"  # the CSV's table is left as it was
+
+
+@pytest.mark.parametrize(
+    "probabilities, foreign, expected",
+    [
+        ([0.1, 0.7, 0.1, 0.1], False, "Meningioma"),
+        ([0.1, 0.1, 0.7, 0.1], False, "No tumor"),
+        ([0.1, 0.7, 0.1, 0.1], True, "Not recognised"),
+    ],
+)
+def test_shown_label(probabilities, foreign, expected):
+    assert predict.shown_label(np.array(probabilities), foreign) == expected
+
+
+def test_phase_table_renames_the_history_columns():
+    history = {
+        "phases": [
+            {"name": "head", "first_epoch": 1, "last_epoch": 5, "best_epoch": 4, "wall_time_s": 3.5},
+            {"name": "fine-tune", "first_epoch": 6, "last_epoch": 9, "best_epoch": 9, "wall_time_s": 20.0},
+        ]
+    }
+    table = efficiency.phase_table(history)
+    assert table.columns.tolist() == ["phase", "from epoch", "to epoch", "best epoch", "wall time (s)"]
+    assert table.values.tolist() == [["head", 1, 5, 4, 3.5], ["fine-tune", 6, 9, 9, 20.0]]

@@ -1,0 +1,121 @@
+"""The registry's promise: a new architecture is one `register` call in a few lines, and it
+trains, evaluates, is explained, is guarded and appears on every page with no other file edited."""
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from test_app import PAGES, TIMEOUT
+
+from conftest import make_scan, write_dataset
+from core import artifacts, audit, models, paths, train
+from core.cache import CACHE_ENV_VAR
+from core.config import ModelConfig
+from core.gradcam import Explainer
+from core.ood import Checker, load_guard
+
+TINY = ModelConfig(
+    name="tiny_net", display_name="Tiny net (test)", architecture="tiny_net", image_size=32, dropout=0.1
+)
+
+
+def build_tiny_net(config: ModelConfig):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((config.image_size, config.image_size, 3), name="image")
+    x = layers.Rescaling(1 / 255, name=models.PREPROCESS_LAYER)(inputs)
+    x = layers.Conv2D(8, 3, activation="relu", name="conv")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(models.NUM_CLASSES, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=config.name)
+
+
+@pytest.fixture(scope="module")
+def registered():
+    """The third architecture, registered for this module only."""
+    facts = dict(explain_layer="conv", feature_layer="pool", two_phase=False, pretrained=False)
+    models.register(TINY, **facts, short_name="Tiny", color="#16a34a", badge="green")(build_tiny_net)
+    yield models.get(TINY.name)
+    models.unregister(TINY.name)
+
+
+@pytest.fixture(scope="module")
+def trained(registered, tmp_path_factory):
+    """Every registered model, the tiny one among them, trained briefly on one synthetic dataset,
+    and the dataset's audit."""
+    root = tmp_path_factory.mktemp("third")
+    data, out = write_dataset(root / "data"), root / "artifacts"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV_VAR, str(root / "cache"))
+        for name in models.names():
+            short = dict(image_size=min(models.get(name).config.image_size, 96), epochs=1, fine_tune_epochs=1)
+            train.train(dataclasses.replace(models.get(name).config, **short, batch_size=8), data, out, None)
+    audit.main(["--data", str(data), "--artifacts", str(out)])
+    return data, out
+
+
+def test_it_trains_and_evaluates_in_one_phase(trained):
+    _, root = trained
+    assert artifacts.available_models(root) == ["mobilenetv2", "custom_cnn", TINY.name]  # registry order
+    assert [phase["name"] for phase in artifacts.load_history(TINY.name, root)["phases"]] == ["train"]
+    metrics = artifacts.load_metrics(TINY.name, root)
+    assert metrics["n_images"] == 24 and 0 <= metrics["accuracy"] <= 1
+    shortened = dataclasses.replace(TINY, epochs=1, fine_tune_epochs=1, batch_size=8)
+    assert artifacts.load_config(TINY.name, root) == shortened
+
+
+def test_it_is_explained_and_guarded(trained, registered):
+    _, root = trained
+    model = artifacts.load_model(TINY.name, root)
+    image = np.asarray(make_scan(1, 0, TINY.image_size).convert("RGB"))
+    heatmap = Explainer(model, registered.explain_layer).heatmap(image, 1, "Grad-CAM++")
+    assert heatmap.shape == (TINY.image_size, TINY.image_size) and heatmap.max() <= 1
+    scores = Checker(model, load_guard(TINY.name, root)).scores(image[None])
+    assert scores.shape == (1,) and np.isfinite(scores).all()
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    make_scan(2, 3, 64).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _text(app: AppTest) -> str:
+    """Everything a page wrote as text: titles, Markdown, captions, metrics, tables, choices."""
+    kinds = ("title", "subheader", "markdown", "caption")
+    parts = [element.value for kind in kinds for element in app.get(kind)]
+    parts += [f"{metric.label} {metric.value}" for metric in app.metric]
+    parts += [frame.value.to_string() for frame in app.dataframe]
+    parts += [str(option) for box in app.selectbox for option in box.options]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def app_on(trained, monkeypatch):
+    """A fresh app on the trained artifacts and the synthetic dataset; caches cleared around it."""
+    data, root = trained
+    monkeypatch.setenv(paths.ARTIFACTS_ENV_VAR, str(root))
+    monkeypatch.setenv(paths.DATA_ENV_VAR, str(data))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield lambda: AppTest.from_file(str(paths.ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_it_appears_on_every_page(app_on, page):
+    app = app_on()
+    app.run()
+    if page != PAGES[0]:
+        app.switch_page(page).run()
+    if page == "pages/predict.py":
+        app.get_by_key("single_upload").set_value(("scan.png", _png(), "image/png"))
+        app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    text = _text(app)
+    assert TINY.display_name in text or f"{models.get(TINY.name).short_name}:" in text, text[:2000]
