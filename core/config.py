@@ -17,10 +17,10 @@ class ModelConfig:
     image_size: int  # square input side; callers feed raw 0-255 RGB at this size
     dropout: float
     batch_size: int = 32
-    seed: int = 42
+    seed: int = 42  # initial weights, shuffling and the validation split
     validation_fraction: float = 0.15
     # Phase 1: the whole custom CNN, or MobileNetV2's new head on a frozen base.
-    epochs: int = 30
+    epochs: int = 30  # at most: early stopping may end sooner
     learning_rate: float = 1e-3
     # Phase 2 (MobileNetV2 only): unfreeze the top layers of the base, BatchNorm stays frozen.
     fine_tune_epochs: int = 0
@@ -30,11 +30,11 @@ class ModelConfig:
     # Callbacks, both on validation loss.
     early_stopping_patience: int = 5
     reduce_lr_patience: int = 2
-    reduce_lr_factor: float = 0.3
+    reduce_lr_factor: float = 0.3  # the new rate is the old one times this
     min_learning_rate: float = 1e-7
     # Augmentation of training batches only.
     rotation_degrees: float = 10.0
-    shift_fraction: float = 0.1
+    shift_fraction: float = 0.1  # of the image side, each way
     zoom_fraction: float = 0.1
     horizontal_flip: bool = True
 

@@ -37,7 +37,7 @@ with left:
     st.dataframe(
         table,
         hide_index=True,
-        column_config={m: st.column_config.NumberColumn(format="percent") for m in ("accuracy", "macro F1")},
+        column_config=widgets.number_columns(percent=("accuracy", "macro F1")),
     )
 with right:
     st.subheader("Per class")

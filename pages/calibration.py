@@ -18,14 +18,10 @@ reports = {name: loaders.calibration_report(name, subset) for name in names}
 st.dataframe(
     calibration.report_table(reports, loaders.titles()),
     hide_index=True,
-    column_config={
-        "temperature": st.column_config.NumberColumn(format="%.2f"),
-        "expected calibration error": st.column_config.NumberColumn(format="percent"),
-        "Brier score": st.column_config.NumberColumn(format="%.4f"),
-        "log loss": st.column_config.NumberColumn(format="%.4f"),
-        "mean confidence": st.column_config.NumberColumn(format="percent"),
-        "accuracy": st.column_config.NumberColumn(format="percent"),
-    },
+    column_config=widgets.number_columns(
+        {"temperature": "%.2f", "Brier score": "%.4f", "log loss": "%.4f"},
+        percent=("expected calibration error", "mean confidence", "accuracy"),
+    ),
 )
 n_validation = len(loaders.validation_predictions(names[0]))
 st.caption(

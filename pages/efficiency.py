@@ -54,16 +54,11 @@ else:
     st.dataframe(
         efficiency.size_table(benchmark, {name: loaders.metrics(name) for name in names}, titles),
         hide_index=True,
-        column_config={
-            "parameters": st.column_config.NumberColumn(format="localized"),
-            **{
-                c: st.column_config.NumberColumn(format="%.1f")
-                for c in ("Keras (MB)", "LiteRT fp32 (MB)", "LiteRT int8 (MB)")
-            },
-            **{
-                c: st.column_config.NumberColumn(format="percent") for c in ("accuracy fp32", "accuracy int8")
-            },
-        },
+        column_config=widgets.number_columns(
+            {"parameters": "localized"}
+            | dict.fromkeys(("Keras (MB)", "LiteRT fp32 (MB)", "LiteRT int8 (MB)"), "%.1f"),
+            percent=("accuracy fp32", "accuracy int8"),
+        ),
     )
     st.caption(
         f"Published MobileNetV2: {PUBLISHED_MOBILENETV2['file_size_mb']:.1f} MB. The int8 copy "
@@ -82,5 +77,5 @@ st.markdown(
 st.dataframe(
     efficiency.training_phases(manifests, titles),
     hide_index=True,
-    column_config={"seconds": st.column_config.NumberColumn(format="%.0f")},
+    column_config=widgets.number_columns({"seconds": "%.0f"}),
 )

@@ -88,7 +88,7 @@ st.plotly_chart(per_class_bars(table, colors), width="stretch")
 st.dataframe(
     compare.per_class_wide(table),
     hide_index=True,
-    column_config={m: st.column_config.NumberColumn(format="percent") for m in ("precision", "recall", "f1")},
+    column_config=widgets.number_columns(percent=("precision", "recall", "f1")),
 )
 
 st.subheader("Against the published figures")
@@ -100,13 +100,10 @@ reference = compare.reference_table(full_headlines, titles, n_full, PUBLISHED_MO
 st.dataframe(
     reference,
     hide_index=True,
-    column_config={
-        "accuracy": st.column_config.NumberColumn(format="percent"),
-        "macro F1": st.column_config.NumberColumn(format="percent"),
-        "parameters": st.column_config.NumberColumn(format="localized"),
-        "file size (MB)": st.column_config.NumberColumn(format="%.1f"),
-        "ms / image": st.column_config.NumberColumn(format="%.1f"),
-    },
+    column_config=widgets.number_columns(
+        {"parameters": "localized", "file size (MB)": "%.1f", "ms / image": "%.1f"},
+        percent=("accuracy", "macro F1"),
+    ),
 )
 st.caption(
     f"Always on the full test set of {release.describe(n_full)}, the one the published figures "

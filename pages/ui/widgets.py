@@ -42,6 +42,13 @@ def per_model(values: dict[str, str]) -> str:
     return listed([f"{value} ({short_name(name)})" for name, value in values.items()])
 
 
+def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ...] = ()) -> dict:
+    """st.dataframe's column_config: each column of `formats` in its format, those of `percent` as
+    percentages."""
+    formats = (formats or {}) | dict.fromkeys(percent, "percent")
+    return {column: st.column_config.NumberColumn(format=shown) for column, shown in formats.items()}
+
+
 def warn_if_foreign(found: dict[str, str]) -> None:
     """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
     if found:
