@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
@@ -105,8 +104,8 @@ def _compile(model: keras.Model, learning_rate: float) -> None:
 
 def _fit(
     model: keras.Model,
-    train_data: Any,
-    val_data: Any,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset,
     epochs: int,
     config: ModelConfig,
     phase: str,
@@ -139,15 +138,8 @@ def _fit_images(
 ) -> Phase:
     """_fit on decoded images: augmented, shuffled training batches and plain validation batches."""
     train_data = dataset(fit.images, fit.labels, config, training=True)
-    return _fit(
-        model,
-        train_data,
-        dataset(val.images, val.labels, config, training=False),
-        epochs,
-        config,
-        phase,
-        records,
-    )
+    val_data = dataset(val.images, val.labels, config, training=False)
+    return _fit(model, train_data, val_data, epochs, config, phase, records)
 
 
 def _train_two_phase(
