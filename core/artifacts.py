@@ -10,11 +10,13 @@ paths.artifacts_dir() (--artifacts, $BRAIN_MRI_ARTIFACTS or artifacts/).
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from core import models, paths
@@ -47,10 +49,44 @@ ARTIFACT_FILES = (
     GUARD_FILE,
     "manifest.json",
 )
+EVALUATION_FILES = ("metrics.json", PREDICTIONS_FILE, VALIDATION_FILE, GUARD_FILE)  # core.evaluate's
+KERAS_ARCHIVE_FILES = {"metadata.json", "config.json", "model.weights.h5"}  # inside every .keras zip
+LFS_POINTER = b"version https://git-lfs"  # how a Git LFS pointer file starts
+# What a damaged file can raise while read: bad JSON or text (ValueError), a bad zip, a short read.
+READ_ERRORS = (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile)
 
 
 class ArtifactError(FileNotFoundError):
-    """A model's artifact folder or one of its files is missing."""
+    """A model's artifact folder or one of its files is missing (or damaged: DamagedArtifactError)."""
+
+
+class DamagedArtifactError(ArtifactError, ValueError):
+    """An artifact file is there but cannot be read: truncated, half-copied or a Git LFS pointer."""
+
+
+def writer(file: str, name: str | None = None) -> str:
+    """The command that (re)writes an artifact `file`, of model `name` where it belongs to one."""
+    if file in BENCHMARKS:
+        return f"python -m {BENCHMARKS[file]}"
+    if file == AUDIT_FILE:
+        return "python -m core.audit"
+    if file in (TFLITE_FILE, TFLITE_INT8_FILE):
+        return f"python -m core.litert --model {name}"
+    module = "core.evaluate" if file in EVALUATION_FILES else "core.train"
+    return f"python -m {module} --model {name}"
+
+
+@contextmanager
+def reading(path: Path, command: str) -> Iterator[None]:
+    """Turn whatever reading a damaged `path` raises into a DamagedArtifactError naming it."""
+    try:
+        yield
+    except READ_ERRORS as error:
+        if isinstance(error, ArtifactError):
+            raise
+        raise DamagedArtifactError(
+            f"artifact damaged: {path} ({type(error).__name__}: {error}); rewrite it with `{command}`"
+        ) from error
 
 
 def model_dir(name: str, root: Path | None = None) -> Path:
@@ -73,12 +109,19 @@ def _path(name: str, file: str, root: Path | None) -> Path:
     return path
 
 
+def _json(path: Path, command: str) -> Any:
+    with reading(path, command):
+        return json.loads(path.read_text())
+
+
 def read_json(name: str, file: str, root: Path | None = None) -> Any:
-    return json.loads(_path(name, file, root).read_text())
+    return _json(_path(name, file, root), writer(file, name))
 
 
 def load_config(name: str, root: Path | None = None) -> ModelConfig:
-    return ModelConfig.load(_path(name, "config.json", root))
+    path = _path(name, "config.json", root)
+    with reading(path, writer("config.json", name)):
+        return ModelConfig.load(path)
 
 
 def load_history(name: str, root: Path | None = None) -> dict:
@@ -95,7 +138,20 @@ def load_manifest(name: str, root: Path | None = None) -> dict:
 
 def load_predictions(name: str, root: Path | None = None, split: str = "test") -> pd.DataFrame:
     """Per-image predictions on the test set, or with split="validation" the validation split."""
-    return pd.read_csv(_path(name, VALIDATION_FILE if split == "validation" else PREDICTIONS_FILE, root))
+    file = VALIDATION_FILE if split == "validation" else PREDICTIONS_FILE
+    path = _path(name, file, root)
+    with reading(path, writer(file, name)):
+        table = pd.read_csv(path)
+        if table.empty or table.isna().any(axis=None):  # a cut-off file ends in a short row
+            raise ValueError("empty cells: the file is cut off")
+    return table
+
+
+def load_arrays(name: str, file: str, root: Path | None = None) -> dict[str, np.ndarray]:
+    """Every array of a model's .npz file, read in full so that a damaged file fails here."""
+    path = _path(name, file, root)
+    with reading(path, writer(file, name)), np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
 
 
 def load_audit(root: Path | None = None) -> dict:
@@ -103,7 +159,7 @@ def load_audit(root: Path | None = None) -> dict:
     path = paths.artifacts_dir(root) / AUDIT_FILE
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `python -m core.audit`)")
-    return json.loads(path.read_text())
+    return _json(path, writer(AUDIT_FILE))
 
 
 def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict:
@@ -111,7 +167,7 @@ def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict
     path = paths.artifacts_dir(root) / file
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `python -m {BENCHMARKS[file]}`)")
-    return json.loads(path.read_text())
+    return _json(path, writer(file))
 
 
 def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path:
@@ -119,11 +175,38 @@ def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path
     return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
 
 
+def check_model(name: str, root: Path | None = None) -> Path:
+    """The model file's path, if it looks like a Keras archive; a cheap check that loads nothing.
+
+    Raises:
+        ArtifactError: the file is missing.
+        DamagedArtifactError: it is a Git LFS pointer, or not a complete Keras archive.
+    """
+    path = _path(name, MODEL_FILE, root)
+    with path.open("rb") as file:
+        if file.read(len(LFS_POINTER)) == LFS_POINTER:
+            raise DamagedArtifactError(
+                f"artifact damaged: {path} is a Git LFS pointer, not the model; fetch it with "
+                f"`git lfs pull` or rewrite it with `{writer(MODEL_FILE, name)}`"
+            )
+    with reading(path, writer(MODEL_FILE, name)), zipfile.ZipFile(path) as archive:
+        if missing := KERAS_ARCHIVE_FILES - set(archive.namelist()):
+            raise ValueError(f"not a Keras archive, it lacks {', '.join(sorted(missing))}")
+    return path
+
+
 def load_model(name: str, root: Path | None = None) -> "keras.Model":
-    """The saved Keras model, uncompiled, ready for inference on raw 0-255 RGB."""
+    """The saved Keras model, uncompiled, ready for inference on raw 0-255 RGB.
+
+    Raises:
+        ArtifactError: the file is missing.
+        DamagedArtifactError: it cannot be read (see check_model).
+    """
     import keras  # imported here so pages without a model never pay for TensorFlow
 
-    return keras.saving.load_model(_path(name, MODEL_FILE, root), compile=False)
+    path = check_model(name, root)
+    with reading(path, writer(MODEL_FILE, name)):
+        return keras.saving.load_model(path, compile=False)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable
 
 from core import paths
+from core.artifacts import ArtifactError
 from core.data import DatasetError
 from core.models import names as model_names
 
@@ -29,8 +30,9 @@ def selected_models(model: str) -> list[str]:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a CLI's main; a missing dataset, weights file or artifact ends it with one clear line."""
+    """Run a CLI's main; a missing dataset or weights file, or a missing or damaged artifact, ends
+    it with one clear line."""
     try:
         main()
-    except (DatasetError, FileNotFoundError) as error:
+    except (DatasetError, ArtifactError, FileNotFoundError) as error:
         sys.exit(f"error: {error}")

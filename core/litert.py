@@ -53,15 +53,20 @@ class LiteRTModel:
         path: a .tflite file taking (N, S, S, 3) float32 raw 0-255 RGB, returning (N, 4).
 
     Raises:
-        ValueError: not a readable .tflite model, or not one image in and four scores out.
+        artifacts.DamagedArtifactError: not a readable .tflite file (also a ValueError).
+        ValueError: not one image in and four scores out.
     """
 
     def __init__(self, path: Path, num_threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path)
-        # XNNPACK is the default delegate: no options needed for the fast CPU kernels.
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads or os.cpu_count())
+        # A damaged file raises artifacts.DamagedArtifactError, a ValueError naming the file.
+        with artifacts.reading(self.path, artifacts.writer(self.path.name, self.path.parent.name)):
+            # XNNPACK is the default delegate: no options needed for the fast CPU kernels.
+            self._interpreter = Interpreter(
+                model_path=str(self.path), num_threads=num_threads or os.cpu_count()
+            )
         (self._input,) = self._interpreter.get_input_details()
         (self._output,) = self._interpreter.get_output_details()
         shape, outputs = self._input["shape_signature"], self._output["shape_signature"]

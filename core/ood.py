@@ -74,7 +74,9 @@ def fit(
 
 
 def load_guard(name: str, root: Path | None = None) -> Guard:
-    return Guard.load(artifacts.model_dir(name, root) / artifacts.GUARD_FILE)
+    """A model's guard. Raises artifacts.ArtifactError if ood.npz is missing or damaged."""
+    stored = artifacts.load_arrays(name, artifacts.GUARD_FILE, root)
+    return Guard(stored["means"], stored["precision"], float(stored["threshold"]))
 
 
 class Checker:

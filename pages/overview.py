@@ -17,7 +17,7 @@ st.caption(
 names = routing.require_models()
 titles = loaders.titles()
 subset = sidebar.subset()
-benchmark = (loaders.benchmark() or {}).get("models", {})
+benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
 headlines = {
     name: compare.headline(
         loaders.metrics(name) | loaders.subset_metrics(name, subset),
@@ -46,7 +46,7 @@ for column, name in zip(st.columns(len(names)), names):
                 )
         interval_slots[name] = st.empty()  # filled once the bootstrap below has run
 
-audit_summary = loaders.audit_summary()
+audit_summary = loaders.optional(loaders.audit_summary)
 near_share = audit_summary.near_share if audit_summary else None
 st.markdown(compare.reading(headlines, titles, clean=subset == paired.CLEAN, near_share=near_share))
 

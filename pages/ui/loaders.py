@@ -1,6 +1,8 @@
 """The cached loaders: tables and arrays as data, models and explainers as resources."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -11,10 +13,32 @@ from core.config import ModelConfig
 from core.decode import decode_image
 from core.evaluate import metrics_from_predictions
 
+T = TypeVar("T")
+
 
 @st.cache_data
 def model_names() -> list[str]:
     return artifacts.available_models()
+
+
+@st.cache_data
+def model_file_problems() -> list[str]:
+    """What is wrong with each shipped model's model.keras (artifacts.check_model), if anything."""
+    problems = []
+    for name in model_names():
+        try:
+            artifacts.check_model(name)
+        except artifacts.ArtifactError as error:
+            problems.append(str(error))
+    return problems
+
+
+def optional(load: Callable[[], T]) -> T | None:
+    """`load()`, or None where its artifact is missing or damaged: for pages that only mention it."""
+    try:
+        return load()
+    except artifacts.ArtifactError:
+        return None
 
 
 @st.cache_data
@@ -64,9 +88,11 @@ def validation_predictions(name: str) -> pd.DataFrame:
 
 @st.cache_data
 def leakage_audit() -> dict | None:
-    """The dataset's leakage audit, or None if the artifacts have none."""
+    """The dataset's leakage audit, or None if the artifacts have none. Raises DamagedArtifactError."""
     try:
         return artifacts.load_audit()
+    except artifacts.DamagedArtifactError:
+        raise
     except artifacts.ArtifactError:
         return None
 
@@ -79,9 +105,14 @@ def audit_summary() -> audit.Summary | None:
 
 @st.cache_data
 def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
-    """A benchmark's results (inference by default, see artifacts.BENCHMARKS), or None if absent."""
+    """A benchmark's results (inference by default, see artifacts.BENCHMARKS), or None if absent.
+
+    Raises DamagedArtifactError: pages that only mention a benchmark read it through `optional`.
+    """
     try:
         return artifacts.load_benchmark(file=file)
+    except artifacts.DamagedArtifactError:
+        raise
     except artifacts.ArtifactError:
         return None
 

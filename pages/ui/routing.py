@@ -7,7 +7,7 @@ import streamlit as st
 from core import paths
 from pages.ui import loaders
 
-APP_KEY = "app_navigation"  # set by streamlit_app.py on every run
+APP_KEY = "app_navigation"  # set by streamlit_app.py while it runs a page
 
 
 def require_models() -> list[str]:
@@ -20,12 +20,22 @@ def require_models() -> list[str]:
     return names
 
 
+def require_model_files() -> None:
+    """Stop with a message naming each model file that is missing or damaged (a cheap check)."""
+    problems = loaders.model_file_problems()
+    for problem in problems:
+        st.error(problem)
+    if problems:
+        st.stop()
+
+
 def _run_through_app() -> None:
     """Serve this page through streamlit_app.py if Streamlit started it on its own.
 
     A server with a pages/ folder runs a deep link such as /predict as the bare page script
-    (Streamlit's older multipage mode) until some session has called st.navigation: the page
-    would come without the app's navigation, layout and sidebar.
+    (Streamlit's older multipage mode) until some session has called st.navigation, and AppTest's
+    switch_page always does: the page would come without the app's navigation, layout, sidebar
+    and its message for a missing or damaged artifact.
     """
     if not st.session_state.get(APP_KEY):
         runpy.run_path(str(paths.ROOT / "streamlit_app.py"))

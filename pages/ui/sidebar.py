@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import paired, paths, release
+from core.artifacts import ArtifactError
 from core.data import TEST_SPLIT, DatasetError
 from pages.ui import loaders
 
@@ -16,8 +17,13 @@ def subset_switch() -> None:
     """Switch between the full test set and the clean subset (needs the leakage audit)."""
     if not loaders.model_names():
         return
-    clean = loaders.clean_paths()
-    counts = {paired.FULL: loaders.n_test_images(), paired.CLEAN: len(clean) if clean else 0}
+    clean = loaders.optional(loaders.clean_paths)
+    try:
+        n_images = loaders.n_test_images()
+    except ArtifactError as error:  # the pages that need the metrics say so; the others still work
+        st.sidebar.warning(str(error))
+        return
+    counts = {paired.FULL: n_images, paired.CLEAN: len(clean) if clean else 0}
     st.sidebar.radio(
         "Test images",
         list(counts) if clean else [paired.FULL],
@@ -92,11 +98,10 @@ def _folder() -> Path:
 def dataset_dir() -> Path | None:
     """The dataset folder if it holds the very test set the artifacts were evaluated on, else None."""
     found, names = _inspect(str(_folder())), loaders.model_names()
-    if (
-        found is None
-        or not names
-        or found.test_fingerprint != loaders.metrics(names[0]).get("test_fingerprint")
-    ):
+    if found is None or not names:
+        return None
+    metrics = loaders.optional(lambda: loaders.metrics(names[0]))  # damaged: its pages say so
+    if metrics is None or found.test_fingerprint != metrics.get("test_fingerprint"):
         return None
     return _folder()
 
