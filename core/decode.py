@@ -74,8 +74,8 @@ def _open_with_pillow(data: bytes, name: str) -> Image.Image:
 def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None = None) -> np.ndarray:
     """Decode an image file or its bytes to a (size, size, 3) uint8 RGB array.
 
-    The content decides the format, not the file name: JPEG, PNG, BMP or DICOM (files that start
-    like DICOM or end in .dcm). Multi-frame files give their first frame, but animated images and
+    The content decides the format, not the file name: JPEG, PNG, BMP or DICOM (with or without
+    the 128-byte preamble). Multi-frame files give their first frame, but animated images and
     other formats (GIF, TIFF, ...) are refused.
 
     Args:
@@ -96,7 +96,7 @@ def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None 
         raise ImageError(f"cannot read file ({error.strerror}): {name}") from None
     if not data:
         raise ImageError(f"file is empty (0 bytes): {name}")
-    if dicom.is_dicom(data) or name.lower().endswith(".dcm"):
+    if dicom.is_dicom(data):  # by content: a JPEG named .dcm is a JPEG
         image = Image.fromarray(dicom.read_dicom(data, name)).convert("RGB")
     else:
         image = _open_with_pillow(data, name)

@@ -8,19 +8,27 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.imagefile import EXPECTED_FORMATS, ImageError, check_image_size
+from core.imagefile import ImageError, check_image_size
 
 if TYPE_CHECKING:
     from pydicom import Dataset
+    from pydicom.uid import UID
 
 DICOM_MAGIC, DICOM_MAGIC_OFFSET = b"DICM", 128  # after the 128-byte preamble of a DICOM file
 GRAY = ("MONOCHROME1", "MONOCHROME2")
 COLOR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT")  # pydicom hands these back as RGB
 
 
+# A data set saved without preamble or file meta (older files; implicit VR little endian is
+# DICOM's default) starts with its first element's tag: group 0002 or 0008, little endian.
+BARE_FIRST_GROUPS = (b"\x02\x00", b"\x08\x00")
+STRUCTURED_REPORT = "1.2.840.10008.5.1.4.1.1.88."  # the SOP classes of every kind of SR
+
+
 def is_dicom(data: bytes) -> bool:
-    """Whether `data` starts like a DICOM file (the extension is not trusted)."""
-    return data[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + len(DICOM_MAGIC)] == DICOM_MAGIC
+    """Whether `data` starts like a DICOM file, with or without preamble (the extension is not trusted)."""
+    preamble_magic = data[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + len(DICOM_MAGIC)] == DICOM_MAGIC
+    return preamble_magic or data[:2] in BARE_FIRST_GROUPS
 
 
 def read_dicom(data: bytes, name: str) -> np.ndarray:
@@ -44,16 +52,14 @@ def read_dicom(data: bytes, name: str) -> np.ndarray:
     from pydicom.pixels import get_decoder, pixel_array
 
     try:
-        # force: a .dcm without the preamble (older files) still parses; junk fails below.
+        # force: a data set without the preamble (older files) still parses.
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
     except Exception as error:  # pydicom raises many types for broken files
-        raise ImageError(f"not a readable DICOM file ({error}): {name}") from None
+        raise ImageError(f"not a readable DICOM file ({_one_line(error)}): {name}") from None
     if "PixelData" not in dataset:
-        if not is_dicom(data):  # a .dcm name without the DICOM header: force parsed junk
-            raise ImageError(f"not a readable image ({EXPECTED_FORMATS}): {name}")
-        raise ImageError(f"DICOM file has no pixel data: {name}")
+        raise ImageError(f"{_what_instead_of_pixels(dataset)}: {name}")
 
-    syntax = dataset.get("file_meta", {}).get("TransferSyntaxUID")
+    syntax = dataset.get("file_meta", {}).get("TransferSyntaxUID") or _bare_syntax(dataset)
     if syntax is None:
         raise ImageError(f"DICOM file has no transfer syntax, so its pixels cannot be read: {name}")
     try:
@@ -74,9 +80,45 @@ def read_dicom(data: bytes, name: str) -> np.ndarray:
         if photometric in COLOR:
             return _stretch(pixels, 0, 2 ** int(dataset.get("BitsStored", 8)) - 1)
         gray = _window(pixels, dataset)
-    except Exception as error:  # corrupt or inconsistent pixel data
-        raise ImageError(f"cannot decode DICOM pixel data ({error}): {name}") from None
+    except Exception as error:  # corrupt or inconsistent pixel data, or a decoder's limit
+        compressed = f" compressed with {syntax.name}" if syntax.is_compressed else ""
+        raise ImageError(f"cannot decode DICOM pixel data{compressed} ({_one_line(error)}): {name}") from None
     return 255 - gray if photometric == "MONOCHROME1" else gray
+
+
+def _what_instead_of_pixels(dataset: "Dataset") -> str:
+    """Why a data set without PixelData is refused: the kind of DICOM object it is, where known."""
+    from pydicom.uid import UID
+
+    sop = UID(str(dataset.get("SOPClassUID", "")))
+    kind = sop.name.removesuffix(" Storage")
+    if kind == str(sop) or "Image" in kind:  # unknown class, or an image class missing its pixels
+        return "DICOM file has no pixel data"
+    if sop.startswith(STRUCTURED_REPORT):
+        return f"file is a DICOM structured report ({kind}), not an image"
+    return f"file is a DICOM {kind}, not an image"
+
+
+def _bare_syntax(dataset: "Dataset") -> "UID | None":
+    """The transfer syntax a data set without file meta was read with; recorded so pydicom can decode it."""
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    encodings = {
+        (True, True): ImplicitVRLittleEndian,
+        (False, True): ExplicitVRLittleEndian,
+        (False, False): ExplicitVRBigEndian,
+    }
+    syntax = encodings.get(dataset.original_encoding)
+    if syntax is not None:
+        dataset.ensure_file_meta()
+        dataset.file_meta.TransferSyntaxUID = syntax
+    return syntax
+
+
+def _one_line(error: Exception) -> str:
+    """An exception's message on one line: pydicom lists each plugin's failure on its own line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _window(pixels: np.ndarray, dataset: "Dataset") -> np.ndarray:

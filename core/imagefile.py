@@ -6,7 +6,7 @@ finder and the upload widgets, so each fact is written once.
 
 DATASET_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})  # what the dataset finder reads
 UPLOAD_SUFFIXES = DATASET_SUFFIXES | {".dcm"}  # what the upload widgets accept
-FOLDER_SUFFIXES = UPLOAD_SUFFIXES | {".tif", ".tiff"}  # what the folder predictor picks up
+FOLDER_SUFFIXES = UPLOAD_SUFFIXES  # what the folder predictor picks up; it counts the rest
 EXPECTED_FORMATS = "JPEG, PNG, BMP or DICOM expected"
 MIN_SIDE = 32
 MAX_PIXELS = 40_000_000  # larger than any scan; stops decompression bombs

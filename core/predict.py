@@ -8,6 +8,7 @@ import itertools
 import os
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -161,13 +162,18 @@ def _flagged(table: pd.DataFrame) -> pd.Series:
 
 
 def summarize(table: pd.DataFrame) -> BatchSummary:
-    """The counts of a predict_files table; a failed row has no `agree` and counts in neither."""
+    """The counts of a predict_files table.
+
+    A failed row has no `agree` and counts in neither agree nor disagree; nor does a flagged row,
+    whose labels are shown as NOT_RECOGNISED, so the models' agreement there means nothing.
+    """
+    judged = ~_flagged(table)
     return BatchSummary(
         files=len(table),
         failed=int(table["error"].ne("").sum()),
-        agree=int(table["agree"].eq(True).sum()),
-        disagree=int(table["agree"].eq(False).sum()),
-        out_of_distribution=int(_flagged(table).sum()),
+        agree=int((table["agree"].eq(True) & judged).sum()),
+        disagree=int((table["agree"].eq(False) & judged).sum()),
+        out_of_distribution=int((~judged).sum()),
     )
 
 
@@ -177,21 +183,40 @@ def shown_label(probabilities: np.ndarray, foreign: bool) -> str:
 
 
 def shown_labels(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """A predict_files table with class titles for labels, NOT_RECOGNISED where the guard flags the image."""
+    """A predict_files table with class titles for labels.
+
+    Where the guard flags the image, the labels read NOT_RECOGNISED and the confidences are blank:
+    a confidence for an image unlike the training data would be read as trust.
+    """
     shown, foreign = table.copy(), _flagged(table)
     for name in names:
         shown[f"{name}_label"] = shown[f"{name}_label"].map(CLASS_TITLES, na_action="ignore")
         shown.loc[foreign, f"{name}_label"] = NOT_RECOGNISED
+        shown.loc[foreign, f"{name}_confidence"] = np.nan
     return shown
 
 
-def image_files(folder: Path) -> Iterator[Path]:
-    """Every image file under `folder`, walked lazily in sorted order; hidden files and folders skipped."""
+def image_files(folder: Path, skipped: Counter[str] | None = None) -> Iterator[Path]:
+    """Every image file under `folder`, walked lazily in sorted order; hidden files and folders skipped.
+
+    Args:
+        skipped: if given, counts the other (not hidden) files by suffix, e.g. {".txt": 2}.
+    """
     for directory, subdirectories, files in os.walk(folder):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
-        for file in sorted(files):
-            if not file.startswith(".") and Path(file).suffix.lower() in FOLDER_SUFFIXES:
+        for file in sorted(f for f in files if not f.startswith(".")):
+            suffix = Path(file).suffix.lower()
+            if suffix in FOLDER_SUFFIXES:
                 yield Path(directory) / file
+            elif skipped is not None:
+                skipped[suffix or "(no suffix)"] += 1
+
+
+def describe_skipped(skipped: Counter[str]) -> str:
+    """E.g. "3 skipped: not an image suffix (.txt 2, .tif 1)"; most common suffix first."""
+    by_count = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))
+    suffixes = ", ".join(f"{suffix} {count}" for suffix, count in by_count)
+    return f"{skipped.total()} skipped: not an image suffix ({suffixes})" if skipped else "0 skipped"
 
 
 def _read(path: Path, folder: Path) -> tuple[str, bytes | None, str]:
@@ -252,9 +277,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
-    folder = paths.data_dir(args.data)
+    folder, out = paths.data_dir(args.data), Path(args.out)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
+    # Checked before the models load (seconds), so a mistyped --out fails at once.
+    if out.is_dir():
+        raise FileNotFoundError(f"--out is a folder, not a CSV file: {out}")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"folder for --out not found: {out.parent}")
     root = Path(args.artifacts)
     predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
     checkers = {
@@ -263,11 +293,12 @@ def main(argv: list[str] | None = None) -> None:
     backends = ", ".join(f"{name} on {p.backend}" for name, p in predictors.items())
     print(f"classifying the images under {folder} ({backends})", flush=True)
     start = time.perf_counter()
+    skipped: Counter[str] = Counter()
     summary = predict_stream(
         predictors,
-        image_files(folder),
+        image_files(folder, skipped),
         folder,
-        Path(args.out),
+        out,
         args.chunk_size,
         on_chunk=lambda done: print(f"{done} files done", flush=True),
         checkers=checkers,
@@ -276,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{summary.files} files in {seconds:.1f} s: {summary.failed} failed, "
         f"models disagree on {summary.disagree}, {summary.out_of_distribution} look unlike the "
-        f"training data; wrote {args.out}",
+        f"training data; {describe_skipped(skipped)}; wrote {out}",
         flush=True,
     )
 

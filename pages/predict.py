@@ -69,8 +69,9 @@ with batch:
         if summary.out_of_distribution:
             st.warning(
                 f"**{summary.out_of_distribution}** of these do not look like the brain MRI slices the "
-                f"models learned from: their labels are shown as *{NOT_RECOGNISED}* (the CSV keeps them, "
-                "with `out_of_distribution` true).",
+                f"models learned from: their labels are shown as *{NOT_RECOGNISED}*, without confidences, "
+                "and they count in neither agreement nor disagreement (the CSV keeps their labels, with "
+                "`out_of_distribution` true).",
                 icon=":material/warning:",
             )
         st.dataframe(

@@ -1,4 +1,5 @@
 import io
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,17 @@ from PIL import Image
 from conftest import make_scan
 from core.imagefile import ImageError
 from core.ood import Checker, Guard
-from core.predict import BatchSummary, Predictor, image_files, main, predict_files, predict_stream
+from core.predict import (
+    NOT_RECOGNISED,
+    BatchSummary,
+    Predictor,
+    image_files,
+    main,
+    predict_files,
+    predict_stream,
+    shown_labels,
+    summarize,
+)
 
 
 def encode(image: Image.Image, format: str = "PNG") -> bytes:
@@ -72,7 +83,7 @@ def test_a_bad_file_in_a_batch_is_reported_and_the_rest_go_on(predictor):
 
 
 def write_folder(folder: Path) -> list[str]:
-    """Three scans, a broken JPEG and a dangling link among files that are not images."""
+    """Three scans, a broken JPEG and a dangling link among files that are not images (.txt 2, .tif 1)."""
     (folder / "sub" / ".hidden").mkdir(parents=True)
     make_scan(0, 0).save(folder / "a.png")
     make_scan(1, 1).convert("RGB").save(folder / "sub" / "b.JPG")
@@ -80,6 +91,8 @@ def write_folder(folder: Path) -> list[str]:
     (folder / "bad.jpg").write_bytes(b"not a jpeg")
     (folder / "gone.png").symlink_to(folder / "nowhere.png")
     (folder / "notes.txt").write_text("not an image")
+    (folder / "sub" / "readme.txt").write_text("not an image")
+    make_scan(0, 0).save(folder / "sub" / "e.tif")  # TIFF is not accepted, so not picked up
     make_scan(3, 3).save(folder / ".thumb.png")
     make_scan(3, 3).save(folder / "sub" / ".hidden" / "d.png")
     return ["a.png", "bad.jpg", "c.bmp", "gone.png", "sub/b.JPG"]
@@ -87,7 +100,9 @@ def write_folder(folder: Path) -> list[str]:
 
 def test_image_files_walks_the_folder_in_order_skipping_hidden_and_other_files(tmp_path):
     expected = write_folder(tmp_path)
-    assert [path.relative_to(tmp_path).as_posix() for path in image_files(tmp_path)] == expected
+    skipped = Counter()
+    assert [path.relative_to(tmp_path).as_posix() for path in image_files(tmp_path, skipped)] == expected
+    assert skipped == {".txt": 2, ".tif": 1}  # hidden files are left out silently
 
 
 def test_a_folder_streams_to_csv_chunk_by_chunk(predictor, tmp_path):
@@ -151,3 +166,50 @@ def test_the_cli_classifies_a_folder_with_saved_models(tiny_cnn, tmp_path, capsy
     assert len(results) == 5 and results["out_of_distribution"].isna().sum() == 2  # the 2 failed files
     printed = capsys.readouterr().out
     assert f"{config.name} on Keras" in printed and "5 files" in printed and "2 failed" in printed
+    assert "3 skipped: not an image suffix (.txt 2, .tif 1)" in printed
+
+
+@pytest.mark.parametrize(
+    "out, error, message",
+    [
+        ("missing/results.csv", FileNotFoundError, "folder for --out not found: .*missing"),
+        ("scans", FileNotFoundError, "--out is a folder, not a CSV file: .*scans"),
+    ],
+    ids=["folder missing", "a folder"],
+)
+def test_the_cli_checks_out_before_loading_any_model(tmp_path, monkeypatch, out, error, message):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded before --out was checked")
+
+    monkeypatch.setattr(Predictor, "from_artifacts", no_loading)
+    (tmp_path / "scans").mkdir()
+    with pytest.raises(error, match=message):
+        main(["--data", str(tmp_path / "scans"), "--out", str(tmp_path / out)])
+
+
+def flagged_table() -> pd.DataFrame:
+    """predict_files' columns: two rows where the models agree, the first flagged by a guard."""
+    return pd.DataFrame(
+        {
+            "file": ["odd.png", "a.png"],
+            "error": ["", ""],
+            "m1_label": ["glioma", "glioma"],
+            "m1_confidence": [0.9, 0.8],
+            "m2_label": ["glioma", "glioma"],
+            "m2_confidence": [0.7, 0.6],
+            "agree": [True, True],
+            "out_of_distribution": [True, False],
+        }
+    )
+
+
+def test_a_not_recognised_row_shows_no_confidence():
+    shown = shown_labels(flagged_table(), ["m1", "m2"])
+    assert shown.loc[0, ["m1_label", "m2_label"]].tolist() == [NOT_RECOGNISED] * 2
+    assert shown.loc[0, ["m1_confidence", "m2_confidence"]].isna().all()
+    assert shown.loc[1, ["m1_confidence", "m2_confidence"]].tolist() == [0.8, 0.6]
+
+
+def test_a_not_recognised_row_does_not_count_as_agreement():
+    summary = summarize(flagged_table())
+    assert summary == BatchSummary(files=2, failed=0, agree=1, disagree=0, out_of_distribution=1)

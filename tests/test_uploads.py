@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -16,9 +17,12 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import (
     MPEG4HP41,
     UID,
+    BasicTextSRStorage,
     ExplicitVRLittleEndian,
     JPEGBaseline8Bit,
+    JPEGExtended12Bit,
     JPEGLSLossless,
+    RTStructureSetStorage,
     SecondaryCaptureImageStorage,
     generate_uid,
 )
@@ -84,6 +88,16 @@ def _dicom(pixels: np.ndarray | None, syntax: UID = ExplicitVRLittleEndian, **el
         setattr(dataset, keyword, value)
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _bare_dicom(pixels: np.ndarray, implicit: bool) -> bytes:
+    """`pixels` as a DICOM data set alone: no preamble, no "DICM", no file meta (older files)."""
+    dataset = pydicom.dcmread(io.BytesIO(_dicom(pixels)))
+    del dataset.file_meta
+    dataset.preamble = None
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, implicit_vr=implicit, little_endian=True, enforce_file_format=False)
     return buffer.getvalue()
 
 
@@ -216,6 +230,21 @@ def test_dicom_is_recognised_by_content_whatever_the_name():
     assert gray[0, 0] == 0 and gray[0, -1] == 255
 
 
+@pytest.mark.parametrize("implicit", [True, False], ids=["implicit VR", "explicit VR"])
+def test_dicom_without_preamble_is_recognised_by_content(implicit):
+    data = _bare_dicom(_ramp(0, 500), implicit)
+    assert data[128:132] != b"DICM"
+    for name in ("scan.dcm", "IM0001"):  # old exports often have no suffix at all
+        gray = _gray(data, name=name)
+        assert gray[0, 0] == 0 and gray[0, -1] == 255
+
+
+def test_a_jpeg_named_dcm_decodes_as_the_jpeg_it_is():
+    np.testing.assert_array_equal(
+        decode_image(_JPEG, SIDE, "scan.dcm"), decode_image(_JPEG, SIDE, "scan.jpg")
+    )
+
+
 def test_jpeg_compressed_dicom_decodes_with_pillow():
     # JPEG Baseline needs no plugin beyond Pillow, which the app has anyway.
     frame = _encoded(Image.fromarray(_ramp(0, 255).astype(np.uint8)), "JPEG", quality=95)
@@ -295,13 +324,30 @@ def test_bad_files_are_refused_naming_the_file(data, name, message):
         (_dicom(np.zeros((8, 8))), "8x8 px; need at least 32x32"),
         (_dicom(_ramp(0, 9), PhotometricInterpretation="PALETTE COLOR"), "PALETTE COLOR not supported"),
         (_dicom(_ramp(0, 9))[:-500], "cannot decode DICOM pixel data"),
+        (_dicom(None, SOPClassUID=BasicTextSRStorage), "a DICOM structured report .*, not an image"),
+        (_dicom(None, SOPClassUID=RTStructureSetStorage), "a DICOM RT Structure Set, not an image"),
+        (
+            _dicom(_ramp(0, 9), JPEGExtended12Bit, BitsStored=12, HighBit=11),
+            r"cannot decode DICOM pixel data compressed with JPEG Extended \(Process 2 and 4\) \(",
+        ),
     ],
-    ids=["no pixel data", "JPEG-LS", "MPEG-4", "huge header", "too small", "palette colour", "truncated"],
+    ids=[
+        "no pixel data",
+        "JPEG-LS",
+        "MPEG-4",
+        "huge header",
+        "too small",
+        "palette colour",
+        "truncated",
+        "structured report",
+        "RT structure set",
+        "12-bit JPEG Extended",
+    ],
 )
 def test_bad_dicom_files_are_refused_naming_the_file(data, message):
     with pytest.raises(ImageError, match=message) as error:
         decode_image(data, SIDE, name="scan.dcm")
-    assert str(error.value).endswith(": scan.dcm")
+    assert str(error.value).endswith(": scan.dcm") and "\n" not in str(error.value)
 
 
 def _fresh_python(script: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
