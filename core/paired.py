@@ -62,14 +62,19 @@ def model_intervals(joined: pd.DataFrame, names: list[str]) -> dict[str, Interva
     return intervals
 
 
-def paired_summary(joined: pd.DataFrame, names: list[str]) -> PairedSummary:
+def paired_summary(
+    joined: pd.DataFrame, names: list[str], intervals: dict[str, Intervals] | None = None
+) -> PairedSummary:
     """Both models on the same images: bootstrap CIs, their difference, McNemar, per class.
 
     Args:
         joined: joined_predictions, restricted to the images compared.
         names: two model names, a then b; differences are a minus b.
+        intervals: model_intervals of these images, where the caller has them already (the
+            bootstrap is not run twice); computed here otherwise.
     """
     a, b = names
+    own = intervals if intervals is not None else model_intervals(joined, names)
     y_true = _indices(joined["true_label"])
     pred = {name: _indices(joined[f"{name}_label"]) for name in names}
     per_class = []
@@ -90,7 +95,7 @@ def paired_summary(joined: pd.DataFrame, names: list[str]) -> PairedSummary:
     return PairedSummary(
         names=(a, b),
         n_images=len(joined),
-        intervals=model_intervals(joined, names),
+        intervals={name: own[name] for name in names},
         difference=_intervals(lambda metric: stats.paired_difference(y_true, pred[a], pred[b], metric)),
         mcnemar=stats.mcnemar(y_true, pred[a], pred[b]),
         per_class=pd.DataFrame(per_class),

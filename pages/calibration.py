@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import calibration
+from core import calibration, wording
 from core.figures import reliability_diagram
 from pages.ui import loaders, routing, sidebar, widgets
 
@@ -43,6 +43,6 @@ for column, (name, report) in zip(st.columns(len(names)), reports.items()):
         )
 st.caption(
     "Marker size: images in the bin. Points under the diagonal are over-confident, above it "
-    f"under-confident. Most images sit in the top bin, where {widgets.both(len(names))} models are "
+    f"under-confident. Most images sit in the top bin, where {wording.both(len(names))} models are "
     "nearly always right."
 )

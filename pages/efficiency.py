@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import artifacts, efficiency
+from core import artifacts, efficiency, wording
 from core.figures import latency_bars
 from core.reference import PUBLISHED_MOBILENETV2
 from pages.ui import loaders, routing, widgets
@@ -9,7 +9,7 @@ names = routing.require_models()
 titles = loaders.titles()
 st.title("Efficiency")
 st.caption(
-    f"Size, inference latency and training time of {widgets.both(len(names))} models, measured on "
+    f"Size, inference latency and training time of {wording.both(len(names))} models, measured on "
     "this machine's CPU."
 )
 
@@ -70,7 +70,7 @@ manifests = {name: loaders.manifest(name) for name in names}
 total = efficiency.training_total_s(manifests)
 target = efficiency.TRAINING_TARGET_S
 st.markdown(
-    f"{widgets.both(len(names)).capitalize()} models end to end: **{total / 60:.0f} min** "
+    f"{wording.both(len(names)).capitalize()} models end to end: **{total / 60:.0f} min** "
     f"({'within' if total <= target else 'over'} the {target / 60:.0f}-minute target), "
     "from the wall times each training run recorded in its manifest."
 )

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import compare
+from core import compare, wording
 from core.data import CLASS_NAMES, CLASS_TITLES
 from core.gradcam import METHODS
 from core.imagefile import ImageError
@@ -25,7 +25,7 @@ predicted_labels = f2.multiselect(
 )
 modes = {
     "Either model wrong": ("either", None),
-    f"{widgets.both(len(names)).capitalize()} wrong": ("both", None),
+    f"{wording.both(len(names)).capitalize()} wrong": ("both", None),
 }
 modes |= {f"Only {titles[n]} wrong": ("only", n) for n in names}
 mode, only = modes[f3.selectbox("Which model", list(modes))]

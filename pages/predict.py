@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core import wording
 from core.figures import probability_bars
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.predict import NOT_RECOGNISED, predict_files, shown_label, shown_labels, summarize
@@ -9,7 +10,7 @@ names = routing.require_models()
 titles = loaders.titles()
 st.title("Live prediction")
 st.caption(
-    f"Research tool, not a medical device. {widgets.both(len(names)).capitalize()} models classify "
+    f"Research tool, not a medical device. {wording.both(len(names)).capitalize()} models classify "
     "the same upload."
 )
 

@@ -1,18 +1,15 @@
 import streamlit as st
 
-from core import efficiency
+from core import efficiency, wording
 from core.figures import training_curves
 from pages.ui import loaders, routing, widgets
 
 names = routing.require_models()
-share = widgets.per_model({name: f"{loaders.config(name).validation_fraction:.0%}" for name in names})
-two_phase = [widgets.short_name(name) for name in names if loaders.architecture(name).two_phase]
-switch = "switches" if len(two_phase) == 1 else "switch"
-fine_tuning = (
-    f"Dashed line: {widgets.listed(two_phase)} {switch} from training the new head on a frozen base "
-    "to fine-tuning its top layers. "
-    if two_phase
-    else ""
+share = wording.per_model(
+    {widgets.short_name(name): f"{loaders.config(name).validation_fraction:.0%}" for name in names}
+)
+fine_tuning = wording.fine_tuning_note(
+    [widgets.short_name(name) for name in names if loaders.architecture(name).two_phase]
 )
 st.title("Training curves")
 st.caption(

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import audit, calibration, compare, efficiency, paired, predict
+from core import audit, calibration, compare, efficiency, paired, predict, wording
 from core.calibration import ReliabilityBins, Report, Scores
 from core.data import PROBABILITY_COLUMNS
 
@@ -218,3 +218,19 @@ def test_phase_table_renames_the_history_columns():
     table = efficiency.phase_table(history)
     assert table.columns.tolist() == ["phase", "from epoch", "to epoch", "best epoch", "wall time (s)"]
     assert table.values.tolist() == [["head", 1, 5, 4, 3.5], ["fine-tune", 6, 9, 9, 20.0]]
+
+
+@pytest.mark.parametrize(
+    "words, expected", [(["A"], "A"), (["A", "B"], "A and B"), (["A", "B", "C"], "A, B and C")]
+)
+def test_listed_words_read_as_a_sentence(words, expected):
+    assert wording.listed(words) == expected
+
+
+def test_captions_count_and_share_values_for_any_number_of_models():
+    assert (wording.both(2), wording.both(3)) == ("both", "all 3")
+    assert wording.per_model({"A": "15%", "B": "15%"}) == "15%"
+    assert wording.per_model({"A": "15%", "B": "20%"}) == "15% (A) and 20% (B)"
+    assert wording.fine_tuning_note([]) == ""
+    assert wording.fine_tuning_note(["A"]).startswith("Dashed line: A switches from training")
+    assert wording.fine_tuning_note(["A", "B"]).startswith("Dashed line: A and B switch from")

@@ -160,7 +160,7 @@ def joined_predictions(subset: str = paired.FULL) -> pd.DataFrame:
 @st.cache_data(show_spinner="Bootstrapping…")
 def paired_summary(subset: str) -> paired.PairedSummary:
     """The first two models compared on the chosen test images."""
-    return paired.paired_summary(joined_predictions(subset), model_names()[:2])
+    return paired.paired_summary(joined_predictions(subset), model_names()[:2], intervals(subset))
 
 
 @st.cache_data(show_spinner="Bootstrapping…")

@@ -25,23 +25,6 @@ def class_title(name: str) -> str:
     return CLASS_TITLES[name]
 
 
-def both(count: int) -> str:
-    """How a caption counts the models: "both" for two, "all 3" for three."""
-    return "both" if count == 2 else f"all {count}"
-
-
-def listed(words: list[str]) -> str:
-    """Words as a sentence lists them: A; A and B; A, B and C."""
-    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
-
-
-def per_model(values: dict[str, str]) -> str:
-    """A value every model shares ("15%"), else each model's ("15% (MobileNetV2) and 20% (CNN)")."""
-    if len(set(values.values())) == 1:
-        return next(iter(values.values()))
-    return listed([f"{value} ({short_name(name)})" for name, value in values.items()])
-
-
 def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ...] = ()) -> dict:
     """st.dataframe's column_config: each column of `formats` in its format, those of `percent` as
     percentages."""

@@ -1,0 +1,33 @@
+"""How captions speak of any number of models: "both" or "all 3", lists, shared values."""
+
+
+def both(count: int) -> str:
+    """How a caption counts the models: "both" for two, "all 3" for three."""
+    return "both" if count == 2 else f"all {count}"
+
+
+def listed(words: list[str]) -> str:
+    """Words as a sentence lists them: A; A and B; A, B and C."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def per_model(values: dict[str, str]) -> str:
+    """A value every model shares ("15%"), else each one's ("15% (MobileNetV2) and 20% (CNN)").
+
+    Args:
+        values: each model's short name -> its value.
+    """
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return listed([f"{value} ({name})" for name, value in values.items()])
+
+
+def fine_tuning_note(two_phase: list[str]) -> str:
+    """The Training page's sentence on the dashed line, for the two-phase models (short names)."""
+    if not two_phase:
+        return ""
+    switch = "switches" if len(two_phase) == 1 else "switch"
+    return (
+        f"Dashed line: {listed(two_phase)} {switch} from training the new head on a frozen base to "
+        "fine-tuning its top layers. "
+    )
