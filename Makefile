@@ -18,8 +18,12 @@ run: $(READY)
 test: $(READY)
 	$(BIN)/python -m pytest
 
+# The shipped artifacts: three seeds of each compared model, one run of the pretraining control.
 train: $(READY)
-	$(BIN)/python -m core.train --model all
+	$(BIN)/python -m core.train --model mobilenetv2 --seeds 3
+	$(BIN)/python -m core.train --model custom_cnn --seeds 3
+	$(BIN)/python -m core.train --model mobilenetv2_scratch
+	$(BIN)/python -m core.audit
 
 evaluate: $(READY)
 	$(BIN)/python -m core.evaluate --model all

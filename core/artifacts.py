@@ -29,10 +29,12 @@ MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.csv"  # one row per test image
 VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
 GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.ood)
+RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core.train --seeds)
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
 # Optional LiteRT copies of the model (core.litert); Keras is the fallback, so not in ARTIFACT_FILES.
 TFLITE_FILE = "model.tflite"  # float32
-TFLITE_INT8_FILE = "model_int8.tflite"  # int8 weights, dynamic-range quantization
+TFLITE_INT8_FILE = "model_int8.tflite"  # full integer: int8 weights and activations
+INT8_SERVES = "int8_serves"  # in benchmark.json, per model: the app predicts with the int8 copy
 BENCHMARK_FILE = "benchmark.json"  # inference timings of every model (benchmarks.inference)
 COLD_START_FILE = "benchmark_cold_start.json"  # the dashboard's start-up time (benchmarks.cold_start)
 BENCHMARKS = {
@@ -71,7 +73,7 @@ def writer(file: str, name: str | None = None) -> str:
     if file == AUDIT_FILE:
         return "python -m core.audit"
     if file in (TFLITE_FILE, TFLITE_INT8_FILE):
-        return f"python -m core.litert --model {name}"
+        return f"python -m core.litert --model {name} --data DIR"
     module = "core.evaluate" if file in EVALUATION_FILES else "core.train"
     return f"python -m {module} --model {name}"
 
@@ -91,6 +93,18 @@ def reading(path: Path, command: str) -> Iterator[None]:
 
 def model_dir(name: str, root: Path | None = None) -> Path:
     return paths.artifacts_dir(root) / name
+
+
+def run_dir(model_folder: Path, seed: int) -> Path:
+    """Where `train --seeds` keeps the results of a model's run with `seed` (not the served one)."""
+    return Path(model_folder) / RUNS_DIR / f"seed-{seed}"
+
+
+def seed_runs(name: str, root: Path | None = None) -> list[Path]:
+    """Every run's folder of a model, the served one first, then runs/seed-* by seed."""
+    folder = model_dir(name, root)
+    others = sorted((folder / RUNS_DIR).glob("seed-*"), key=lambda p: int(p.name.removeprefix("seed-")))
+    return [folder, *others]
 
 
 def available_models(root: Path | None = None) -> list[str]:
@@ -139,12 +153,27 @@ def load_manifest(name: str, root: Path | None = None) -> dict:
 def load_predictions(name: str, root: Path | None = None, split: str = "test") -> pd.DataFrame:
     """Per-image predictions on the test set, or with split="validation" the validation split."""
     file = VALIDATION_FILE if split == "validation" else PREDICTIONS_FILE
-    path = _path(name, file, root)
-    with reading(path, writer(file, name)):
+    return _table(_path(name, file, root), writer(file, name))
+
+
+def _table(path: Path, command: str) -> pd.DataFrame:
+    with reading(path, command):
         table = pd.read_csv(path)
         if table.empty or table.isna().any(axis=None):  # a cut-off file ends in a short row
             raise ValueError("empty cells: the file is cut off")
     return table
+
+
+def load_run_predictions(name: str, root: Path | None = None) -> dict[int, pd.DataFrame]:
+    """Every run's test predictions by seed, the served run's included (core.train --seeds)."""
+    runs = {}
+    for folder in seed_runs(name, root):
+        command = f"python -m core.train --model {name} --seeds N"
+        for file in ("manifest.json", PREDICTIONS_FILE):
+            if not (folder / file).is_file():
+                raise ArtifactError(f"artifact missing: {folder / file} (rewrite it with `{command}`)")
+        runs[_json(folder / "manifest.json", command)["seed"]] = _table(folder / PREDICTIONS_FILE, command)
+    return runs
 
 
 def load_arrays(name: str, file: str, root: Path | None = None) -> dict[str, np.ndarray]:
@@ -173,6 +202,16 @@ def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict
 def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path:
     """Where a model's LiteRT copy lives (it may not exist: `python -m core.litert` writes it)."""
     return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
+
+
+def serving_tflite(name: str, root: Path | None = None) -> Path:
+    """The LiteRT file the app predicts with: the int8 copy where the inference benchmark found it
+    faster with the same answers (its INT8_SERVES), else the float32 one."""
+    try:
+        serves = load_benchmark(root)["models"][name].get(INT8_SERVES, False)
+    except (ArtifactError, KeyError, TypeError):
+        serves = False
+    return tflite_path(name, root, int8=bool(serves))
 
 
 def check_model(name: str, root: Path | None = None) -> Path:

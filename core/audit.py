@@ -2,19 +2,12 @@
 
 CLI: python -m core.audit [--data DIR] [--artifacts DIR]  -> artifacts/audit.json
 
-Exact duplicates share their bytes (SHA-256). Near duplicates are compared as 32x32 grayscale
-thumbnails standardised to zero mean and unit variance, so brightness, contrast, resizing and
-JPEG re-compression do not hide a copy. Their distance is the RMS difference of the two
-thumbnails: 0 for the same picture, about 1.4 for unrelated ones.
-
-The threshold was chosen by looking at pairs on the Kaggle release: the nearest-training-image
-distance of the test images is bimodal, with about 475 test images under 0.05 (the same scan
-re-encoded or re-windowed), almost none between 0.05 and 0.125, then a broad mode of different
-scans from 0.125 up, where adjacent slices of one patient start. 0.10 sits in that gap.
+Duplicates are found as core.duplicates defines them (SHA-256 of the file; standardised
+grayscale thumbnails within NEAR_DUPLICATE_DISTANCE). The audit also measures the validation
+split: how many validation images have a near duplicate among the images training fits on,
+for an image-by-image split and for the grouped split training uses.
 """
 
-import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,65 +15,42 @@ import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
-from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples, fingerprint
-from core.decode import decode_image
+from core.config import SPLIT_SEED, VALIDATION_FRACTION
+from core.data import (
+    CLASS_NAMES,
+    CLASS_TITLES,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    Sample,
+    find_samples,
+    fingerprint,
+    split_validation,
+)
+from core.duplicates import (
+    NEAR_DUPLICATE_DISTANCE,
+    THUMBNAIL_SIDE,
+    distances,
+    leak,
+    near_pairs,
+    signatures,
+    validation_split,
+)
 from core.evaluate import metrics_from_predictions
 from core.files import write_json
-from core.imagefile import ImageError
-
-THUMBNAIL_SIDE = 32
-NEAR_DUPLICATE_DISTANCE = 0.10
-
-
-def signature(path: Path) -> tuple[str, np.ndarray]:
-    """(SHA-256 of the file, standardised (1024,) float32 grayscale thumbnail).
-
-    Raises:
-        ImageError: the file is not a usable image.
-    """
-    pixels = decode_image(path, THUMBNAIL_SIDE).mean(axis=2, dtype=np.float32).ravel()
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return digest, (pixels - pixels.mean()) / (pixels.std() + 1e-6)
-
-
-def _signatures(samples: list[Sample]) -> tuple[list[Sample], list[str], np.ndarray, list[str]]:
-    """Signatures of the readable samples: (kept, hashes, (N, 1024) thumbnails, skipped relpaths)."""
-
-    def safe(sample: Sample) -> tuple[str, np.ndarray] | None:
-        try:
-            return signature(sample.path)
-        except ImageError:  # listed in the audit, not fatal
-            return None
-
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(safe, samples))
-    kept = [(s, r) for s, r in zip(samples, results) if r is not None]
-    skipped = [s.relpath for s, r in zip(samples, results) if r is None]
-    thumbnails = np.stack([r[1] for _, r in kept]) if kept else np.zeros((0, THUMBNAIL_SIDE**2), np.float32)
-    return [s for s, _ in kept], [r[0] for _, r in kept], thumbnails, skipped
-
-
-def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """RMS distance between every row of `a` (N, D) and of `b` (M, D), both standardised: (N, M)."""
-    correlation = (a @ b.T) / a.shape[1]
-    return np.sqrt(np.clip(2 - 2 * correlation, 0, None))
 
 
 def _pairs_within(samples: list[Sample], hashes: list[str], thumbnails: np.ndarray, threshold: float) -> dict:
     """Exact and near-duplicate pairs inside one split, and those whose labels disagree."""
-    exact = near = 0
-    conflicts = []
-    for start in range(0, len(samples), 512):  # blocks keep memory small
-        block = distances(thumbnails[start : start + 512], thumbnails)
-        for i, j in zip(*np.nonzero(block <= threshold)):
-            i += start
-            if j <= i:
-                continue
-            near += 1
-            exact += hashes[i] == hashes[j]
-            if samples[i].label != samples[j].label:
-                conflicts.append(_pair(samples[i], samples[j], block[i - start, j]))
-    return {"exact_pairs": int(exact), "near_pairs": int(near), "label_conflicts": conflicts}
+    pairs = near_pairs(thumbnails, threshold)
+    return {
+        "exact_pairs": sum(hashes[i] == hashes[j] for i, j, _ in pairs),
+        "near_pairs": len(pairs),
+        "label_conflicts": [
+            _pair(samples[i], samples[j], distance)
+            for i, j, distance in pairs
+            if samples[i].label != samples[j].label
+        ],
+    }
 
 
 def _pair(a: Sample, b: Sample, distance: float) -> dict:
@@ -105,8 +75,8 @@ def audit(data_dir: Path, threshold: float = NEAR_DUPLICATE_DISTANCE) -> dict:
         DatasetError: the dataset folder is missing or malformed.
     """
     train_all, test_all = find_samples(data_dir, TRAIN_SPLIT), find_samples(data_dir, TEST_SPLIT)
-    train, train_hashes, train_thumbs, train_skipped = _signatures(train_all)
-    test, test_hashes, test_thumbs, test_skipped = _signatures(test_all)
+    train, train_hashes, train_thumbs, train_skipped = signatures(train_all)
+    test, test_hashes, test_thumbs, test_skipped = signatures(test_all)
 
     train_hash_set = set(train_hashes)
     nearest, nearest_distance = np.zeros(len(test), int), np.zeros(len(test))
@@ -162,8 +132,21 @@ def audit(data_dir: Path, threshold: float = NEAR_DUPLICATE_DISTANCE) -> dict:
             TRAIN_SPLIT: _pairs_within(train, train_hashes, train_thumbs, threshold),
             TEST_SPLIT: _pairs_within(test, test_hashes, test_thumbs, threshold),
         },
+        "validation_split": validation_leak(train_all),
         "test_images": test_images,
     }
+
+
+def validation_leak(samples: list[Sample]) -> dict:
+    """Validation images with a near duplicate in the fitted part: image-by-image vs grouped split."""
+    try:
+        splits = {
+            "by image": split_validation(samples, VALIDATION_FRACTION, SPLIT_SEED),
+            "grouped": validation_split(samples, VALIDATION_FRACTION, SPLIT_SEED),
+        }
+    except ValueError:  # too few images per class to hold a validation split out
+        return {}
+    return {name: leak(fit, validation) for name, (fit, validation) in splits.items()}
 
 
 def clean_test_paths(result: dict) -> list[str]:
@@ -246,6 +229,24 @@ def subset_metrics(tables: dict[str, pd.DataFrame], result: dict, titles: dict[s
     return pd.DataFrame(rows)
 
 
+def validation_leak_table(result: dict) -> pd.DataFrame | None:
+    """Validation images with a near duplicate in the fitted part, per way of splitting; None for
+    an audit without the measure (written before it, or of a dataset too small to split)."""
+    if not result.get("validation_split"):
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "split": "grouped by duplicate (training's)" if name == "grouped" else "image by image",
+                "validation images": counts["validation_images"],
+                "with a near duplicate in the fitted part": counts["near"],
+                "share": counts["near"] / max(counts["validation_images"], 1),
+            }
+            for name, counts in result["validation_split"].items()
+        ]
+    )
+
+
 def pairs(result: dict, kind: str) -> pd.DataFrame:
     """Test images with their nearest training image, of one kind, closest first.
 
@@ -278,6 +279,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name, c in result["test_vs_train"]["per_class"].items():
         print(f"  {name:<11} {c['test_images']:>4} test {c['exact']:>4} exact {c['near']:>4} near")
+    for split, counts in result["validation_split"].items():
+        near, total = counts["near"], counts["validation_images"]
+        print(f"Validation split {split}: {near} of {total} ({near / max(total, 1):.0%}) near-duplicated")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,12 @@ no_tumor, pituitary_tumor). Hidden files and folders are not samples.
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.imagefile import DATASET_SUFFIXES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CLASS_NAMES = ("glioma", "meningioma", "notumor", "pituitary")
 CLASS_TITLES = {  # how every page writes the class names
@@ -86,10 +90,26 @@ def fingerprint(samples: list[Sample]) -> str:
     return digest.hexdigest()[:16]
 
 
-def split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """A seeded split of `samples` into (train, validation), stratified by class."""
-    from sklearn.model_selection import train_test_split
+def split_validation(
+    samples: list[Sample], fraction: float, seed: int, groups: "np.ndarray | None" = None
+) -> tuple[list[Sample], list[Sample]]:
+    """A seeded split of `samples` into (train, validation), stratified by class.
+
+    Args:
+        groups: (N,) group ids (core.duplicates): a group never straddles the two parts, and
+            validation holds about `fraction` of the samples (one of round(1 / fraction) folds,
+            fewer where a class has fewer samples).
+            None splits image by image.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
     labels = [s.label for s in samples]
-    train, val = train_test_split(samples, test_size=fraction, random_state=seed, stratify=labels)
+    if groups is None:
+        train, val = train_test_split(samples, test_size=fraction, random_state=seed, stratify=labels)
+    else:
+        smallest_class = min(labels.count(label) for label in set(labels))  # every fold needs each class
+        n_splits = max(2, min(round(1 / fraction), smallest_class))
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        train_index, val_index = next(folds.split(samples, labels, groups))
+        train, val = [samples[i] for i in train_index], [samples[i] for i in val_index]
     return sorted(train, key=lambda s: s.relpath), sorted(val, key=lambda s: s.relpath)

@@ -8,6 +8,7 @@ import io
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +33,20 @@ class Decoded(NamedTuple):
     labels: np.ndarray  # (N,) int64 class indices
     kept: list[Sample]  # the N samples decoded, in order
     skipped: list[tuple[str, str]]  # (relpath, message) of each file that could not be decoded
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """One image decoded at a model's size, with the size it had in its file."""
+
+    pixels: np.ndarray  # (S, S, 3) uint8
+    width: int  # in the file, before resizing
+    height: int
+
+    @property
+    def enlarged(self) -> bool:
+        """Whether resizing had to enlarge it: a side in the file is under the output size."""
+        return min(self.width, self.height) < len(self.pixels)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -89,6 +104,15 @@ def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None 
     Raises:
         ImageError: empty, truncated, not an image or in another format; too small; absurdly large.
     """
+    return decode_sized(source, size, name).pixels
+
+
+def decode_sized(source: bytes | str | os.PathLike, size: int, name: str | None = None) -> DecodedImage:
+    """decode_image's pixels with the image's width and height in its file (uploads need both).
+
+    Raises:
+        ImageError: as decode_image.
+    """
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -100,8 +124,9 @@ def decode_image(source: bytes | str | os.PathLike, size: int, name: str | None 
         image = Image.fromarray(dicom.read_dicom(data, name)).convert("RGB")
     else:
         image = _open_with_pillow(data, name)
+    width, height = image.size
     image = image.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8)
+    return DecodedImage(np.asarray(image, dtype=np.uint8), width, height)
 
 
 def load_images(samples: list[Sample], size: int, workers: int = 4) -> Decoded:

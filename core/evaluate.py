@@ -24,8 +24,8 @@ from core.data import (
     Sample,
     find_samples,
     fingerprint,
-    split_validation,
 )
+from core.duplicates import validation_split
 from core.files import atomic_path, write_json
 
 if TYPE_CHECKING:
@@ -145,8 +145,8 @@ def evaluate(model: "keras.Model", config: ModelConfig, data_dir: Path, use_cach
 
     network = features_and_probabilities(model)
     test_samples = find_samples(data_dir, TEST_SPLIT)
-    fit_samples, val_samples = split_validation(
-        find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.seed
+    fit_samples, val_samples = validation_split(
+        find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.split_seed
     )
     splits = (  # name, samples, cache name (training's own for its two parts)
         ("test", test_samples, TEST_SPLIT),
@@ -170,13 +170,15 @@ def evaluate(model: "keras.Model", config: ModelConfig, data_dir: Path, use_cach
     return Evaluation(metrics, test.table(guard), validation.table(guard), guard)
 
 
-def write_evaluation(out_dir: Path, evaluation: Evaluation) -> None:
+def write_evaluation(out_dir: Path, evaluation: Evaluation, guard: bool = True) -> None:
+    """metrics.json, the two predictions tables and, with `guard`, the guard (ood.npz)."""
     write_json(out_dir / "metrics.json", evaluation.metrics)
     for file, table in ((PREDICTIONS_FILE, evaluation.test), (VALIDATION_FILE, evaluation.validation)):
         with atomic_path(out_dir / file) as temporary:
             # 9 significant digits write a float32 exactly: metrics recomputed from the file match.
             table.to_csv(temporary, index=False, float_format="%.9g")
-    evaluation.guard.save(out_dir / artifacts.GUARD_FILE)
+    if guard:
+        evaluation.guard.save(out_dir / artifacts.GUARD_FILE)
 
 
 def summary_line(name: str, metrics: dict) -> str:

@@ -22,6 +22,8 @@ from core.models import compiled, features_and_probabilities
 if TYPE_CHECKING:
     import keras
 
+    from core.decode import DecodedImage
+
 QUANTILE = 0.99
 SCORE_COLUMN = "ood_score"  # in predictions.csv and validation_predictions.csv
 
@@ -79,6 +81,16 @@ def load_guard(name: str, root: Path | None = None) -> Guard:
     return Guard(stored["means"], stored["precision"], float(stored["threshold"]))
 
 
+@dataclass(frozen=True)
+class Flag:
+    """Why a model's guard does not vouch for an upload."""
+
+    reason: str  # for the user: the distance over the threshold, or the sizes
+    # The upload is smaller than the model's input: enlarged, a genuine scan loses the detail the
+    # guard measures and can score as foreign, so the verdict is "too small to judge", not foreign.
+    too_small: bool = False
+
+
 class Checker:
     """A model's guard with the feature extractor it needs, compiled once for uploads."""
 
@@ -103,3 +115,13 @@ class Checker:
             f"feature distance {score:,.0f}, over the {self.guard.threshold:,.0f} that 99% of "
             "genuine validation images stay under"
         )
+
+    def flag(self, upload: "DecodedImage") -> Flag | None:
+        """None if the guard vouches for an upload decoded at the model's size, else why not."""
+        warning = self.warning(float(self.scores(upload.pixels[None])[0]))
+        if warning is None:
+            return None
+        if upload.enlarged:
+            side = len(upload.pixels)
+            return Flag(f"{upload.width}x{upload.height} px, under the {side}x{side} px it takes", True)
+        return Flag(warning)

@@ -71,6 +71,23 @@ def random_affine(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf
     )
 
 
+def augmented_copies(
+    images: np.ndarray, config: ModelConfig, copies: int, batch_size: int = 64
+) -> tf.data.Dataset:
+    """`copies` passes over `images` in order, every batch randomly transformed (random_affine).
+
+    Float32 batches of raw 0-255 images, the same in every run with the same config.seed: pass
+    k covers images[0], images[1], ... with draws of its own.
+    """
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).repeat(copies)
+    seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
+    ds = tf.data.Dataset.zip(ds, seeds).map(
+        lambda x, seed: random_affine(tf.cast(x, tf.float32), config, seed),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, training: bool) -> tf.data.Dataset:
     """Batches of (raw 0-255 float images, one-hot labels); shuffled and augmented if training."""
     ds = tf.data.Dataset.from_tensor_slices((images, labels))

@@ -6,6 +6,7 @@ classifies every image under DIR (recursively), 32 files at a time, one CSV row 
 
 import itertools
 import os
+import threading
 import time
 import warnings
 from collections import Counter
@@ -20,10 +21,10 @@ import pandas as pd
 from core import artifacts, cli, paths
 from core.config import ModelConfig
 from core.data import CLASS_NAMES, CLASS_TITLES
-from core.decode import decode_image
+from core.decode import DecodedImage, decode_sized
 from core.imagefile import FOLDER_SUFFIXES, ImageError
 from core.models import compiled
-from core.ood import Checker, load_guard
+from core.ood import Checker, Flag, load_guard
 
 if TYPE_CHECKING:
     import keras
@@ -31,7 +32,24 @@ if TYPE_CHECKING:
     from core.litert import LiteRTModel
 
 CHUNK_SIZE = 32  # files read, decoded and classified at a time
+MAX_BATCH_FILES = 100  # files one batch upload classifies; a whole folder goes through the CLI
 NOT_RECOGNISED = "Not recognised"  # shown instead of a class for an image the guard flags
+TOO_SMALL = "Too small to judge"  # instead of a class for an image flagged only once enlarged
+
+
+@dataclass(frozen=True)
+class FilePrediction:
+    """One file classified by one model (Predictor.predict_file)."""
+
+    upload: DecodedImage  # the file at the model's size, with its size in the file
+    probabilities: np.ndarray  # (4,)
+    inference_ms: float  # the model's own call
+    wait_ms: float  # waiting for the model while other sessions' calls to it ran
+
+    @property
+    def image(self) -> np.ndarray:
+        """(S, S, 3) uint8 at the model's size."""
+        return self.upload.pixels
 
 
 class Predictor:
@@ -40,13 +58,15 @@ class Predictor:
     Args:
         model: the Keras model; kept as `.model` for Grad-CAM whichever backend predicts.
         config: the model's config.
-        tflite_path: its float32 LiteRT copy; missing or unusable means Keras predicts.
+        tflite_path: its LiteRT copy (float32 or int8); missing or unusable means Keras predicts.
     """
 
     def __init__(self, model: "keras.Model", config: ModelConfig, tflite_path: Path | None = None) -> None:
         self.model, self.config = model, config
         self._litert = _load_litert(tflite_path, config.image_size)
-        self.backend = "LiteRT" if self._litert else "Keras"
+        # One call at a time, whichever backend: the wait for it is timed apart from the call.
+        self._lock = threading.Lock()
+        self.backend = "Keras" if not self._litert else "LiteRT int8" if self._litert.quantized else "LiteRT"
         if not self._litert:
             self._call = compiled(model)
         size = config.image_size
@@ -54,29 +74,36 @@ class Predictor:
 
     @classmethod
     def from_artifacts(cls, name: str, root: Path | None = None) -> "Predictor":
-        """The saved model `name` with its LiteRT copy, if it has one."""
+        """The saved model `name` with its LiteRT copy (artifacts.serving_tflite), if it has one."""
         return cls(
             artifacts.load_model(name, root),
             artifacts.load_config(name, root),
-            artifacts.tflite_path(name, root),
+            artifacts.serving_tflite(name, root),
         )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""
+        with self._lock:
+            return self._probabilities(images)
+
+    def _probabilities(self, images: np.ndarray) -> np.ndarray:
         if self._litert:
             return self._litert.probabilities(images)
         return np.asarray(self._call(images.astype(np.float32)))
 
-    def predict_file(self, data: bytes, name: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """Decode and classify one file: (image at model size, probabilities (4,), milliseconds).
+    def predict_file(self, data: bytes, name: str) -> FilePrediction:
+        """Decode and classify one file, timing the model's call apart from the wait for it.
 
         Raises:
             ImageError: the file is not a usable image.
         """
-        image = decode_image(data, self.config.image_size, name=name)
-        start = time.perf_counter()
-        probabilities = self.probabilities(image[None])[0]
-        return image, probabilities, (time.perf_counter() - start) * 1000
+        upload = decode_sized(data, self.config.image_size, name=name)
+        queued = time.perf_counter()
+        with self._lock:  # held by another session's call, if any: that is the wait
+            start = time.perf_counter()
+            probabilities = self._probabilities(upload.pixels[None])[0]
+            done = time.perf_counter()
+        return FilePrediction(upload, probabilities, (done - start) * 1000, (start - queued) * 1000)
 
 
 def _load_litert(path: Path | None, image_size: int) -> "LiteRTModel | None":
@@ -105,26 +132,29 @@ def predict_files(
 
     Args:
         checkers: model name -> its out-of-distribution Checker; when given, each image is
-            scored and flagged if any model's guard finds it unlike the training data.
+            scored and flagged if any model's guard finds it unlike the training data, or
+            marked too small to judge if the only guards that flag it had to enlarge it.
 
     Returns:
         One row per file: file, error ("" when fine), then per model `<name>_label` and
-        `<name>_confidence`, `agree`, and with checkers `out_of_distribution`.
+        `<name>_confidence`, `agree`, and with checkers `out_of_distribution` and `too_small`.
     """
     rows = []
     for done, (name, data) in enumerate(files, start=1):
         row: dict = {"file": name, "error": ""}
         try:
-            foreign = False
+            flags = []
             for model_name, predictor in predictors.items():
-                image, probabilities, _ = predictor.predict_file(data, name)
-                row[f"{model_name}_label"] = CLASS_NAMES[int(probabilities.argmax())]
-                row[f"{model_name}_confidence"] = float(probabilities.max())
+                result = predictor.predict_file(data, name)
+                row[f"{model_name}_label"] = CLASS_NAMES[int(result.probabilities.argmax())]
+                row[f"{model_name}_confidence"] = float(result.probabilities.max())
                 if checkers and model_name in checkers:
-                    foreign |= bool(checkers[model_name].flags(image[None])[0])
+                    flags.append(checkers[model_name].flag(result.upload))
             row["agree"] = len({row[f"{m}_label"] for m in predictors}) == 1
             if checkers:
-                row["out_of_distribution"] = foreign
+                shown = verdict(flags)
+                row["out_of_distribution"] = shown == NOT_RECOGNISED
+                row["too_small"] = shown == TOO_SMALL
         except ImageError as error:
             row = {"file": name, "error": str(error)}
         rows.append(row)
@@ -132,8 +162,20 @@ def predict_files(
             on_progress(done)
     columns = ["file", "error"]
     columns += [f"{m}_{field}" for m in predictors for field in ("label", "confidence")] + ["agree"]
-    columns += ["out_of_distribution"] if checkers else []
+    columns += ["out_of_distribution", "too_small"] if checkers else []
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def verdict(flags: Iterable[Flag | None]) -> str | None:
+    """What an upload is shown as instead of a class, given each model's guard (Checker.flag).
+
+    NOT_RECOGNISED where some guard finds it unlike the training data, TOO_SMALL where every
+    guard that flags it had to enlarge it first, None where no guard flags it.
+    """
+    raised = [flag for flag in flags if flag is not None]
+    if not raised:
+        return None
+    return TOO_SMALL if all(flag.too_small for flag in raised) else NOT_RECOGNISED
 
 
 @dataclass(frozen=True)
@@ -145,6 +187,7 @@ class BatchSummary:
     agree: int = 0  # every model gives one label
     disagree: int = 0
     out_of_distribution: int = 0  # flagged by some model's guard (0 without checkers)
+    too_small: int = 0  # flagged only by guards that had to enlarge it (0 without checkers)
 
     @property
     def classified(self) -> int:
@@ -154,26 +197,29 @@ class BatchSummary:
         return BatchSummary(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
 
-def _flagged(table: pd.DataFrame) -> pd.Series:
-    """True for the rows of a predict_files table that some model's guard flagged."""
-    if "out_of_distribution" not in table:  # predicted without checkers
+def _marked(table: pd.DataFrame, column: str) -> pd.Series:
+    """True for the rows of a predict_files table whose `column` (out_of_distribution, too_small) is."""
+    if column not in table:  # predicted without checkers
         return pd.Series(False, index=table.index)
-    return table["out_of_distribution"].eq(True)  # NaN for failed rows
+    return table[column].eq(True)  # NaN for failed rows
 
 
 def summarize(table: pd.DataFrame) -> BatchSummary:
     """The counts of a predict_files table.
 
-    A failed row has no `agree` and counts in neither agree nor disagree; nor does a flagged row,
-    whose labels are shown as NOT_RECOGNISED, so the models' agreement there means nothing.
+    A failed row has no `agree` and counts in neither agree nor disagree; nor does a flagged or
+    too small row, whose labels are shown as NOT_RECOGNISED or TOO_SMALL, so the models'
+    agreement there means nothing.
     """
-    judged = ~_flagged(table)
+    foreign, too_small = _marked(table, "out_of_distribution"), _marked(table, "too_small")
+    judged = ~(foreign | too_small)
     return BatchSummary(
         files=len(table),
         failed=int(table["error"].ne("").sum()),
         agree=int((table["agree"].eq(True) & judged).sum()),
         disagree=int((table["agree"].eq(False) & judged).sum()),
-        out_of_distribution=int((~judged).sum()),
+        out_of_distribution=int(foreign.sum()),
+        too_small=int(too_small.sum()),
     )
 
 
@@ -182,17 +228,26 @@ def shown_label(probabilities: np.ndarray, foreign: bool) -> str:
     return NOT_RECOGNISED if foreign else CLASS_TITLES[CLASS_NAMES[int(probabilities.argmax())]]
 
 
+def shown_time(prediction: FilePrediction) -> str:
+    """The model's own time and the wait for it, apart: "6 ms inference, 40 ms waiting"."""
+    return f"{prediction.inference_ms:.0f} ms inference, {prediction.wait_ms:.0f} ms waiting"
+
+
 def shown_labels(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """A predict_files table with class titles for labels.
 
-    Where the guard flags the image, the labels read NOT_RECOGNISED and the confidences are blank:
-    a confidence for an image unlike the training data would be read as trust.
+    Where the guard flags the image, the labels read NOT_RECOGNISED (TOO_SMALL where it had to be
+    enlarged) and the confidences are blank: a confidence for an image unlike the training data
+    would be read as trust.
     """
-    shown, foreign = table.copy(), _flagged(table)
+    shown = table.copy()
     for name in names:
         shown[f"{name}_label"] = shown[f"{name}_label"].map(CLASS_TITLES, na_action="ignore")
-        shown.loc[foreign, f"{name}_label"] = NOT_RECOGNISED
-        shown.loc[foreign, f"{name}_confidence"] = np.nan
+    for column, label in (("out_of_distribution", NOT_RECOGNISED), ("too_small", TOO_SMALL)):
+        rows = _marked(table, column)
+        for name in names:
+            shown.loc[rows, f"{name}_label"] = label
+            shown.loc[rows, f"{name}_confidence"] = np.nan
     return shown
 
 
@@ -307,7 +362,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{summary.files} files in {seconds:.1f} s: {summary.failed} failed, "
         f"models disagree on {summary.disagree}, {summary.out_of_distribution} look unlike the "
-        f"training data; {describe_skipped(skipped)}; wrote {out}",
+        f"training data, {summary.too_small} too small to judge; {describe_skipped(skipped)}; "
+        f"wrote {out}",
         flush=True,
     )
 

@@ -1,13 +1,15 @@
 """Train a model on the dataset's Training split, evaluate it on Testing, write its artifacts.
 
-CLI: python -m core.train --model {mobilenetv2,custom_cnn,all} [--data DIR] [--epochs N]
+CLI: python -m core.train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
-     [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
+     [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
 
-Validation is a seeded, stratified part of Training; every choice (early stopping, learning
-rate drops) looks at it, never at Testing. Artifacts are staged and swapped in only when
-complete, so an interrupted run leaves the previous ones intact. Decoded images are cached
-on disk (core.cache) unless --no-cache.
+Validation is a seeded part of Training, stratified by class and grouped by near duplicate
+(core.duplicates: no validation image has a copy in the fitted part); every choice (early
+stopping, learning-rate drops) looks at it, never at Testing. --seeds N trains N runs per
+model (seeds 42, 43, ...) on the same split. Artifacts are staged and swapped in only when
+complete, so an interrupted run leaves the previous ones intact. Decoded images are cached on
+disk (core.cache) unless --no-cache.
 
 --strategy mirrored trains under tf.distribute.MirroredStrategy: one replica per local GPU
 (the CPU alone on a machine without one), gradients all-reduced across them, the same
@@ -17,6 +19,7 @@ each started with a TF_CONFIG environment variable that lists the workers and it
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -30,19 +33,27 @@ import tensorflow as tf
 
 from core import artifacts, cli, litert, machine, models, paths
 from core.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
-from core.config import ModelConfig
+from core.config import COSINE, PLATEAU, ModelConfig
 from core.data import (
     CLASS_NAMES,
     TRAIN_SPLIT,
     find_samples,
     fingerprint,
-    split_validation,
 )
 from core.decode import Decoded
+from core.duplicates import validation_split
 from core.evaluate import evaluate, model_facts, summary_line, write_evaluation
 from core.files import write_json
-from core.models import NUM_CLASSES, build_model, predict_batches, split_at, unfreeze_top
-from core.pipeline import dataset
+from core.models import (
+    NUM_CLASSES,
+    build_model,
+    compiled,
+    predict_batches,
+    split_at,
+    split_below_top,
+    unfreeze_top,
+)
+from core.pipeline import augmented_copies, dataset
 
 HEAD, FINE_TUNE, ONE_PHASE = "head", "fine-tune", "train"  # phase names in history.json
 STRATEGIES = ("mirrored",)
@@ -77,19 +88,31 @@ class EpochLog(keras.callbacks.Callback):
         self.records.append(record)
 
 
+def cosine_rate(epoch: int, config: ModelConfig) -> float:
+    """Phase 1's learning rate under the cosine schedule: config.learning_rate at the first epoch,
+    config.min_learning_rate at the last (epoch counts from 0)."""
+    progress = epoch / max(1, config.epochs - 1)
+    low, high = config.min_learning_rate, config.learning_rate
+    return low + (high - low) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
 def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list[keras.callbacks.Callback]:
     if phase == FINE_TUNE:  # fine-tuning epochs are costly: stop sooner, cut the rate sooner
         patience, lr_patience = config.fine_tune_patience, max(1, config.fine_tune_patience // 2)
     else:
         patience, lr_patience = config.early_stopping_patience, config.reduce_lr_patience
-    return [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(
+    if phase != FINE_TUNE and config.learning_rate_schedule == COSINE:
+        rate = keras.callbacks.LearningRateScheduler(lambda epoch: cosine_rate(epoch, config))
+    else:
+        rate = keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss",
             factor=config.reduce_lr_factor,
             patience=lr_patience,
             min_lr=config.min_learning_rate,
-        ),
+        )
+    return [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        rate,  # before EpochLog, which records the rate the epoch runs at
         EpochLog(phase, records),
     ]
 
@@ -142,28 +165,39 @@ def _fit_images(
     return _fit(model, train_data, val_data, epochs, config, phase, records)
 
 
+def _batches(inputs: np.ndarray, labels: np.ndarray, config: ModelConfig, shuffle: bool) -> tf.data.Dataset:
+    """Batches of (cached inputs, one-hot labels); shuffled every epoch if `shuffle`."""
+    ds = tf.data.Dataset.from_tensor_slices((inputs, keras.utils.to_categorical(labels, NUM_CLASSES)))
+    if shuffle:
+        ds = ds.shuffle(len(inputs), seed=config.seed, reshuffle_each_iteration=True)
+    return ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def _train_two_phase(
     model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
 ) -> list[Phase]:
-    """Phase 1: a new head on the frozen base. Phase 2: fine-tune the base's top with augmentation."""
-    # The base is frozen and deterministic, so its features are computed once and the head (the
-    # same layer objects as in `model`) is trained on them: the same optimisation as through
-    # the full network, minus the augmentation, at a fraction of the cost.
+    """Phase 1: a new head on the frozen base. Phase 2: fine-tune the base's top with augmentation.
+
+    The layers below the fine-tuned top never change, so their outputs (activations) are
+    computed once: for the plain images (phase 1's features, validation) and, with
+    config.cached_copies, for that many augmented copies of the training images, on which
+    phase 2 trains the top alone. Without cached copies, phase 2 runs the whole model on
+    freshly augmented images every epoch.
+    """
     start = time.perf_counter()
-    base, head = split_at(model, models.get(config.architecture).feature_layer)
-    f_fit, f_val = predict_batches(base, fit.images), predict_batches(base, val.images)  # (N, D)
-    timings["features"] = round(time.perf_counter() - start, 1)
-    print(f"[{config.name}] base features computed in {timings['features']:.0f} s", flush=True)
+    trunk, top = split_below_top(model, config.fine_tune_layers)
+    a_fit, a_val = predict_batches(trunk, fit.images), predict_batches(trunk, val.images)
+    timings["activations"] = round(time.perf_counter() - start, 1)
 
-    def batches(features: np.ndarray, labels: np.ndarray, shuffle: bool) -> tf.data.Dataset:
-        ds = tf.data.Dataset.from_tensor_slices((features, keras.utils.to_categorical(labels, NUM_CLASSES)))
-        return (ds.shuffle(len(features), seed=config.seed) if shuffle else ds).batch(config.batch_size)
-
+    # Phase 1: the head (the same layer objects as in `model`) on the frozen base's features.
+    feature_layer = models.get(config.architecture).feature_layer
+    features = keras.Model(trunk.output, model.get_layer(feature_layer).output)  # activations -> features
+    head = split_at(model, feature_layer)[1]
     _compile(head, config.learning_rate)
     head_phase = _fit(
         head,
-        batches(f_fit, fit.labels, True),
-        batches(f_val, val.labels, False),
+        _batches(predict_batches(features, a_fit), fit.labels, config, shuffle=True),
+        _batches(predict_batches(features, a_val), val.labels, config, shuffle=False),
         config.epochs,
         config,
         HEAD,
@@ -172,8 +206,27 @@ def _train_two_phase(
 
     # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.
     unfreeze_top(model, config.fine_tune_layers)
-    _compile(model, config.fine_tune_learning_rate)
-    tune_phase = _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)
+    if not config.cached_copies:
+        _compile(model, config.fine_tune_learning_rate)
+        return [head_phase, _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)]
+    start = time.perf_counter()
+    copies = augmented_copies(fit.images, config, config.cached_copies)
+    call = compiled(trunk)
+    a_copies = np.concatenate([np.asarray(call(batch)) for batch in copies])  # (copies * N, ...)
+    timings["augmented activations"] = round(time.perf_counter() - start, 1)
+    print(f"[{config.name}] activations of {config.cached_copies} augmented copies cached", flush=True)
+    # An epoch is one pass's worth of batches, drawn from all the copies.
+    train_data = _batches(a_copies, np.tile(fit.labels, config.cached_copies), config, shuffle=True)
+    _compile(top, config.fine_tune_learning_rate)
+    tune_phase = _fit(
+        top,
+        train_data.repeat().take(-(-len(fit.images) // config.batch_size)),
+        _batches(a_val, val.labels, config, shuffle=False),
+        config.fine_tune_epochs,
+        config,
+        FINE_TUNE,
+        records,
+    )
     return [head_phase, tune_phase]
 
 
@@ -220,8 +273,15 @@ def train(
     command: str = "",
     use_cache: bool = True,
     strategy: str | None = None,
+    seeds: int = 1,
 ) -> Path:
-    """Train, evaluate and save one model; return its artifact folder.
+    """Train, evaluate and save one model, `seeds` times; return its artifact folder.
+
+    Run k (from 0) uses seed config.seed + k for the initial weights, shuffling and
+    augmentation; the validation split (config.split_seed) is the same for all. The first run
+    is the one the app serves: its folder holds the model. Every run's results (config,
+    history, metrics, predictions, manifest) are kept, the others' under runs/seed-<seed>/.
+    The folder is replaced only once every run is complete.
 
     Args:
         root: the artifacts folder (default: paths.artifacts_dir()).
@@ -234,13 +294,32 @@ def train(
         DatasetError: the dataset folder is missing or malformed.
         ValueError: an unknown strategy.
     """
+    with artifacts.staged_model_dir(config.name, root) as out:
+        for k in range(seeds):
+            run = dataclasses.replace(config, seed=config.seed + k)
+            folder = out if k == 0 else artifacts.run_dir(out, run.seed)
+            _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
+    return artifacts.model_dir(config.name, root)
+
+
+def _train_run(
+    config: ModelConfig,
+    data_dir: Path,
+    out: Path,
+    weights: str | None,
+    command: str,
+    use_cache: bool,
+    strategy: str | None,
+    serve: bool,
+) -> None:
+    """One run of `train` into the folder `out`; with `serve`, the model files and guard too."""
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     train_samples = find_samples(data_dir, TRAIN_SPLIT)
-    fit_samples, val_samples = split_validation(train_samples, config.validation_fraction, config.seed)
+    fit_samples, val_samples = validation_split(train_samples, config.validation_fraction, config.split_seed)
     print(
-        f"[{config.name}] {len(fit_samples)} training / {len(val_samples)} validation images; "
-        f"decoding at {config.image_size}x{config.image_size}",
+        f"[{config.name}] seed {config.seed}: {len(fit_samples)} training / {len(val_samples)} validation "
+        f"images; decoding at {config.image_size}x{config.image_size}",
         flush=True,
     )
     decode_start = time.perf_counter()
@@ -259,51 +338,53 @@ def train(
         phases = trainer(model, fit, val, config, records, timings)
     trainable = _trainable_params(model)
 
-    with artifacts.staged_model_dir(config.name, root) as out:
-        # Save a fresh copy without optimizer state: a smaller file, the same predictions.
-        clean = build_model(config, weights=None)
-        clean.set_weights(model.get_weights())
-        clean.save(out / artifacts.MODEL_FILE)
-        litert.export(clean, out)  # the app's fast path; without it the app predicts with Keras
-        config.save(out / "config.json")
-        write_json(
-            out / "history.json", {"epochs": records, "phases": [dataclasses.asdict(p) for p in phases]}
-        )
+    out.mkdir(parents=True, exist_ok=True)
+    # Save a fresh copy without optimizer state: a smaller file, the same predictions.
+    clean = build_model(config, weights=None)
+    clean.set_weights(model.get_weights())
+    clean.save(out / artifacts.MODEL_FILE)
+    if serve:
+        export_start = time.perf_counter()
+        litert.export(clean, out, litert.calibration_images(fit.images))  # the app's fast path
+        timings["export"] = round(time.perf_counter() - export_start, 1)
+    config.save(out / "config.json")
+    write_json(out / "history.json", {"epochs": records, "phases": [dataclasses.asdict(p) for p in phases]})
 
-        eval_start = time.perf_counter()
-        evaluation = evaluate(clean, config, data_dir, use_cache)
-        metrics = evaluation.metrics
-        metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
-        write_evaluation(out, evaluation)
-        write_json(
-            out / "manifest.json",
-            {
-                "model": config.name,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "command": command,
-                "seed": config.seed,
-                "dataset": {
-                    "train_fingerprint": fingerprint(train_samples),
-                    "test_fingerprint": metrics["test_fingerprint"],
-                    "train_images": len(fit.kept),
-                    "validation_images": len(val.kept),
-                    "test_images": metrics["n_images"],
-                    "skipped": [path for path, _ in skipped],
-                    "classes": list(CLASS_NAMES),
-                },
-                "strategy": strategy,
-                "wall_time_s": {
-                    **timings,
-                    **{phase.name: phase.wall_time_s for phase in phases},
-                    "evaluation": round(time.perf_counter() - eval_start, 1),
-                    "total": round(time.perf_counter() - started, 1),
-                },
-                "versions": machine.versions(),
-                "cpu": f"{machine.cpu()} ({os.cpu_count()} cores)",
+    eval_start = time.perf_counter()
+    evaluation = evaluate(clean, config, data_dir, use_cache)
+    metrics = evaluation.metrics
+    metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
+    write_evaluation(out, evaluation, guard=serve)
+    if not serve:  # the served run's model is the one the app uses; the others keep their results
+        (out / artifacts.MODEL_FILE).unlink()
+    write_json(
+        out / "manifest.json",
+        {
+            "model": config.name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": command,
+            "seed": config.seed,
+            "dataset": {
+                "train_fingerprint": fingerprint(train_samples),
+                "test_fingerprint": metrics["test_fingerprint"],
+                "train_images": len(fit.kept),
+                "validation_images": len(val.kept),
+                "test_images": metrics["n_images"],
+                "skipped": [path for path, _ in skipped],
+                "classes": list(CLASS_NAMES),
             },
-        )
+            "strategy": strategy,
+            "wall_time_s": {
+                **timings,
+                **{phase.name: phase.wall_time_s for phase in phases},
+                "evaluation": round(time.perf_counter() - eval_start, 1),
+                "total": round(time.perf_counter() - started, 1),
+            },
+            "versions": machine.versions(),
+            "cpu": f"{machine.cpu()} ({os.cpu_count()} cores)",
+        },
+    )
     print(summary_line(config.name, metrics), flush=True)
-    return artifacts.model_dir(config.name, root)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -313,8 +394,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
     parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
     parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
+    parser.add_argument("--schedule", choices=(PLATEAU, COSINE), help="phase 1 learning-rate schedule")
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
     parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
+    parser.add_argument("--seeds", type=int, default=1, help="runs per model, seeds 42, 43, ... (default 1)")
     parser.add_argument(
         "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
     )
@@ -325,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         "fine_tune_epochs": args.fine_tune_epochs,
         "learning_rate": args.learning_rate,
         "fine_tune_learning_rate": args.fine_tune_learning_rate,
+        "learning_rate_schedule": args.schedule,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     for name in cli.selected_models(args.model):
@@ -333,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         weights = starting_weights(config, args.weights)
         command = " ".join(["python -m core.train", *argv])
         data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
-        train(config, data_dir, root, weights, command, not args.no_cache, args.strategy)
+        train(config, data_dir, root, weights, command, not args.no_cache, args.strategy, args.seeds)
 
 
 if __name__ == "__main__":

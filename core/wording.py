@@ -31,3 +31,14 @@ def fine_tuning_note(two_phase: list[str]) -> str:
         f"Dashed line: {listed(two_phase)} {switch} from training the new head on a frozen base to "
         "fine-tuning its top layers. "
     )
+
+
+def control_note(control: str, control_size: int, transfer: str, transfer_size: int) -> str:
+    """What the pretraining control is for, under the Overview's seed table."""
+    size = "" if control_size == transfer_size else f" (and of its {transfer_size} px input)"
+    return (
+        f"{control} is a control: the architecture and head of {transfer}, trained from random "
+        f"initialisation in one phase at {control_size} px, without ImageNet weights. {transfer} "
+        f"minus the control is what pretraining gives{size}; the control against the custom CNN is "
+        "what the architecture gives."
+    )

@@ -53,6 +53,16 @@ st.markdown(
 method = result["method"]
 st.caption(f"Exact: {method['exact']}. Near: {method['near']}, at most {method['threshold']}.")
 
+if (leak := audit.validation_leak_table(result)) is not None:
+    st.subheader("The validation split")
+    st.markdown(
+        "Training holds out a validation split for every choice made while training (when to stop, "
+        "when to lower the learning rate). Split image by image, part of it has a near duplicate "
+        "among the images the model is fitted on, so those choices are flattered; split by "
+        "duplicate group, as training does, none has."
+    )
+    st.dataframe(leak, hide_index=True, column_config=widgets.number_columns(percent=("share",)))
+
 st.subheader("The pairs")
 if (folder := sidebar.require_dataset()) is not None:
     kind = st.segmented_control("Show", ["exact", "near", "closest other"], default="near", required=True)

@@ -19,8 +19,9 @@ try:
     if source == "Upload":
         upload = st.file_uploader("An MRI slice", type=sorted(UPLOAD_SUFFIXES))
         if upload is not None:
-            images = loaders.upload_inputs(upload.getvalue(), upload.name)
-            widgets.warn_if_foreign(loaders.foreign_warnings(images))
+            uploads = loaders.upload_inputs(upload.getvalue(), upload.name)
+            widgets.warn_if_foreign(loaders.foreign_warnings(uploads))
+            images = {name: decoded.pixels for name, decoded in uploads.items()}
     elif (folder := sidebar.require_dataset()) is not None:
         st.caption(sidebar.subset_caption())
         joined = loaders.joined_predictions(sidebar.subset())

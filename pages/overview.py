@@ -1,6 +1,8 @@
+import itertools
+
 import streamlit as st
 
-from core import compare, paired, release, stats
+from core import compare, paired, release, seeds, stats, wording
 from core.data import CLASS_TITLES
 from core.figures import difference_bars, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
@@ -50,11 +52,13 @@ audit_summary = loaders.optional(loaders.audit_summary)
 near_share = audit_summary.near_share if audit_summary else None
 st.markdown(compare.reading(headlines, titles, clean=subset == paired.CLEAN, near_share=near_share))
 
+spreads = loaders.optional(lambda: loaders.seed_spreads(subset))
 for name, ci in loaders.intervals(subset).items():
     interval_slots[name].caption(
         "95% bootstrap CI: accuracy "
         f"{ci.accuracy.low:.1%} to {ci.accuracy.high:.1%}, macro F1 "
         f"{ci.macro_f1.low:.1%} to {ci.macro_f1.high:.1%}"
+        + (f". {seeds.caption(spreads[name])}" if spreads else "")
     )
 
 if len(names) >= 2:
@@ -80,6 +84,27 @@ if len(names) >= 2:
             width="stretch",
             config={"displayModeBar": False},
         )
+
+if spreads and len(names) >= 2:
+    st.subheader("Over seeds")
+    readings = (seeds.reading(spreads, a, b, titles) for a, b in itertools.combinations(names, 2))
+    st.markdown(" ".join(dict.fromkeys(readings)))  # a model with one run is named once
+    for name in names:
+        if loaders.architecture(name).control:
+            sizes = [loaders.config(each).image_size for each in (name, names[0])]
+            st.caption(wording.control_note(titles[name], sizes[0], titles[names[0]], sizes[1]))
+    st.dataframe(
+        seeds.table(spreads, titles),
+        hide_index=True,
+        column_config=widgets.number_columns(
+            percent=("mean accuracy", "SD", "lowest", "highest", "mean macro F1")
+        ),
+    )
+    st.caption(
+        "Each run starts from other initial weights and sees the training images in another order "
+        "and augmentation; the validation split is the same. The bootstrap intervals above are the "
+        "served run's alone."
+    )
 
 st.subheader("Per class")
 table = compare.per_class_table({name: loaders.subset_metrics(name, subset) for name in names}, titles)

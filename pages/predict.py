@@ -3,7 +3,17 @@ import streamlit as st
 from core import wording
 from core.figures import probability_bars
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
-from core.predict import NOT_RECOGNISED, predict_files, shown_label, shown_labels, summarize
+from core.predict import (
+    MAX_BATCH_FILES,
+    NOT_RECOGNISED,
+    TOO_SMALL,
+    predict_files,
+    shown_label,
+    shown_labels,
+    shown_time,
+    summarize,
+    verdict,
+)
 from pages.ui import loaders, routing, widgets
 
 names = routing.require_models()
@@ -11,7 +21,9 @@ titles = loaders.titles()
 st.title("Live prediction")
 st.caption(
     f"Research tool, not a medical device. {wording.both(len(names)).capitalize()} models classify "
-    "the same upload."
+    f"the same upload. Limits: {st.get_option('server.maxUploadSize')} MB per file (the uploader "
+    f"refuses larger files) and {MAX_BATCH_FILES} files per batch (the first {MAX_BATCH_FILES} are "
+    "classified); for a whole folder, use `python -m core.predict --data DIR --out results.csv`."
 )
 
 single, batch = st.tabs(["One image", "Batch"])
@@ -24,24 +36,30 @@ with single:
         except ImageError as error:
             st.error(str(error))
         else:
-            foreign = loaders.foreign_warnings({n: image for n, (image, _, _) in results.items()})
-            widgets.warn_if_foreign(foreign)
+            flags = loaders.foreign_warnings({n: result.upload for n, result in results.items()})
+            widgets.warn_if_foreign(flags)
+            refused = verdict(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
             image_column, result_column = st.columns([1, 2])
             # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
-            decoded = max((image for image, _, _ in results.values()), key=len)
+            decoded = max((result.image for result in results.values()), key=len)
             image_column.image(decoded, caption=upload.name, width="stretch")
             with result_column:
-                for column, (name, (_, probabilities, ms)) in zip(st.columns(len(names)), results.items()):
+                for column, (name, result) in zip(st.columns(len(names)), results.items()):
                     column.markdown(widgets.title(name))
+                    confidence = f"{result.probabilities.max():.1%} · " if not refused else ""
                     column.metric(
                         "Prediction",
-                        shown_label(probabilities, foreign=bool(foreign)),
-                        f"{probabilities.max():.1%} · {ms:.0f} ms" if not foreign else f"{ms:.0f} ms",
+                        refused or shown_label(result.probabilities, foreign=False),
+                        confidence + shown_time(result),
                         delta_color="off",
                         delta_arrow="off",
                     )
-                bars = probability_bars({n: r[1] for n, r in results.items()}, titles)
-                if foreign:
+                st.caption(
+                    "Inference: the model's own call. Waiting: for other users' predictions with the "
+                    "same model, which runs one at a time."
+                )
+                bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
+                if refused:
                     with st.expander("The models' answers anyway (not to be trusted here)"):
                         st.plotly_chart(bars, width="stretch")
                 else:
@@ -53,6 +71,14 @@ with batch:
         accept_multiple_files=True,
         key="batch_upload",
     )
+    if uploads and len(uploads) > MAX_BATCH_FILES:
+        st.warning(
+            f"**{len(uploads):,} files**: a batch classifies at most {MAX_BATCH_FILES}, so the first "
+            f"{MAX_BATCH_FILES} are classified and the other {len(uploads) - MAX_BATCH_FILES:,} are left "
+            "out. For a whole folder, use `python -m core.predict --data DIR --out results.csv`.",
+            icon=":material/warning:",
+        )
+        uploads = uploads[:MAX_BATCH_FILES]
     if uploads:
         progress = st.progress(0.0, text=f"Classifying {len(uploads)} files…")
         table = predict_files(
@@ -75,12 +101,20 @@ with batch:
                 "`out_of_distribution` true).",
                 icon=":material/warning:",
             )
+        if summary.too_small:
+            st.warning(
+                f"**{summary.too_small}** of these are smaller than a model's input: enlarged, they look "
+                f"unlike the training images to the guard whatever they show, so their labels are shown "
+                f"as *{TOO_SMALL}* (the CSV keeps their labels, with `too_small` true).",
+                icon=":material/warning:",
+            )
         st.dataframe(
             shown_labels(table, names),
             hide_index=True,
             column_config={
                 **{f"{n}_label": titles[n] for n in names},
                 "out_of_distribution": "unlike the training data",
+                "too_small": "too small to judge",
                 **{
                     f"{n}_confidence": st.column_config.NumberColumn(
                         f"{widgets.short_name(n)} confidence", format="percent"

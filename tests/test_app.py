@@ -2,13 +2,15 @@
 
 import io
 import json
+import re
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_scan, write_dataset
-from core import artifacts, paths
+from core import artifacts, models, paths
+from core.predict import MAX_BATCH_FILES, NOT_RECOGNISED, TOO_SMALL
 
 PAGES = [
     "pages/overview.py",
@@ -82,6 +84,12 @@ def test_overview_on_the_clean_subset_shows_its_accuracies_and_the_paired_test()
     assert "McNemar's exact test" in reading and "95% CI" in reading
     agreement = app.dataframe[0].value
     assert agreement.to_numpy().sum() == len(clean)
+    over_seeds = app.dataframe[1].value  # each model's runs, scored on the clean subset too
+    for i, name in enumerate(artifacts.available_models()):
+        runs = artifacts.load_run_predictions(name).values()
+        accuracies = [(t["true_label"] == t["predicted_label"])[t["path"].isin(clean)].mean() for t in runs]
+        assert over_seeds["runs"][i] == len(accuracies)
+        assert over_seeds["mean accuracy"][i] == pytest.approx(sum(accuracies) / len(accuracies))
 
 
 def test_clean_subset_confusion_matrices_hold_only_its_images():
@@ -125,19 +133,55 @@ def predict_one(name: str, data: bytes) -> AppTest:
 
 
 def test_an_upload_unlike_the_training_data_gets_a_warning_not_a_tumor_label():
-    app = predict_one("blob.png", _png(make_scan(2, 0, 128)))  # a bright square on noise
+    app = predict_one("blob.png", _png(make_scan(2, 0, 256)))  # a bright square on noise, not small
     assert any("does not look like the brain MRI slices" in w.value for w in app.warning)
     predictions = [m.value for m in app.metric if m.label == "Prediction"]
     assert predictions == ["Not recognised"] * len(artifacts.available_models())
 
 
+def test_an_upload_under_the_models_input_size_is_too_small_to_judge_not_foreign():
+    app = predict_one("small.png", _png(make_scan(2, 0, 64)))  # flagged, and under every input size
+    assert not any("does not look like" in w.value for w in app.warning)
+    assert any(w.value.startswith(f"**{TOO_SMALL}**") and "64x64 px" in w.value for w in app.warning)
+    predictions = [m.value for m in app.metric if m.label == "Prediction"]
+    assert predictions == [TOO_SMALL] * len(artifacts.available_models())
+
+
+def test_a_prediction_shows_inference_and_waiting_time_apart():
+    app = predict_one("blob.png", _png(make_scan(2, 0, 128)))
+    deltas = [m.delta for m in app.metric if m.label == "Prediction"]
+    assert deltas and all(" ms inference, " in d and d.endswith(" ms waiting") for d in deltas)
+
+
+def test_the_page_states_the_upload_limits():
+    config = (paths.ROOT / ".streamlit" / "config.toml").read_text()
+    max_mb = re.search(r"^maxUploadSize = (\d+)$", config, re.MULTILINE).group(1)  # what the server enforces
+    app = open_page("pages/predict.py")
+    caption = app.caption[0].value
+    assert f"{max_mb} MB per file" in caption
+    assert f"{MAX_BATCH_FILES} files per batch" in caption
+
+
+def test_a_batch_over_the_file_cap_classifies_the_first_files_and_says_so():
+    app = open_page("pages/predict.py")
+    files = [(f"{i:04d}.png", b"", "image/png") for i in range(MAX_BATCH_FILES + 5)]  # refused fast
+    app.get_by_key("batch_upload").set_value(files)
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert table["file"].tolist() == [name for name, _, _ in files[:MAX_BATCH_FILES]]
+    cap = next(w.value for w in app.warning if "a batch classifies at most" in w.value)
+    assert f"{MAX_BATCH_FILES + 5:,} files" in cap and "the other 5 are left out" in cap
+
+
 def test_batch_prediction_reports_a_bad_file_and_goes_on():
     app = open_page("pages/predict.py")
     files = [
-        ("good.png", _png(make_scan(0, 1, 96)), "image/png"),
+        ("good.png", _png(make_scan(0, 1, 256)), "image/png"),
         ("empty.jpg", b"", "image/jpeg"),
         ("truncated.png", _png(make_scan(1, 2, 96))[:100], "image/png"),
-        ("also-good.png", _png(make_scan(3, 3, 96)), "image/png"),
+        ("also-good.png", _png(make_scan(3, 3, 256)), "image/png"),
+        ("small.png", _png(make_scan(3, 4, 64)), "image/png"),
     ]
     app.get_by_key("batch_upload").set_value(files)
     app.run()
@@ -151,6 +195,10 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
     assert table.loc["good.png", "out_of_distribution"] == True  # noqa: E712
     assert table.loc["good.png", "mobilenetv2_label"] == "Not recognised"
     assert any("do not look like the brain MRI slices" in w.value for w in app.warning)
+    # Under every model's input size: enlarged, so too small to judge rather than foreign.
+    assert table.loc["small.png", "mobilenetv2_label"] == TOO_SMALL
+    assert table.loc["small.png", "out_of_distribution"] == False  # noqa: E712
+    assert any(f"shown as *{TOO_SMALL}*" in w.value for w in app.warning)
 
 
 def test_gradcam_of_an_upload_shows_an_overlay_per_model():
@@ -175,6 +223,16 @@ def test_live_prediction_of_a_real_scan_shows_both_models_labels():
     predictions = [m.value for m in app.metric if m.label == "Prediction"]
     assert len(predictions) == len(artifacts.available_models())
     assert all(label in {"Glioma", "Meningioma", "No tumor", "Pituitary"} for label in predictions)
+
+
+@needs_dataset
+def test_a_real_scan_downscaled_to_64_px_is_never_called_foreign():
+    path = sorted((paths.data_dir() / "Testing" / "meningioma").glob("*.jpg"))[0]
+    small = Image.open(path).convert("RGB").resize((64, 64), Image.Resampling.LANCZOS)
+    app = predict_one(path.name, _png(small))
+    assert not any("does not look like" in w.value for w in app.warning)
+    predictions = [m.value for m in app.metric if m.label == "Prediction"]
+    assert NOT_RECOGNISED not in predictions and len(predictions) == len(artifacts.available_models())
 
 
 @needs_dataset
@@ -211,4 +269,6 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
     targets = next(frame.value for frame in app.dataframe if "target" in frame.value.columns)
     assert len(targets) == sum(len(benchmark["targets"]) for benchmark in benchmarks)
     assert len(app.get("plotly_chart")) == 1
-    assert "Both models end to end" in " ".join(m.value for m in app.markdown)
+    compared = [name for name in artifacts.available_models() if not models.get(name).control]
+    total = sum(artifacts.load_manifest(name)["wall_time_s"]["total"] for name in compared)
+    assert f"end to end: **{total / 60:.0f} min**" in " ".join(m.value for m in app.markdown)

@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import make_scan
 from core.data import TRAIN_SPLIT, find_samples
-from core.decode import decode_image, load_images
+from core.decode import decode_image, decode_sized, load_images
 from core.imagefile import ImageError
 
 
@@ -34,6 +34,16 @@ def _encoded(image: Image.Image, format: str) -> bytes:
 def test_any_mode_and_size_decodes_to_rgb(image, format):
     pixels = decode_image(_encoded(image, format), size=32)
     assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "width, height, enlarged", [(300, 200, False), (64, 64, False), (40, 500, True), (63, 63, True)]
+)
+def test_decode_sized_keeps_the_size_the_image_had_in_its_file(width, height, enlarged):
+    data = _encoded(Image.new("RGB", (width, height), (10, 20, 30)), "PNG")
+    decoded = decode_sized(data, size=64)
+    assert (decoded.width, decoded.height, decoded.enlarged) == (width, height, enlarged)
+    np.testing.assert_array_equal(decoded.pixels, decode_image(data, size=64))
 
 
 def test_sixteen_bit_images_are_stretched_to_eight_bits():

@@ -16,7 +16,7 @@ PARITY_ATOL = 1e-4  # float32 kernels differ in summation order, never by more t
 def exported(tiny_cnn, tmp_path_factory):
     """The tiny CNN's .tflite files in a temporary folder, and their sizes."""
     folder = tmp_path_factory.mktemp("litert")
-    return folder, export(tiny_cnn[0], folder)
+    return folder, export(tiny_cnn[0], folder, random_images(16, tiny_cnn[1].image_size, seed=9))
 
 
 def random_images(count: int, size: int, seed: int = 0) -> np.ndarray:
@@ -43,6 +43,23 @@ def test_litert_matches_keras_on_random_images(tiny_cnn, exported):
     one_by_one = np.concatenate([litert.probabilities(image[None]) for image in images])
     np.testing.assert_allclose(one_by_one, expected, atol=PARITY_ATOL)
     np.testing.assert_allclose(litert.probabilities(images[:3]), expected[:3], atol=PARITY_ATOL)
+
+
+def test_the_int8_copy_is_fully_integer_and_takes_the_pixels_as_they_are(tiny_cnn, exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported[0] / artifacts.TFLITE_INT8_FILE))
+    (image_in,), (scores_out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert image_in["dtype"] == np.uint8 and scores_out["dtype"] == np.float32
+    tensors, ops = interpreter.get_tensor_details(), interpreter._get_ops_details()
+    computed = {op["op_name"]: tensors[op["outputs"][0]]["dtype"] for op in ops}
+    assert computed["CONV_2D"] == computed["FULLY_CONNECTED"] == computed["SOFTMAX"] == np.int8
+    assert [name for name, dtype in computed.items() if dtype == np.float32] == ["DEQUANTIZE"]  # the last op
+    model, config = tiny_cnn
+    images = random_images(8, config.image_size, seed=3)
+    int8 = LiteRTModel(exported[0] / artifacts.TFLITE_INT8_FILE).probabilities(images)
+    np.testing.assert_allclose(int8.sum(axis=1), 1, atol=0.02)
+    np.testing.assert_allclose(int8, model.predict(images.astype(np.float32), verbose=0), atol=0.1)
 
 
 def test_litert_refuses_images_of_the_wrong_size(exported):
@@ -103,3 +120,23 @@ def test_shipped_litert_model_matches_keras_on_every_test_image(name):
     np.testing.assert_allclose(probabilities, expected, atol=PARITY_ATOL)
     disagree = [s.relpath for s, a, b in zip(kept, probabilities.argmax(1), expected.argmax(1)) if a != b]
     assert disagree == []
+
+
+@shipped_litert
+@pytest.mark.parametrize("name", models.names())
+def test_the_app_serves_an_int8_copy_only_where_it_gives_float32s_answers(name):
+    """Where benchmark.json lets the app predict with the int8 copy, it changes at most
+    litert.INT8_MAX_LABELS_CHANGED of the test labels; elsewhere the app uses float32."""
+    from core.litert import INT8_MAX_LABELS_CHANGED
+
+    served = artifacts.serving_tflite(name)
+    if served == artifacts.tflite_path(name):
+        return  # float32 serves: nothing to hold the int8 copy to
+    config = artifacts.load_config(name)
+    images, _, _, _ = load_images(find_samples(paths.data_dir(), TEST_SPLIT), config.image_size)
+    fp32, int8 = LiteRTModel(artifacts.tflite_path(name)), LiteRTModel(served)
+    answers = [
+        np.concatenate([m.probabilities(images[i : i + 64]).argmax(1) for i in range(0, len(images), 64)])
+        for m in (fp32, int8)
+    ]
+    assert (answers[0] != answers[1]).mean() <= INT8_MAX_LABELS_CHANGED

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from core import ood, ood_report
+from core.decode import DecodedImage
 from core.models import features_and_probabilities
 
 
@@ -63,3 +64,14 @@ def test_checker_scores_uploads_with_the_models_own_features(tiny_cnn):
     np.testing.assert_allclose(checker.scores(genuine[:3]), guard.scores(features[:3]), rtol=1e-3, atol=1e-3)
     assert checker.warning(guard.threshold) is None
     assert "over the" in checker.warning(guard.threshold * 2)
+
+
+def test_checker_says_too_small_to_judge_for_an_upload_it_had_to_enlarge(tiny_cnn):
+    model, _ = tiny_cnn  # 64 px
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    everything = ood.Checker(model, ood.Guard(np.zeros((4, 128), np.float32), np.eye(128), -1.0))
+    nothing = ood.Checker(model, ood.Guard(np.zeros((4, 128), np.float32), np.eye(128), np.inf))
+    small, wide = DecodedImage(pixels, 40, 300), DecodedImage(pixels, 300, 64)
+    assert everything.flag(small) == ood.Flag("40x300 px, under the 64x64 px it takes", too_small=True)
+    assert everything.flag(wide).too_small is False and "over the" in everything.flag(wide).reason
+    assert nothing.flag(small) is None and nothing.flag(wide) is None

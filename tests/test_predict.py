@@ -1,4 +1,6 @@
 import io
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -9,9 +11,10 @@ from PIL import Image
 
 from conftest import make_scan
 from core.imagefile import ImageError
-from core.ood import Checker, Guard
+from core.ood import Checker, Flag, Guard
 from core.predict import (
     NOT_RECOGNISED,
+    TOO_SMALL,
     BatchSummary,
     Predictor,
     image_files,
@@ -19,7 +22,9 @@ from core.predict import (
     predict_files,
     predict_stream,
     shown_labels,
+    shown_time,
     summarize,
+    verdict,
 )
 
 
@@ -46,17 +51,78 @@ def test_a_batch_flags_images_the_guard_finds_foreign(tiny_cnn, predictor, thres
     files = [("a.png", encode(make_scan(0, 1, 64))), ("empty.png", b"")]
     table = predict_files({config.name: predictor}, files, checkers=checkers).set_index("file")
     assert table.loc["a.png", "out_of_distribution"] == flagged
+    assert table.loc["a.png", "too_small"] == False  # noqa: E712 (64 px: the model's own size)
     assert pd.isna(table.loc["empty.png", "out_of_distribution"])
 
 
+def test_an_image_under_the_models_size_is_too_small_to_judge_not_foreign(tiny_cnn, predictor):
+    model, config = tiny_cnn  # 64 px
+    checkers = {config.name: Checker(model, guard(-1.0))}  # flags everything
+    files = [("small.png", encode(make_scan(0, 1, 40))), ("large.png", encode(make_scan(0, 1, 100)))]
+    table = predict_files({config.name: predictor}, files, checkers=checkers).set_index("file")
+    assert table["too_small"].tolist() == [True, False]
+    assert table["out_of_distribution"].tolist() == [False, True]
+    shown = shown_labels(table, [config.name])
+    assert shown[f"{config.name}_label"].tolist() == [TOO_SMALL, NOT_RECOGNISED]
+    assert shown[f"{config.name}_confidence"].isna().all()
+    summary = summarize(table.reset_index())
+    assert (summary.too_small, summary.out_of_distribution, summary.agree) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ([None, None], None),
+        ([Flag("enlarged", too_small=True), None], TOO_SMALL),
+        ([Flag("enlarged", too_small=True), Flag("far")], NOT_RECOGNISED),
+        ([None, Flag("far")], NOT_RECOGNISED),
+    ],
+    ids=["no flag", "only too small", "too small and foreign", "foreign"],
+)
+def test_verdict_is_foreign_over_too_small_over_nothing(flags, expected):
+    assert verdict(flags) == expected
+
+
 def test_predict_file_returns_image_probabilities_and_time(predictor):
-    image, probabilities, ms = predictor.predict_file(encode(make_scan(0, 0, 300)), "scan.png")
-    assert image.shape == (64, 64, 3)
-    assert probabilities.shape == (4,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
-    assert ms > 0
+    result = predictor.predict_file(encode(make_scan(0, 0, 300)), "scan.png")
+    assert result.image.shape == (64, 64, 3)
+    assert (result.upload.width, result.upload.height) == (300, 300) and not result.upload.enlarged
+    assert result.probabilities.shape == (4,) and result.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert result.inference_ms > 0 and result.wait_ms >= 0
     np.testing.assert_allclose(
-        probabilities, predictor.model.predict(image[None].astype(np.float32), verbose=0)[0], atol=1e-5
+        result.probabilities,
+        predictor.model.predict(result.image[None].astype(np.float32), verbose=0)[0],
+        atol=1e-5,
     )
+    assert shown_time(result).endswith(" ms waiting") and " ms inference, " in shown_time(result)
+
+
+def test_predict_file_times_the_wait_for_the_model_apart_from_its_call(tiny_cnn, monkeypatch):
+    model, config = tiny_cnn
+    predictor = Predictor(model, config)
+    entered, release = threading.Event(), threading.Event()
+    fast = predictor._probabilities
+
+    def first_call_blocks(images):
+        if not entered.is_set():
+            entered.set()
+            release.wait(timeout=30)
+        return fast(images)
+
+    monkeypatch.setattr(predictor, "_probabilities", first_call_blocks)
+    data, results = encode(make_scan(0, 0, 64)), {}
+    first = threading.Thread(target=lambda: results.update(first=predictor.predict_file(data, "1.png")))
+    second = threading.Thread(target=lambda: results.update(second=predictor.predict_file(data, "2.png")))
+    first.start()
+    assert entered.wait(timeout=30)
+    second.start()  # queues behind the first call, which holds the model
+    time.sleep(0.5)
+    release.set()
+    for thread in (first, second):
+        thread.join(timeout=30)
+    assert results["first"].inference_ms >= 500  # blocked inside the model's call
+    assert results["second"].wait_ms >= 250  # most of the half second spent queued
+    assert results["second"].inference_ms < results["second"].wait_ms  # and not counted as inference
 
 
 def test_predict_file_refuses_a_non_image(predictor):

@@ -60,7 +60,7 @@ def trained(registered, tmp_path_factory):
 
 def test_it_trains_and_evaluates_in_one_phase(trained):
     _, root = trained
-    assert artifacts.available_models(root) == ["mobilenetv2", "custom_cnn", TINY.name]  # registry order
+    assert artifacts.available_models(root) == ["mobilenetv2", "custom_cnn", "mobilenetv2_scratch", TINY.name]
     assert [phase["name"] for phase in artifacts.load_history(TINY.name, root)["phases"]] == ["train"]
     metrics = artifacts.load_metrics(TINY.name, root)
     assert metrics["n_images"] == 24 and 0 <= metrics["accuracy"] <= 1

@@ -1,5 +1,7 @@
 """The committed artifacts agree with themselves and, where the dataset is present, with it."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,35 @@ TEST_IMAGES = 1311  # the Kaggle release's Testing split
 SHIPPED = artifacts.available_models()
 
 
-def test_both_models_are_shipped():
+SEEDS = 3  # runs shipped per compared model (core.train --seeds); one for a control (its budget)
+
+
+def test_every_registered_model_is_shipped():
     assert models.names() == SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_model_was_trained_with_its_current_recipe(name):
+    assert artifacts.load_config(name) == models.get(name).config
+    assert artifacts.load_manifest(name)["command"].startswith("python -m core.train")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_model_ships_its_runs_over_seeds_on_one_validation_split(name):
+    runs = artifacts.seed_runs(name)
+    expected = 1 if models.get(name).control else SEEDS
+    assert len(runs) == expected
+    manifests = [json.loads((folder / "manifest.json").read_text()) for folder in runs]
+    assert [m["seed"] for m in manifests] == list(range(42, 42 + expected))
+    assert len({m["dataset"]["validation_images"] for m in manifests}) == 1
+    predictions = artifacts.load_run_predictions(name)
+    answers = [table[PROBABILITY_COLUMNS].to_numpy() for table in predictions.values()]
+    assert all(not np.allclose(answers[0], other) for other in answers[1:])  # distinct runs
+
+
+def test_the_validation_split_has_no_near_duplicate_in_the_fitted_part():
+    leak = artifacts.load_audit()["validation_split"]
+    assert leak["grouped"]["near"] == 0 < leak["by image"]["near"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

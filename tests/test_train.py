@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core import artifacts, models, train
@@ -58,8 +59,8 @@ def test_a_run_writes_a_complete_artifact_folder(trained, name):
     manifest = artifacts.load_manifest(name, root)
     assert manifest["seed"] == 42 and manifest["dataset"]["test_images"] == 24
     wall_time = manifest["wall_time_s"]
-    extra = ["features"] if name == "mobilenetv2" else []
-    assert list(wall_time) == ["decode", *extra, *expected_phases, "evaluation", "total"]
+    extra = ["activations", "augmented activations"] if name == "mobilenetv2" else []
+    assert list(wall_time) == ["decode", *extra, "export", *expected_phases, "evaluation", "total"]
     assert sum(wall_time.values()) - wall_time["total"] <= wall_time["total"]  # disjoint parts
     assert manifest["strategy"] is None
     assert "keras" in manifest["versions"] and manifest["cpu"]
@@ -117,6 +118,54 @@ def test_an_interrupted_run_leaves_previous_artifacts_intact(trained, monkeypatc
     after = {file: (root / "custom_cnn" / file).read_bytes() for file in artifacts.ARTIFACT_FILES}
     assert after == before
     assert sorted(p.name for p in root.iterdir()) == ["custom_cnn", "mobilenetv2"]
+
+
+def test_fine_tuning_on_cached_activations_matches_the_whole_model():
+    import keras
+
+    from core.models import build_model, split_below_top, unfreeze_top
+
+    config = dataclasses.replace(MOBILENETV2, image_size=32, dropout=0.0)
+    images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)).astype(np.float32)
+    labels = keras.utils.to_categorical(np.arange(8) % 4, 4)
+    whole = build_model(config)
+    cached = build_model(config)
+    cached.set_weights(whole.get_weights())
+    initial = whole.get_weights()
+    for model in (whole, cached):
+        unfreeze_top(model, config.fine_tune_layers)
+    trunk, top = split_below_top(cached, config.fine_tune_layers)
+    assert len(top.trainable_weights) == len(whole.trainable_weights) > 2  # the top and the head
+    for model, inputs in ((whole, images), (top, trunk.predict(images, verbose=0))):
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="categorical_crossentropy")
+        model.train_on_batch(inputs, labels)
+    changed = [not np.array_equal(a, b) for a, b in zip(initial, whole.get_weights())]
+    assert 0 < sum(changed) < len(changed)  # one step moved the top, not the trunk
+    for a, b in zip(whole.get_weights(), cached.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_seeds_give_distinct_runs_and_the_first_is_served(tmp_path):
+    from conftest import write_dataset
+
+    data, out = write_dataset(tmp_path / "data"), tmp_path / "out"
+    train.train(TINY["custom_cnn"], data, out, weights=None, seeds=2)
+    served, other = artifacts.seed_runs("custom_cnn", out)
+    assert other == served / "runs" / "seed-43"
+    assert (served / artifacts.MODEL_FILE).is_file() and not (other / artifacts.MODEL_FILE).exists()
+    assert not (other / artifacts.GUARD_FILE).exists()
+    runs = artifacts.load_run_predictions("custom_cnn", out)
+    assert sorted(runs) == [42, 43]
+    assert not np.allclose(runs[42][PROBABILITY_COLUMNS], runs[43][PROBABILITY_COLUMNS])
+    validation = [pd.read_csv(folder / artifacts.VALIDATION_FILE)["path"] for folder in (served, other)]
+    assert validation[0].tolist() == validation[1].tolist()  # the same split for every seed
+
+
+def test_the_cosine_schedule_falls_from_the_rate_to_the_floor():
+    config = dataclasses.replace(CUSTOM_CNN, epochs=5, learning_rate=1e-3, min_learning_rate=1e-6)
+    rates = [train.cosine_rate(epoch, config) for epoch in range(config.epochs)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-6)
+    assert rates == sorted(rates, reverse=True) and rates[2] == pytest.approx((1e-3 + 1e-6) / 2)
 
 
 def test_max_epochs_env_var_caps_every_phase(monkeypatch):
@@ -193,10 +242,11 @@ def test_an_unknown_strategy_is_named():
 
 def test_cli_passes_no_cache_and_strategy(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(train, "train", lambda *args: calls.append(args[-2:]))
-    train.main(["--model", "custom_cnn", "--data", str(tmp_path), "--no-cache", "--strategy", "mirrored"])
-    train.main(["--model", "custom_cnn", "--data", str(tmp_path)])
-    assert calls == [(False, "mirrored"), (True, None)]
+    monkeypatch.setattr(train, "train", lambda *args: calls.append(args[-3:]))
+    argv = ["--model", "custom_cnn", "--data", str(tmp_path)]
+    train.main([*argv, "--no-cache", "--strategy", "mirrored", "--seeds", "3"])
+    train.main(argv)
+    assert calls == [(False, "mirrored", 3), (True, None, 1)]
 
 
 def keras_layers_in_turn(images, config, seed=7):

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, audit, calibration, compare, models, paired
+from core import artifacts, audit, calibration, compare, models, paired, seeds
 from core.config import ModelConfig
-from core.decode import decode_image
+from core.decode import DecodedImage, decode_image, decode_sized
 from core.evaluate import metrics_from_predictions
+from core.ood import Flag
 
 T = TypeVar("T")
 
@@ -170,6 +171,18 @@ def intervals(subset: str) -> dict[str, paired.Intervals]:
 
 
 @st.cache_data
+def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
+    """Each model's runs over seeds (core.train --seeds), scored on the chosen test images."""
+    chosen = _paths(subset)  # None: every test image
+
+    def runs(name: str) -> dict[int, pd.DataFrame]:
+        tables = artifacts.load_run_predictions(name)
+        return {seed: paired.restrict(table, chosen) for seed, table in tables.items()}
+
+    return {name: seeds.spread(runs(name)) for name in model_names()}
+
+
+@st.cache_data
 def calibration_report(name: str, subset: str) -> calibration.Report:
     """Temperature from the validation split; the chosen test images before and after it."""
     return calibration.report(validation_predictions(name), subset_predictions(name, subset))
@@ -196,14 +209,10 @@ def checker(name: str):
     return Checker(predictor(name).model, load_guard(name))
 
 
-def foreign_warnings(images: dict[str, np.ndarray]) -> dict[str, str]:
-    """For an upload at each model's size: the models that find it unlike their training data."""
-    found = {}
-    for name, image in images.items():
-        message = checker(name).warning(float(checker(name).scores(image[None])[0]))
-        if message:
-            found[name] = message
-    return found
+def foreign_warnings(uploads: dict[str, DecodedImage]) -> dict[str, Flag]:
+    """For an upload at each model's size: the models whose guard does not vouch for it, and why."""
+    flags = {name: checker(name).flag(upload) for name, upload in uploads.items()}
+    return {name: flag for name, flag in flags.items() if flag is not None}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -217,9 +226,9 @@ def test_image(data_dir: str, relpath: str, size: int) -> np.ndarray:
     return decode_image(Path(data_dir) / relpath, size, name=relpath)
 
 
-def upload_inputs(data: bytes, name: str) -> dict[str, np.ndarray]:
+def upload_inputs(data: bytes, name: str) -> dict[str, DecodedImage]:
     """An uploaded file decoded at each model's input size. Raises ImageError."""
-    return {n: decode_image(data, config(n).image_size, name=name) for n in model_names()}
+    return {n: decode_sized(data, config(n).image_size, name=name) for n in model_names()}
 
 
 def test_inputs(folder: Path, relpath: str) -> dict[str, np.ndarray]:

@@ -9,6 +9,8 @@ import streamlit as st
 from core.data import CLASS_TITLES
 from core.gradcam import METHODS
 from core.imagefile import ImageError
+from core.ood import Flag
+from core.predict import NOT_RECOGNISED, TOO_SMALL, verdict
 from pages.ui import loaders, sidebar
 
 
@@ -32,13 +34,20 @@ def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ..
     return {column: st.column_config.NumberColumn(format=shown) for column, shown in formats.items()}
 
 
-def warn_if_foreign(found: dict[str, str]) -> None:
+def warn_if_foreign(found: dict[str, Flag]) -> None:
     """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
-    if found:
-        reasons = "; ".join(f"{short_name(name)}: {message}" for name, message in found.items())
+    reasons = "; ".join(f"{short_name(name)}: {flag.reason}" for name, flag in found.items())
+    if verdict(found.values()) == NOT_RECOGNISED:
         st.warning(
             "**This does not look like the brain MRI slices the models learned from**, so a tumor "
             f"label would mean nothing here ({reasons}).",
+            icon=":material/warning:",
+        )
+    elif found:
+        st.warning(
+            f"**{TOO_SMALL}**: this image is smaller than a model's input, so it was enlarged, and "
+            "an enlarged scan can look unlike the training images to the guard whatever it shows "
+            f"({reasons}). Upload the scan at its original size.",
             icon=":material/warning:",
         )
 
