@@ -31,8 +31,14 @@ headlines = {
 n_full = loaders.n_test_images()
 st.markdown(sidebar.subset_caption())
 
+CARDS_PER_ROW = 2  # a third model's card goes on a row of its own: three abreast cut the figures
 interval_slots = {}
-for column, name in zip(st.columns(len(names)), names):
+card_columns = [
+    column
+    for start in range(0, len(names), CARDS_PER_ROW)
+    for column in st.columns(CARDS_PER_ROW)[: len(names[start : start + CARDS_PER_ROW])]
+]
+for column, name in zip(card_columns, names):
     other = next((other for other in names if other != name), None)
     with column.container(border=True):
         st.markdown(f"#### {widgets.title(name)}")
