@@ -77,27 +77,14 @@ def near_pairs(
     return found
 
 
-def _components(n: int, links: list[tuple[int, int]]) -> np.ndarray:
-    """Connected components of n nodes: (n,) group ids, each the smallest member's index."""
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in links:
-        a, b = root(i), root(j)
-        parent[max(a, b)] = min(a, b)
-    return np.array([root(i) for i in range(n)])
-
-
 def groups(samples: list[Sample], threshold: float = NEAR_DUPLICATE_DISTANCE) -> np.ndarray:
     """(N,) group ids: samples joined by a chain of exact or near duplicates share one.
 
     An unreadable sample is a group of its own (training skips it anyway).
     """
+    from scipy.sparse import coo_matrix  # imported on use: pages read this module at start-up
+    from scipy.sparse.csgraph import connected_components
+
     kept, hashes, thumbnails, _ = signatures(samples)
     index = {s.relpath: i for i, s in enumerate(samples)}
     links = [
@@ -106,7 +93,9 @@ def groups(samples: list[Sample], threshold: float = NEAR_DUPLICATE_DISTANCE) ->
     first_with_hash: dict[str, int] = {}
     for sample, digest in zip(kept, hashes):  # exact copies whose thumbnails differ (never, in practice)
         links.append((first_with_hash.setdefault(digest, index[sample.relpath]), index[sample.relpath]))
-    return _components(len(samples), links)
+    rows, columns = np.array(links, dtype=int).reshape(-1, 2).T
+    graph = coo_matrix((np.ones(len(links)), (rows, columns)), shape=(len(samples), len(samples)))
+    return connected_components(graph, directed=False)[1]
 
 
 def validation_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

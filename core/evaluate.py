@@ -130,7 +130,13 @@ class SplitPredictions:
         return result
 
 
-def evaluate(model: "keras.Model", config: ModelConfig, data_dir: Path, use_cache: bool = True) -> Evaluation:
+def evaluate(
+    model: "keras.Model",
+    config: ModelConfig,
+    data_dir: Path,
+    use_cache: bool = True,
+    split: tuple[list[Sample], list[Sample]] | None = None,
+) -> Evaluation:
     """Predict the Testing and validation images and fit the out-of-distribution guard.
 
     The validation split is the seeded one training held out (same config, same split). The
@@ -140,12 +146,13 @@ def evaluate(model: "keras.Model", config: ModelConfig, data_dir: Path, use_cach
     Args:
         use_cache: read and write decoded images in the disk cache (core.cache), where training
             left its two splits.
+        split: training's (fit, validation) samples, if the caller has them (else recomputed).
     """
     from core.models import features_and_probabilities, predict_batches  # Keras, imported on use
 
     network = features_and_probabilities(model)
     test_samples = find_samples(data_dir, TEST_SPLIT)
-    fit_samples, val_samples = validation_split(
+    fit_samples, val_samples = split or validation_split(
         find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.split_seed
     )
     splits = (  # name, samples, cache name (training's own for its two parts)

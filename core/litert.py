@@ -59,9 +59,10 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     with tempfile.TemporaryDirectory() as saved_model:
         # Keras 3 goes through a SavedModel: the route TF's converter supports best.
         model.export(saved_model, format="tf_saved_model", verbose=False)
-        for file, images in ((TFLITE_FILE, None), (TFLITE_INT8_FILE, calibration)):
-            if file == TFLITE_INT8_FILE and images is None:
-                continue
+        copies = [(TFLITE_FILE, None)]
+        if calibration is not None:
+            copies.append((TFLITE_INT8_FILE, calibration))
+        for file, images in copies:
             converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
             if images is not None:  # static: int8 weights and activations, ranges from `images`
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]

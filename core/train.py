@@ -351,7 +351,7 @@ def _train_run(
     write_json(out / "history.json", {"epochs": records, "phases": [dataclasses.asdict(p) for p in phases]})
 
     eval_start = time.perf_counter()
-    evaluation = evaluate(clean, config, data_dir, use_cache)
+    evaluation = evaluate(clean, config, data_dir, use_cache, split=(fit_samples, val_samples))
     metrics = evaluation.metrics
     metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
     write_evaluation(out, evaluation, guard=serve)
