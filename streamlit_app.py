@@ -16,6 +16,7 @@ navigation = st.navigation(
         st.Page("pages/mistakes.py", title="Misclassified explorer", icon=":material/search:"),
         st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
         st.Page("pages/audit.py", title="Leakage audit", icon=":material/content_copy:"),
+        st.Page("pages/generalisation.py", title="Generalisation", icon=":material/public:"),
         st.Page("pages/efficiency.py", title="Efficiency", icon=":material/speed:"),
         predict := st.Page("pages/predict.py", title="Live prediction", icon=":material/upload:"),
     ]

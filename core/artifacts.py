@@ -25,12 +25,20 @@ from core.config import ModelConfig
 if TYPE_CHECKING:
     import keras
 
+    from core.neighbours import Neighbours
+
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.csv"  # one row per test image
 VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
 GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.ood)
 RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core.train --seeds)
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
+PROVENANCE_FILE = "provenance.json"  # each image's source collection (core.provenance)
+CROSSSOURCE_DIR = "crosssource"  # leave-one-source-out results, a folder per recipe (core.crosssource)
+CROSSSOURCE_SUMMARY = "summary.json"
+CURRENT_RECIPE = "current"  # the shipped models' recipe; earlier recipes' results sit beside it
+NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.neighbours)
+LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.localisation
 # Optional LiteRT copies of the model (core.litert); Keras is the fallback, so not in ARTIFACT_FILES.
 TFLITE_FILE = "model.tflite"  # float32
 TFLITE_INT8_FILE = "model_int8.tflite"  # full integer: int8 weights and activations
@@ -72,6 +80,14 @@ def writer(file: str, name: str | None = None) -> str:
         return f"python -m {BENCHMARKS[file]}"
     if file == AUDIT_FILE:
         return "python -m core.audit"
+    if file == PROVENANCE_FILE:
+        return "python -m core.provenance"
+    if file == CROSSSOURCE_SUMMARY:
+        return "python -m core.crosssource"
+    if file == NEIGHBOURS_FILE:
+        return "python -m core.neighbours"
+    if file in (LOCALISATION_FILE, LOCALISATION_TABLE):
+        return "python -m core.localisation"
     if file in (TFLITE_FILE, TFLITE_INT8_FILE):
         return f"python -m core.litert --model {name} --data DIR"
     module = "core.evaluate" if file in EVALUATION_FILES else "core.train"
@@ -183,12 +199,55 @@ def load_arrays(name: str, file: str, root: Path | None = None) -> dict[str, np.
         return {key: stored[key] for key in stored.files}
 
 
+def _dataset_json(relpath: str, root: Path | None) -> dict:
+    """A JSON artifact about the dataset, not one model (relpath under artifacts/)."""
+    path = paths.artifacts_dir(root) / relpath
+    command = writer(Path(relpath).name)
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} (write it with `{command}`)")
+    return _json(path, command)
+
+
 def load_audit(root: Path | None = None) -> dict:
     """The dataset's leakage audit (core.audit)."""
-    path = paths.artifacts_dir(root) / AUDIT_FILE
+    return _dataset_json(AUDIT_FILE, root)
+
+
+def load_provenance(root: Path | None = None) -> dict:
+    """Each image's source collection, and the counts per split, source and class (core.provenance)."""
+    return _dataset_json(PROVENANCE_FILE, root)
+
+
+def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:
+    """Where the models look against the tumour boxes: (summary, per-image table) (core.localisation)."""
+    summary = _dataset_json(LOCALISATION_FILE, root)
+    path = paths.artifacts_dir(root) / LOCALISATION_TABLE
     if not path.is_file():
-        raise ArtifactError(f"artifact missing: {path} (write it with `python -m core.audit`)")
-    return _json(path, writer(AUDIT_FILE))
+        raise ArtifactError(f"artifact missing: {path} (write it with `{writer(LOCALISATION_TABLE)}`)")
+    return summary, _table(path, writer(LOCALISATION_TABLE))
+
+
+def load_neighbours(root: Path | None = None) -> "Neighbours":
+    """The nearest-training-image reference (core.neighbours)."""
+    from core.neighbours import Neighbours
+
+    path = paths.artifacts_dir(root) / NEIGHBOURS_FILE
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} (write it with `{writer(NEIGHBOURS_FILE)}`)")
+    with reading(path, writer(NEIGHBOURS_FILE)):
+        return Neighbours.load(path)
+
+
+def crosssource_recipes(root: Path | None = None) -> list[str]:
+    """The recipes with leave-one-source-out results, the current one first."""
+    folder = paths.artifacts_dir(root) / CROSSSOURCE_DIR
+    found = sorted(p.parent.name for p in folder.glob(f"*/{CROSSSOURCE_SUMMARY}"))
+    return sorted(found, key=lambda recipe: recipe != CURRENT_RECIPE)
+
+
+def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> dict:
+    """One recipe's leave-one-source-out summary (core.crosssource)."""
+    return _dataset_json(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
 
 
 def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict:

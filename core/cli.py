@@ -10,12 +10,13 @@ from core.data import DatasetError
 from core.models import names as model_names
 
 
-def parser(description: str, models: bool = True) -> argparse.ArgumentParser:
-    """An argument parser with --data, --artifacts and, if `models`, --model."""
+def parser(description: str, models: bool = True, data: bool = True) -> argparse.ArgumentParser:
+    """An argument parser with --artifacts and, if `models`, --model; if `data`, --data."""
     parser = argparse.ArgumentParser(description=description)
     if models:
         parser.add_argument("--model", choices=[*model_names(), "all"], default="all")
-    parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
+    if data:
+        parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
     parser.add_argument(
         "--artifacts",
         default=str(paths.artifacts_dir()),

@@ -48,6 +48,11 @@ class ModelConfig:
     shift_fraction: float = 0.1  # of the image side, each way
     zoom_fraction: float = 0.1
     horizontal_flip: bool = True
+    # Learning the tumour rather than the collection (core.pipeline.random_intensity,
+    # core.lesions): intensity changes a scanner or sequence could make, and lesions pasted into
+    # no-tumour slices (this many per no-tumour training image; needs the tumour-box file).
+    intensity_augmentation: bool = False
+    lesion_pastes: float = 0.0
 
     def capped(self) -> "ModelConfig":
         """This config with every phase's epochs capped by $BRAIN_MRI_MAX_EPOCHS, if set."""

@@ -1,4 +1,4 @@
-"""Decode image files (JPEG, PNG, BMP, DICOM) to RGB arrays: the one decode path of the project.
+"""Decode image files (JPEG, PNG, BMP, DICOM) to grey RGB arrays: the one decode path of the project.
 
 Training, evaluation, uploads and Grad-CAM all read images through `decode_image`, so they see
 the same pixels. No TensorFlow here.
@@ -125,7 +125,9 @@ def decode_sized(source: bytes | str | os.PathLike, size: int, name: str | None 
     else:
         image = _open_with_pillow(data, name)
     width, height = image.size
-    image = image.resize((size, size), Image.Resampling.BILINEAR)
+    # Every image in grey (its luminance in all three channels): whether a file stores a scan in
+    # colour or grey says which collection it came from, not what it shows.
+    image = image.convert("L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB")
     return DecodedImage(np.asarray(image, dtype=np.uint8), width, height)
 
 

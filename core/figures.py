@@ -10,6 +10,7 @@ from core.calibration import ReliabilityBins
 from core.data import CLASS_NAMES, CLASS_TITLES
 
 CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
+LABEL_TITLES = CLASS_TITLES | {"tumour": "Tumour"}  # a tumour of any class
 
 
 def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
@@ -40,12 +41,18 @@ def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
     return fig
 
 
-def confusion_figure(matrix: list[list[int]], normalize: bool, color: str) -> go.Figure:
+def confusion_figure(
+    matrix: list[list[int]], normalize: bool, color: str, classes: tuple[str, ...] = CLASS_NAMES
+) -> go.Figure:
     """A confusion matrix drawn as a scatter of squares, so a click selects a cell.
 
     Rows are true classes (top to bottom), columns predicted classes. Each point carries
     customdata [true class, predicted class, count, row percentage].
+
+    Args:
+        classes: the rows' and columns' names: the four classes, or e.g. ("tumour", "notumor").
     """
+    axis = [LABEL_TITLES[name] for name in classes]
     counts = np.asarray(matrix)
     row_share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     values = row_share if normalize else counts
@@ -54,8 +61,8 @@ def confusion_figure(matrix: list[list[int]], normalize: bool, color: str) -> go
     text = [f"{v:.0%}" if normalize else f"{v:d}" for v in values.ravel()]
     customdata = np.stack(
         [
-            [CLASS_NAMES[i] for i in true_idx],
-            [CLASS_NAMES[j] for j in pred_idx],
+            [classes[i] for i in true_idx],
+            [classes[j] for j in pred_idx],
             counts.ravel(),
             (row_share.ravel() * 100).round(1),
         ],
@@ -63,8 +70,8 @@ def confusion_figure(matrix: list[list[int]], normalize: bool, color: str) -> go
     )
     fig = go.Figure(
         go.Scatter(
-            x=[CLASS_AXIS[j] for j in pred_idx],
-            y=[CLASS_AXIS[i] for i in true_idx],
+            x=[axis[j] for j in pred_idx],
+            y=[axis[i] for i in true_idx],
             mode="markers+text",
             text=text,
             textfont=dict(size=15),
@@ -84,8 +91,8 @@ def confusion_figure(matrix: list[list[int]], normalize: bool, color: str) -> go
             ),
         )
     )
-    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=CLASS_AXIS, side="top")
-    fig.update_yaxes(title="True", categoryorder="array", categoryarray=CLASS_AXIS[::-1])
+    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=axis, side="top")
+    fig.update_yaxes(title="True", categoryorder="array", categoryarray=axis[::-1])
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white", dragmode=False)
     # Dark text on light cells, light text on dark ones.
     fig.data[0].textfont.color = ["white" if share > 0.55 else "#111827" for share in row_share.ravel()]

@@ -71,10 +71,49 @@ def random_affine(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf
     )
 
 
+INVERSION_PROBABILITY = 0.2
+BLUR_PROBABILITY = 0.3
+HEAD_LEVEL = 0.04  # of full scale: darker pixels are background
+
+
+def random_intensity(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Per image, intensity changes another scanner or sequence could make: sometimes the head's
+    intensities inverted (a crude T1/T2 swap, the background stays black), a gamma curve,
+    contrast, a linear bias field, sometimes a slight blur, and noise.
+
+    Args:
+        images: (B, H, W, 3) float32, 0-255.
+        seed: (2,) int, for stateless random draws.
+    """
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    draws = tf.random.stateless_uniform((batch, 8), seed)  # (B, 8) in [0, 1)
+    per_image = lambda column: draws[:, column, None, None, None]  # noqa: E731  (B, 1, 1, 1)
+    x = images / 255
+    head = tf.cast(x > HEAD_LEVEL, tf.float32)
+    x = tf.where(per_image(0) < INVERSION_PROBABILITY, head * (1 + HEAD_LEVEL - x), x)
+    x = x ** tf.exp((per_image(1) - 0.5) * 0.8)  # gamma in [0.67, 1.49]
+    x = x * (0.8 + 0.4 * per_image(2))  # contrast
+    rows = tf.linspace(-1.0, 1.0, height)[None, :, None, None]
+    columns = tf.linspace(-1.0, 1.0, width)[None, None, :, None]
+    x = x * (1 + 0.3 * ((per_image(3) - 0.5) * rows + (per_image(4) - 0.5) * columns))  # bias field
+    kernel = tf.tile(tf.constant([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]])[:, :, None, None] / 16, [1, 1, 3, 1])
+    blurred = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+    x = tf.where(per_image(5) < BLUR_PROBABILITY, blurred, x)
+    noise = tf.random.stateless_normal(shape, seed + 1) * 0.03 * per_image(6)
+    return tf.clip_by_value(x + noise, 0.0, 1.0) * 255
+
+
+def augment(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf.Tensor:
+    """A training batch's augmentation: random_affine, then random_intensity if the config says so."""
+    images = random_affine(images, config, seed)
+    return random_intensity(images, seed + 2) if config.intensity_augmentation else images
+
+
 def augmented_copies(
     images: np.ndarray, config: ModelConfig, copies: int, batch_size: int = 64
 ) -> tf.data.Dataset:
-    """`copies` passes over `images` in order, every batch randomly transformed (random_affine).
+    """`copies` passes over `images` in order, every batch randomly transformed (augment).
 
     Float32 batches of raw 0-255 images, the same in every run with the same config.seed: pass
     k covers images[0], images[1], ... with draws of its own.
@@ -82,7 +121,7 @@ def augmented_copies(
     ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).repeat(copies)
     seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
     ds = tf.data.Dataset.zip(ds, seeds).map(
-        lambda x, seed: random_affine(tf.cast(x, tf.float32), config, seed),
+        lambda x, seed: augment(tf.cast(x, tf.float32), config, seed),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -103,7 +142,7 @@ def dataset(images: np.ndarray, labels: np.ndarray, config: ModelConfig, trainin
         # One seed pair per batch, different every epoch and the same in every run.
         seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda xy, seed: (random_affine(xy[0], config, seed), xy[1]),
+            lambda xy, seed: (augment(xy[0], config, seed), xy[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -35,6 +35,7 @@ CHUNK_SIZE = 32  # files read, decoded and classified at a time
 MAX_BATCH_FILES = 100  # files one batch upload classifies; a whole folder goes through the CLI
 NOT_RECOGNISED = "Not recognised"  # shown instead of a class for an image the guard flags
 TOO_SMALL = "Too small to judge"  # instead of a class for an image flagged only once enlarged
+NO_TUMOUR = "notumor"
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,23 @@ def verdict(flags: Iterable[Flag | None]) -> str | None:
     return TOO_SMALL if all(flag.too_small for flag in raised) else NOT_RECOGNISED
 
 
+def tumour_dispute(labels: dict[str, str]) -> str | None:
+    """A warning where some models see a tumour and others none (model title -> class name), else None.
+
+    On a collection it has not seen, a model misses tumours it would find in a familiar one
+    (core.crosssource); the other model's "tumour" is then the one sign of it the user gets.
+    """
+    says = {title: CLASS_TITLES[label] for title, label in labels.items()}
+    no_tumour = {title for title, label in labels.items() if label == NO_TUMOUR}
+    if not no_tumour or len(no_tumour) == len(labels):
+        return None
+    answers = "; ".join(f"{title}: {label}" for title, label in says.items())
+    return (
+        f"The models disagree on whether there is a tumour ({answers}). On scans unlike their "
+        "training collections they miss tumours, so read *no tumor* here as *not known*."
+    )
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """Counts of a predict_files table (or of several, added up)."""
@@ -274,7 +292,7 @@ def describe_skipped(skipped: Counter[str]) -> str:
     return f"{skipped.total()} skipped: not an image suffix ({suffixes})" if skipped else "0 skipped"
 
 
-def _read(path: Path, folder: Path) -> tuple[str, bytes | None, str]:
+def read_named(path: Path, folder: Path) -> tuple[str, bytes | None, str]:
     """(name relative to `folder`, the file's bytes or None, error message or "")."""
     name = path.relative_to(folder).as_posix()
     try:
@@ -311,7 +329,7 @@ def predict_stream(
     summary = BatchSummary()
     columns = predict_files(predictors, [], checkers=checkers).columns
     pd.DataFrame(columns=columns).to_csv(out, index=False)
-    while chunk := [_read(path, folder) for path in itertools.islice(files, chunk_size)]:
+    while chunk := [read_named(path, folder) for path in itertools.islice(files, chunk_size)]:
         readable = [(name, data) for name, data, _ in chunk if data is not None]
         table = predict_files(predictors, readable, checkers=checkers)
         unreadable = [{"file": name, "error": error} for name, _, error in chunk if error]

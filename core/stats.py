@@ -83,6 +83,13 @@ def bootstrap_interval(y_true: np.ndarray, y_pred: np.ndarray, metric: str | Cal
     return _interval(score(y_true, y_pred), score(y_true[index], y_pred[index]))
 
 
+def bootstrap_mean(values: np.ndarray) -> Interval:
+    """95% percentile-bootstrap interval of the mean of per-image values (e.g. a map's score)."""
+    values = np.asarray(values, dtype=float)
+    index = _resamples(len(values), BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED)
+    return _interval(values.mean(), values[index].mean(axis=1))
+
+
 def paired_difference(
     y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, metric: str | Callable
 ) -> Interval:

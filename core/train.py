@@ -9,7 +9,9 @@ Validation is a seeded part of Training, stratified by class and grouped by near
 stopping, learning-rate drops) looks at it, never at Testing. --seeds N trains N runs per
 model (seeds 42, 43, ...) on the same split. Artifacts are staged and swapped in only when
 complete, so an interrupted run leaves the previous ones intact. Decoded images are cached on
-disk (core.cache) unless --no-cache.
+disk (core.cache) unless --no-cache. Lesions are pasted into no-tumour training slices
+(core.lesions, config.lesion_pastes) from the tumour-box file beside the dataset
+(<data>-boxes.csv, or $BRAIN_MRI_BOXES); without it, training goes on without them and says so.
 
 --strategy mirrored trains under tf.distribute.MirroredStrategy: one replica per local GPU
 (the CPU alone on a machine without one), gradients all-reduced across them, the same
@@ -31,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import artifacts, cli, litert, machine, models, paths
+from core import artifacts, cli, lesions, litert, machine, models, paths, provenance
 from core.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
 from core.config import COSINE, PLATEAU, ModelConfig
 from core.data import (
@@ -238,6 +240,43 @@ def _train_one_phase(
     return [_fit_images(model, fit, val, config.epochs, config, ONE_PHASE, records)]
 
 
+def pasted_training_images(fit: Decoded, config: ModelConfig, data_dir: Path) -> tuple[Decoded, int]:
+    """lesions.with_pastes with the dataset's tumour-box file; without one, no pastes (said)."""
+    boxes = provenance.read_boxes(provenance.boxes_path(data_dir))
+    if config.lesion_pastes and not boxes:
+        print(
+            f"[{config.name}] no tumour-box file: training without pasted lesions",
+            file=sys.stderr,
+            flush=True,
+        )
+    fit, count = lesions.with_pastes(fit, config, boxes)
+    if count:
+        print(f"[{config.name}] {count} no-tumour slices with a pasted lesion added", flush=True)
+    return fit, count
+
+
+def fit_model(
+    config: ModelConfig,
+    fit: Decoded,
+    val: Decoded,
+    weights: str | None,
+    timings: dict | None = None,
+    strategy: str | None = None,
+) -> tuple[keras.Model, list[dict], list[Phase]]:
+    """Build `config`'s model and train it on `fit`, choosing epochs on `val`.
+
+    Returns:
+        (the trained model, one history record per epoch, the phases run). `timings` gets each
+        costly step's seconds.
+    """
+    records: list[dict] = []
+    trainer = _train_two_phase if models.get(config.architecture).two_phase else _train_one_phase
+    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
+        model = build_model(config, weights)
+        phases = trainer(model, fit, val, config, records, {} if timings is None else timings)
+    return model, records, phases
+
+
 def _trainable_params(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
@@ -330,12 +369,12 @@ def _train_run(
     skipped = fit.skipped + val.skipped
     for _, error in skipped:
         print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
+    paste_start = time.perf_counter()
+    fit, pastes = pasted_training_images(fit, config, data_dir)
+    if pastes:
+        timings["lesion pastes"] = round(time.perf_counter() - paste_start, 1)
 
-    records: list[dict] = []
-    trainer = _train_two_phase if models.get(config.architecture).two_phase else _train_one_phase
-    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
-        model = build_model(config, weights)
-        phases = trainer(model, fit, val, config, records, timings)
+    model, records, phases = fit_model(config, fit, val, weights, timings, strategy)
     trainable = _trainable_params(model)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -368,6 +407,7 @@ def _train_run(
                 "train_fingerprint": fingerprint(train_samples),
                 "test_fingerprint": metrics["test_fingerprint"],
                 "train_images": len(fit.kept),
+                "lesion_pastes": pastes,  # extra training images: no-tumour slices with a lesion
                 "validation_images": len(val.kept),
                 "test_images": metrics["n_images"],
                 "skipped": [path for path, _ in skipped],

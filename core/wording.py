@@ -33,12 +33,24 @@ def fine_tuning_note(two_phase: list[str]) -> str:
     )
 
 
-def control_note(control: str, control_size: int, transfer: str, transfer_size: int) -> str:
-    """What the pretraining control is for, under the Overview's seed table."""
+def control_note(
+    control: str, control_size: int, transfer: str, transfer_size: int, same_pastes: bool = True
+) -> str:
+    """What the pretraining control is for, under the Overview's seed table.
+
+    Args:
+        same_pastes: whether the control trained with the same pasted lesions as the others.
+    """
     size = "" if control_size == transfer_size else f" (and of its {transfer_size} px input)"
+    caveat = (
+        ""
+        if same_pastes
+        else " It has not been retrained with the pasted lesions the others train with: until it "
+        "is, its differences mix pretraining with the recipe."
+    )
     return (
         f"{control} is a control: the architecture and head of {transfer}, trained from random "
         f"initialisation in one phase at {control_size} px, without ImageNet weights. {transfer} "
         f"minus the control is what pretraining gives{size}; the control against the custom CNN is "
-        "what the architecture gives."
+        f"what the architecture gives.{caveat}"
     )

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import audit
+from core import audit, provenance
 from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
 from pages.ui import loaders, routing, sidebar, widgets
 
@@ -80,3 +80,15 @@ if (folder := sidebar.require_dataset()) is not None:
             test_side.image(loaders.test_image(str(folder), row["path"], 112))
             train_side.image(loaders.test_image(str(folder), row["nearest_train"], 112))
             st.caption(f"{widgets.class_title(row['label'])} · distance {row['distance']:.3f}")
+
+st.subheader("Labels the collections disagree on")
+st.markdown(
+    f"{len(provenance.LABEL_CONFLICTS)} slices of the figshare collection, labelled *meningioma* there, "
+    "are filed under *pituitary* in the Kaggle release (found by matching thumbnails; the tumour-box "
+    "file leaves them out)."
+)
+if folder is not None:
+    for column, path in zip(st.columns(len(provenance.LABEL_CONFLICTS)), provenance.LABEL_CONFLICTS):
+        if (folder / path).is_file():
+            column.image(loaders.test_image(str(folder), path, 224))
+        column.caption(f"`{path}`: figshare says Meningioma, Kaggle Pituitary")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import compare
+from core import compare, localisation, paired
 from core.gradcam import METHODS
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
 from pages.ui import loaders, routing, sidebar, widgets
@@ -14,7 +14,7 @@ source = left.segmented_control("Image", ["Test set", "Upload"], default="Test s
 method = middle.selectbox("Method", METHODS)
 opacity = right.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05)
 
-images = None
+images, box = None, None
 try:
     if source == "Upload":
         upload = st.file_uploader("An MRI slice", type=sorted(UPLOAD_SUFFIXES))
@@ -34,8 +34,38 @@ try:
             true_label = joined.set_index("path").loc[path, "true_label"]
             st.markdown(f"True class: **{widgets.class_title(true_label)}**")
             images = loaders.test_inputs(folder, path)
+            if (found := loaders.boxes(str(folder)).get(path)) and st.toggle("Show the tumour box", True):
+                box = found
 except ImageError as error:
     st.error(str(error))
 
 if images:
-    widgets.gradcam_pair(images, method, opacity)
+    widgets.gradcam_pair(images, method, opacity, box)
+
+st.subheader("Where the models look, against the tumour boxes")
+if (scored := loaders.localisation()) is None:
+    st.info("No localisation scores in artifacts/. Write them with `python -m core.localisation`.")
+else:
+    summary, table = scored
+    subset = localisation.CLEAN if sidebar.subset() == paired.CLEAN else localisation.FULL
+    titles = loaders.titles()
+    st.markdown(
+        f"Each model's map for the true class on the {summary['images'][subset]:,} test images with a "
+        "tumour box (the figshare slices): **pointing game**, the map's peak in the box grown by "
+        f"{summary['grow']:.0%} of the image side on every edge (a random peak lands there about 11% "
+        "of the time); **mass in box**, the share of the map inside the box; **IoU**, the box against "
+        f"the map above {summary['threshold']:.0%} of its maximum. 95% bootstrap intervals."
+    )
+    st.dataframe(localisation.scores_table(summary, subset, titles), hide_index=True)
+    st.caption(localisation.paired_sentence(summary, subset, method, titles))
+    compared = summary["paired"].get(method, {}).get(subset, {}).get("models")
+    if compared:
+        rows = table if subset == localisation.FULL else table[table["clean"]]
+        st.markdown(f"**Only one model on the tumour** ({method}): sort by any column.")
+        st.dataframe(
+            localisation.one_sided(rows, method, *compared, titles),
+            hide_index=True,
+            column_config=widgets.number_columns(
+                percent=tuple(f"{titles[n]}: mass in box" for n in compared)
+            ),
+        )

@@ -6,7 +6,7 @@ from core import compare, paired, release, seeds, stats, wording
 from core.data import CLASS_TITLES
 from core.figures import difference_bars, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
-from pages.ui import loaders, routing, sidebar, widgets
+from pages.ui import loaders, model_card, routing, sidebar, widgets
 
 # Title first: Streamlit shows each element as the script reaches it, so the page appears while
 # the figures below are computed.
@@ -57,6 +57,7 @@ for column, name in zip(card_columns, names):
 audit_summary = loaders.optional(loaders.audit_summary)
 near_share = audit_summary.near_share if audit_summary else None
 st.markdown(compare.reading(headlines, titles, clean=subset == paired.CLEAN, near_share=near_share))
+model_card.show(names, expanded=False)
 
 spreads = loaders.optional(lambda: loaders.seed_spreads(subset))
 for name, ci in loaders.intervals(subset).items():
@@ -97,8 +98,12 @@ if spreads and len(names) >= 2:
     st.markdown(" ".join(dict.fromkeys(readings)))  # a model with one run is named once
     for name in names:
         if loaders.architecture(name).control:
-            sizes = [loaders.config(each).image_size for each in (name, names[0])]
-            st.caption(wording.control_note(titles[name], sizes[0], titles[names[0]], sizes[1]))
+            control, transfer = loaders.config(name), loaders.config(names[0])
+            same_pastes = control.lesion_pastes == transfer.lesion_pastes
+            note = wording.control_note(
+                titles[name], control.image_size, titles[names[0]], transfer.image_size, same_pastes
+            )
+            st.caption(note)
     st.dataframe(
         seeds.table(spreads, titles),
         hide_index=True,

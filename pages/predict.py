@@ -1,6 +1,7 @@
 import streamlit as st
 
 from core import wording
+from core.data import CLASS_NAMES
 from core.figures import probability_bars
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.predict import (
@@ -12,9 +13,10 @@ from core.predict import (
     shown_labels,
     shown_time,
     summarize,
+    tumour_dispute,
     verdict,
 )
-from pages.ui import loaders, routing, widgets
+from pages.ui import loaders, model_card, routing, widgets
 
 names = routing.require_models()
 titles = loaders.titles()
@@ -25,6 +27,8 @@ st.caption(
     f"refuses larger files) and {MAX_BATCH_FILES} files per batch (the first {MAX_BATCH_FILES} are "
     "classified); for a whole folder, use `python -m core.predict --data DIR --out results.csv`."
 )
+
+model_card.show(names, expanded=False)
 
 single, batch = st.tabs(["One image", "Batch"])
 
@@ -39,6 +43,11 @@ with single:
             flags = loaders.foreign_warnings({n: result.upload for n, result in results.items()})
             widgets.warn_if_foreign(flags)
             refused = verdict(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
+            answers = {titles[n]: CLASS_NAMES[int(r.probabilities.argmax())] for n, r in results.items()}
+            if not refused:  # answers to doubt: the models disagree, or the nearest training images do
+                for doubt in (tumour_dispute(answers), loaders.second_opinion(results, answers)):
+                    if doubt:
+                        st.warning(doubt)
             image_column, result_column = st.columns([1, 2])
             # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
             decoded = max((result.image for result in results.values()), key=len)

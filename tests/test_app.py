@@ -20,6 +20,7 @@ PAGES = [
     "pages/mistakes.py",
     "pages/calibration.py",
     "pages/audit.py",
+    "pages/generalisation.py",
     "pages/efficiency.py",
     "pages/predict.py",
 ]
@@ -272,3 +273,82 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
     compared = [name for name in artifacts.available_models() if not models.get(name).control]
     total = sum(artifacts.load_manifest(name)["wall_time_s"]["total"] for name in compared)
     assert f"end to end: **{total / 60:.0f} min**" in " ".join(m.value for m in app.markdown)
+
+
+def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
+    from core import crosssource, provenance
+
+    app = open_page("pages/generalisation.py")
+    tables = [frame.value for frame in app.dataframe]
+    sources = tables[0]
+    counted = artifacts.load_provenance()["counts"]
+    assert sources["Images"].sum() == sum(
+        sum(c.values()) for split in counted.values() for c in split.values()
+    )
+    per_source = tables[1]
+    assert set(per_source["Source"]) == set(artifacts.load_provenance()["test_sources"].values())
+    assert per_source["Images"].sum() == artifacts.load_metrics(artifacts.available_models()[0])["n_images"]
+    summary = artifacts.load_crosssource()
+    loso = tables[2]
+    assert set(loso["Held out"]) == set(crosssource.FOLDS)
+    for fold, entry in summary["folds"].items():
+        for name, figures in entry["models"].items():
+            row = loso[(loso["Held out"] == fold) & (loso["Model"] == models.get(name).short_name)]
+            assert row["Tumour recall"].iloc[0].startswith(f"{figures['tumour_recall']['estimate']:.1%}")
+    assert len(app.get("plotly_chart")) >= 2  # a confusion per model for the chosen fold
+    warnings = tables[3]
+    assert set(warnings["Held out"]) == set(crosssource.FOLDS) and "Nearest training images" in warnings
+    assert any("Model card" in e.label for e in app.expander)
+    assert any(provenance.FIGSHARE in m.value for m in app.markdown)
+
+
+def test_the_clean_subset_gives_per_source_figures_on_its_images_only():
+    app = open_page("pages/generalisation.py", subset="Clean subset")
+    from core.audit import clean_test_paths
+
+    per_source = app.dataframe[1].value
+    assert per_source["Images"].sum() == len(clean_test_paths(artifacts.load_audit()))
+
+
+def test_overview_and_live_prediction_carry_the_model_card():
+    for page in ("pages/overview.py", "pages/predict.py"):
+        app = open_page(page)
+        card = next(e for e in app.expander if "Model card" in e.label)
+        assert any("Not for" in m.value for m in card.markdown)
+
+
+def test_gradcam_page_scores_every_model_against_the_tumour_boxes():
+    from core.gradcam import METHODS
+
+    app = open_page("pages/gradcam.py")
+    summary, _ = artifacts.load_localisation()
+    scores = next(frame.value for frame in app.dataframe if "Pointing game" in frame.value)
+    titles = {name: artifacts.load_config(name).display_name for name in summary["models"]}
+    assert set(scores["Model"]) == set(titles.values()) and set(scores["Method"]) == set(METHODS)
+    for name, by_method in summary["models"].items():
+        row = scores[(scores["Model"] == titles[name]) & (scores["Method"] == METHODS[0])]
+        assert (
+            row["Pointing game"]
+            .iloc[0]
+            .startswith(f"{by_method[METHODS[0]]['full']['pointing']['estimate']:.1%}")
+        )
+    assert any("McNemar" in caption.value for caption in app.caption)
+
+
+@needs_dataset
+def test_a_boxed_test_image_gets_its_tumour_box_and_each_models_score():
+    app = open_page("pages/gradcam.py")  # the first glioma test image is a boxed figshare slice
+    assert [toggle.label for toggle in app.toggle] == ["Show the tumour box"]
+    described = [c.value for c in app.caption if c.value.startswith("Tumour box: peak")]
+    assert len(described) == len(artifacts.available_models())
+    app.toggle[0].set_value(False).run()
+    assert not [c.value for c in app.caption if c.value.startswith("Tumour box: peak")]
+
+
+@needs_dataset
+def test_the_audit_shows_the_label_conflicts_between_collections():
+    from core.provenance import LABEL_CONFLICTS
+
+    app = open_page("pages/audit.py")
+    conflicts = [c.value for c in app.caption if "figshare says Meningioma" in c.value]
+    assert len(conflicts) == len(LABEL_CONFLICTS)

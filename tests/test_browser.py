@@ -24,6 +24,7 @@ PAGES = {  # url path -> title on the page
     "mistakes": "Misclassified explorer",
     "calibration": "Calibration",
     "audit": "Leakage audit",
+    "generalisation": "Generalisation",
     "efficiency": "Efficiency",
     "predict": "Live prediction",
 }
@@ -73,6 +74,7 @@ def test_first_page_renders_and_every_page_opens(server, page):
         "mistakes": 1,
         "calibration": 0,
         "audit": 2,
+        "generalisation": 0,
         "efficiency": 0,
     }
     for path, count in images_expected.items():
@@ -141,3 +143,39 @@ def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page):
             assert navigation.get_by_text(helper, exact=True).count() == 0
         page.get_by_label("Dataset folder", exact=True).wait_for(timeout=WAIT_MS)
         _no_exception(page)
+
+
+def test_generalisation_page_evaluates_a_labelled_folder(server, page, tmp_path):
+    url, _ = server
+    for label, folder in ((0, "glioma"), (2, "notumor")):
+        (tmp_path / "mine" / folder).mkdir(parents=True)
+        for i in range(3):
+            make_scan(label, seed=i, size=224).convert("RGB").save(tmp_path / "mine" / folder / f"{i}.jpg")
+    (tmp_path / "mine" / "notumor" / "broken.jpg").write_bytes(b"not an image")
+    _open(page, url, "generalisation")
+    page.get_by_role("heading", name="Leave one source out").wait_for(timeout=WAIT_MS)
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=WAIT_MS)  # a confusion per model
+    page.get_by_label("Folder on the server").fill(str(tmp_path / "mine"))
+    page.get_by_label("Folder on the server").press("Enter")
+    page.get_by_role("button", name="Evaluate").click()
+    page.get_by_text("1 file could not be read or decoded").wait_for(timeout=WAIT_MS)
+    accuracy = page.locator('[data-testid="stMetricLabel"]', has_text="Accuracy")
+    accuracy.nth(1).wait_for(timeout=WAIT_MS)  # one per compared model
+    _no_exception(page)
+    _screenshot(page, "generalisation")
+
+
+def test_gradcam_draws_the_tumour_box_and_shows_each_models_localisation(server, page):
+    url, _ = server
+    _open(page, url, "gradcam")
+    page.get_by_role("heading", name="Where the models look, against the tumour boxes").wait_for(
+        timeout=WAIT_MS
+    )
+    page.get_by_text("McNemar").first.wait_for(timeout=WAIT_MS)
+    if (paths.data_dir() / "Testing").is_dir():  # the first glioma test image has a tumour box
+        page.get_by_text("Show the tumour box").wait_for(timeout=WAIT_MS)
+        described = page.get_by_text("Tumour box: peak")
+        described.nth(len(artifacts.available_models()) - 1).wait_for(timeout=WAIT_MS)
+        page.get_by_text("Show the tumour box").click()
+        described.first.wait_for(state="detached", timeout=WAIT_MS)
+    _no_exception(page)

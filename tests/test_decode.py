@@ -95,3 +95,18 @@ def test_unreadable_images_are_skipped_and_reported(dataset_dir):
     assert len(labels) == len(kept) == len(samples) - 1
     assert [path for path, _ in skipped] == ["Training/glioma/broken.jpg"]
     assert "broken.jpg" in skipped[0][1]
+
+
+def test_colour_and_grey_files_of_one_scan_decode_to_the_same_grey_pixels(tmp_path):
+    """Whether a collection stored its slices in colour must not reach the models."""
+    rng = np.random.default_rng(0)
+    grey = Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8), mode="L")
+    grey.save(tmp_path / "grey.png")
+    grey.convert("RGB").save(tmp_path / "colour.png")
+    tinted = np.asarray(grey.convert("RGB")).copy()
+    tinted[..., 0] = np.minimum(tinted[..., 0].astype(int) + 30, 255)  # a red cast
+    Image.fromarray(tinted).save(tmp_path / "tinted.png")
+    from_grey = decode_image(tmp_path / "grey.png", 32)
+    assert (decode_image(tmp_path / "colour.png", 32) == from_grey).all()
+    for pixels in (from_grey, decode_image(tmp_path / "tinted.png", 32)):
+        assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()

@@ -279,3 +279,12 @@ def test_a_not_recognised_row_shows_no_confidence():
 def test_a_not_recognised_row_does_not_count_as_agreement():
     summary = summarize(flagged_table())
     assert summary == BatchSummary(files=2, failed=0, agree=1, disagree=0, out_of_distribution=1)
+
+
+def test_a_tumour_dispute_is_named_only_where_models_split_on_tumour_or_not():
+    from core.predict import tumour_dispute
+
+    assert tumour_dispute({"A": "glioma", "B": "meningioma"}) is None  # both see a tumour
+    assert tumour_dispute({"A": "notumor", "B": "notumor"}) is None
+    warning = tumour_dispute({"A": "notumor", "B": "pituitary"})
+    assert "A: No tumor" in warning and "B: Pituitary" in warning and "not known" in warning

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import PAGES, TIMEOUT
 
 from conftest import make_scan, write_dataset
-from core import artifacts, audit, models, paths, train
+from core import artifacts, audit, models, paths, provenance, train
 from core.cache import CACHE_ENV_VAR
 from core.config import ModelConfig
 from core.gradcam import Explainer
@@ -55,6 +55,7 @@ def trained(registered, tmp_path_factory):
             short = dict(image_size=min(models.get(name).config.image_size, 96), epochs=1, fine_tune_epochs=1)
             train.train(dataclasses.replace(models.get(name).config, **short, batch_size=8), data, out, None)
     audit.main(["--data", str(data), "--artifacts", str(out)])
+    provenance.main(["--data", str(data), "--artifacts", str(out)])
     return data, out
 
 

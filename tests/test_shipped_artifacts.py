@@ -1,5 +1,6 @@
 """The committed artifacts agree with themselves and, where the dataset is present, with it."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,7 +15,13 @@ TEST_IMAGES = 1311  # the Kaggle release's Testing split
 SHIPPED = artifacts.available_models()
 
 
-SEEDS = 3  # runs shipped per compared model (core.train --seeds); one for a control (its budget)
+def make_train_seeds(name: str) -> int:
+    """How many runs of `name` `make train` trains (its --seeds; one without)."""
+    for line in (paths.ROOT / "Makefile").read_text().splitlines():
+        words = line.split()
+        if "core.train" in words and words[words.index("--model") + 1] == name:
+            return int(words[words.index("--seeds") + 1]) if "--seeds" in words else 1
+    raise AssertionError(f"make train does not train {name}")
 
 
 def test_every_registered_model_is_shipped():
@@ -30,7 +37,7 @@ def test_each_model_was_trained_with_its_current_recipe(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_model_ships_its_runs_over_seeds_on_one_validation_split(name):
     runs = artifacts.seed_runs(name)
-    expected = 1 if models.get(name).control else SEEDS
+    expected = make_train_seeds(name)
     assert len(runs) == expected
     manifests = [json.loads((folder / "manifest.json").read_text()) for folder in runs]
     assert [m["seed"] for m in manifests] == list(range(42, 42 + expected))
@@ -38,6 +45,43 @@ def test_each_model_ships_its_runs_over_seeds_on_one_validation_split(name):
     predictions = artifacts.load_run_predictions(name)
     answers = [table[PROBABILITY_COLUMNS].to_numpy() for table in predictions.values()]
     assert all(not np.allclose(answers[0], other) for other in answers[1:])  # distinct runs
+
+
+def test_leave_one_source_out_ran_each_compared_model_with_its_shipped_recipe_on_every_fold():
+    from core.crosssource import FOLDS, short
+
+    summary = artifacts.load_crosssource()
+    compared = [name for name in SHIPPED if not models.get(name).control]
+    assert list(summary["folds"]) == list(FOLDS)
+    for fold in FOLDS:
+        entry = summary["folds"][fold]
+        assert sorted(entry["models"]) == sorted(compared)
+        for name, figures in entry["models"].items():
+            assert figures["config"] == dataclasses.asdict(short(models.get(name).config))
+            assert figures["held_out_images"] == entry["held_out_images"]
+            assert sum(map(sum, figures["confusion"])) == figures["held_out_images"]
+
+
+def test_localisation_scores_every_shipped_model_and_method_on_every_boxed_test_image():
+    from core.gradcam import METHODS
+
+    summary, table = artifacts.load_localisation()
+    assert summary["images"]["full"] == 389  # the box file's Testing rows
+    assert sorted(summary["models"]) == sorted(SHIPPED)
+    assert all(sorted(by_method) == sorted(METHODS) for by_method in summary["models"].values())
+    assert len(table) == 389 * len(SHIPPED) * len(METHODS)
+    for name, by_method in summary["models"].items():
+        rows = table[(table["model"] == name) & (table["method"] == METHODS[0])]
+        assert by_method[METHODS[0]]["full"]["pointing"]["estimate"] == pytest.approx(rows["pointing"].mean())
+
+
+def test_the_source_table_covers_every_image_and_every_figshare_box():
+    provenance = artifacts.load_provenance()
+    test_counts = provenance["counts"][TEST_SPLIT]
+    assert sum(sum(by_class.values()) for by_class in test_counts.values()) == TEST_IMAGES
+    assert len(provenance["test_sources"]) == TEST_IMAGES
+    assert sum(test_counts["figshare"].values()) == 389  # the box file's Testing rows
+    assert 0.5 < provenance["inference"]["figshare_recall"] <= 1
 
 
 def test_the_validation_split_has_no_near_duplicate_in_the_fitted_part():

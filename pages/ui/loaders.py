@@ -87,15 +87,51 @@ def validation_predictions(name: str) -> pd.DataFrame:
     return artifacts.load_predictions(name, split="validation")
 
 
-@st.cache_data
-def leakage_audit() -> dict | None:
-    """The dataset's leakage audit, or None if the artifacts have none. Raises DamagedArtifactError."""
+def _unless_missing(load: Callable[[], T]) -> T | None:
+    """`load()`, or None where its artifact is missing. Raises DamagedArtifactError."""
     try:
-        return artifacts.load_audit()
+        return load()
     except artifacts.DamagedArtifactError:
         raise
     except artifacts.ArtifactError:
         return None
+
+
+@st.cache_data
+def leakage_audit() -> dict | None:
+    """The dataset's leakage audit, or None if the artifacts have none. Raises DamagedArtifactError."""
+    return _unless_missing(artifacts.load_audit)
+
+
+@st.cache_data
+def provenance() -> dict | None:
+    """Each image's source collection (core.provenance), or None. Raises DamagedArtifactError."""
+    return _unless_missing(artifacts.load_provenance)
+
+
+@st.cache_data
+def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> dict | None:
+    """One recipe's leave-one-source-out results, or None. Raises DamagedArtifactError."""
+    return _unless_missing(lambda: artifacts.load_crosssource(recipe))
+
+
+@st.cache_data
+def localisation() -> tuple[dict, pd.DataFrame] | None:
+    """Where the models look against the tumour boxes (core.localisation), or None."""
+    return _unless_missing(artifacts.load_localisation)
+
+
+@st.cache_data
+def boxes(data_dir: str) -> dict:
+    """The tumour boxes of the dataset in `data_dir` (core.provenance), {} without a box file."""
+    from core import provenance
+
+    return provenance.read_boxes(provenance.boxes_path(Path(data_dir)))
+
+
+@st.cache_data
+def crosssource_recipes() -> list[str]:
+    return artifacts.crosssource_recipes()
 
 
 @st.cache_data
@@ -110,12 +146,7 @@ def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
 
     Raises DamagedArtifactError: pages that only mention a benchmark read it through `optional`.
     """
-    try:
-        return artifacts.load_benchmark(file=file)
-    except artifacts.DamagedArtifactError:
-        raise
-    except artifacts.ArtifactError:
-        return None
+    return _unless_missing(lambda: artifacts.load_benchmark(file=file))
 
 
 @st.cache_data
@@ -207,6 +238,36 @@ def checker(name: str):
     from core.ood import Checker, load_guard
 
     return Checker(predictor(name).model, load_guard(name))
+
+
+@st.cache_resource(show_spinner="Loading the nearest training images…")
+def neighbour_check():
+    """core.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
+    from core.models import MOBILENETV2
+    from core.neighbours import NeighbourCheck
+
+    if MOBILENETV2.name not in model_names():
+        return None
+    reference = _unless_missing(artifacts.load_neighbours)
+    if reference is None:
+        return None
+    return NeighbourCheck(
+        predictor(MOBILENETV2.name).model, config(MOBILENETV2.name).fine_tune_layers, reference
+    )
+
+
+def second_opinion(results: dict, answers: dict[str, str]) -> str | None:
+    """The nearest training images' warning on a "no tumor" answer (core.neighbours), if any.
+
+    Args:
+        results: model name -> its FilePrediction of the upload; answers: model title -> class name.
+    """
+    from core.models import MOBILENETV2
+
+    check = neighbour_check()
+    if check is None or MOBILENETV2.name not in results:
+        return None
+    return check.warning(results[MOBILENETV2.name].image, answers)
 
 
 def foreign_warnings(uploads: dict[str, DecodedImage]) -> dict[str, Flag]:

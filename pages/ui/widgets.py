@@ -11,6 +11,7 @@ from core.gradcam import METHODS
 from core.imagefile import ImageError
 from core.ood import Flag
 from core.predict import NOT_RECOGNISED, TOO_SMALL, verdict
+from core.provenance import Box
 from pages.ui import loaders, sidebar
 
 
@@ -78,12 +79,14 @@ def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None
             st.caption("  \n".join(lines))
 
 
-def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> None:
+def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float, box: Box | None = None) -> None:
     """For each model: its input image, the CAM overlay for its predicted class, probabilities.
 
     Args:
         images: model name -> (S, S, 3) uint8 at that model's input size.
+        box: the tumour's box, drawn on both pictures, with how the map scores against it.
     """
+    from core import localisation
     from core.figures import probability_bars
     from core.gradcam import overlay
     from core.predict import shown_label
@@ -98,8 +101,13 @@ def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float) -> 
             with st.spinner(f"{method}…"):
                 cam = loaders.heatmap(name, image, predicted, method)
             left, right = st.columns(2)
+            shown = overlay(image, cam, opacity)
+            if box is not None:
+                image, shown = localisation.draw_box(image, box), localisation.draw_box(shown, box)
             left.image(image, caption="input", width="stretch")
-            right.image(overlay(image, cam, opacity), caption=f"{method}", width="stretch")
+            right.image(shown, caption=f"{method}", width="stretch")
+            if box is not None:
+                st.caption(f"Tumour box: {localisation.describe(localisation.score(cam, box))}.")
             if cam.max() <= 0:
                 others = " or ".join(other for other in METHODS if other != method)
                 st.caption(

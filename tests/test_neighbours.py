@@ -1,0 +1,62 @@
+"""The nearest training images' second opinion on a "no tumor" answer."""
+
+import numpy as np
+
+from core.neighbours import NOTUMOR, K, fit
+
+
+def reference():
+    """Tumours around +x, no-tumour slices around +y (unnormalised, as a network gives them)."""
+    rng = np.random.default_rng(0)
+    tumours = np.array([10.0, 0.0]) + rng.normal(0, 1, (20, 2))
+    healthy = np.array([0.0, 10.0]) + rng.normal(0, 1, (20, 2))
+    labels = np.array([0] * 10 + [3] * 10 + [NOTUMOR] * 20)
+    return fit(np.concatenate([tumours, healthy]), labels)
+
+
+def test_the_share_counts_tumours_among_the_k_nearest_by_direction():
+    neighbours = reference()
+    shares = neighbours.tumour_share(np.array([[100.0, 1.0], [0.5, 30.0]]))  # scale does not matter
+    assert shares.tolist() == [1.0, 0.0]
+    assert neighbours.features.dtype == np.float16
+    assert np.allclose(np.linalg.norm(neighbours.features.astype(np.float32), axis=1), 1, atol=1e-3)
+    assert K == 5
+
+
+def test_only_a_no_tumour_answer_among_tumour_neighbours_is_doubted():
+    neighbours = reference()
+    near_tumours, near_healthy = [10.0, 0.5], [0.5, 10.0]
+    features = np.array([near_tumours, near_tumours, near_healthy])
+    predicted = np.array([NOTUMOR, 0, NOTUMOR])
+    assert neighbours.doubts(predicted, features).tolist() == [True, False, False]
+
+
+def test_the_reference_survives_a_save_and_load(tmp_path):
+    from core.neighbours import Neighbours
+
+    neighbours = reference()
+    neighbours.save(tmp_path / "n.npz")
+    loaded = Neighbours.load(tmp_path / "n.npz")
+    assert (loaded.features == neighbours.features).all() and (loaded.tumour == neighbours.tumour).all()
+
+
+def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor():
+    import dataclasses
+
+    from conftest import make_scan
+    from core.models import MOBILENETV2, build_model, predict_batches
+    from core.neighbours import NeighbourCheck, feature_model
+
+    config = dataclasses.replace(MOBILENETV2, image_size=96)
+    model = build_model(config, weights=None)
+    scans = np.stack(
+        [np.asarray(make_scan(label, seed, 96).convert("RGB")) for label in (0, 2) for seed in range(6)]
+    )
+    features = np.asarray(predict_batches(feature_model(model, config.fine_tune_layers), scans))
+    labels = np.array([0] * 6 + [NOTUMOR] * 6)
+    check = NeighbourCheck(model, config.fine_tune_layers, fit(features, labels))
+    tumour_like = scans[0]
+    warning = check.warning(tumour_like, {"Model A": "notumor", "Model B": "glioma"})
+    assert warning.startswith("Model A says *no tumor*") and "of the 5 training images" in warning
+    assert check.warning(tumour_like, {"Model A": "glioma"}) is None  # no "no tumor" to doubt
+    assert check.warning(scans[-1], {"Model A": "notumor"}) is None  # its neighbours are healthy
