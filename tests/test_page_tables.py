@@ -234,3 +234,12 @@ def test_captions_count_and_share_values_for_any_number_of_models():
     assert wording.fine_tuning_note([]) == ""
     assert wording.fine_tuning_note(["A"]).startswith("Dashed line: A switches from training")
     assert wording.fine_tuning_note(["A", "B"]).startswith("Dashed line: A and B switch from")
+
+
+def test_the_control_note_warns_when_the_control_trained_with_another_recipe():
+    from core.wording import control_note
+
+    same = control_note("Control", 112, "Transfer", 224, same_pastes=True)
+    other = control_note("Control", 112, "Transfer", 224, same_pastes=False)
+    assert "what pretraining gives (and of its 224 px input)" in same and "pasted lesions" not in same
+    assert other.startswith(same) and "mix pretraining with the recipe" in other
