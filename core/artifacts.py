@@ -199,13 +199,21 @@ def load_arrays(name: str, file: str, root: Path | None = None) -> dict[str, np.
         return {key: stored[key] for key in stored.files}
 
 
-def _dataset_json(relpath: str, root: Path | None) -> dict:
-    """A JSON artifact about the dataset, not one model (relpath under artifacts/)."""
+def _dataset_file(relpath: str, root: Path | None) -> tuple[Path, str]:
+    """(path, the command that writes it) of an artifact about the dataset, not one model.
+
+    Raises:
+        ArtifactError: there is no such file under artifacts/.
+    """
     path = paths.artifacts_dir(root) / relpath
     command = writer(Path(relpath).name)
     if not path.is_file():
         raise ArtifactError(f"artifact missing: {path} (write it with `{command}`)")
-    return _json(path, command)
+    return path, command
+
+
+def _dataset_json(relpath: str, root: Path | None) -> dict:
+    return _json(*_dataset_file(relpath, root))
 
 
 def load_audit(root: Path | None = None) -> dict:
@@ -220,21 +228,15 @@ def load_provenance(root: Path | None = None) -> dict:
 
 def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:
     """Where the models look against the tumour boxes: (summary, per-image table) (core.localisation)."""
-    summary = _dataset_json(LOCALISATION_FILE, root)
-    path = paths.artifacts_dir(root) / LOCALISATION_TABLE
-    if not path.is_file():
-        raise ArtifactError(f"artifact missing: {path} (write it with `{writer(LOCALISATION_TABLE)}`)")
-    return summary, _table(path, writer(LOCALISATION_TABLE))
+    return _dataset_json(LOCALISATION_FILE, root), _table(*_dataset_file(LOCALISATION_TABLE, root))
 
 
 def load_neighbours(root: Path | None = None) -> "Neighbours":
     """The nearest-training-image reference (core.neighbours)."""
     from core.neighbours import Neighbours
 
-    path = paths.artifacts_dir(root) / NEIGHBOURS_FILE
-    if not path.is_file():
-        raise ArtifactError(f"artifact missing: {path} (write it with `{writer(NEIGHBOURS_FILE)}`)")
-    with reading(path, writer(NEIGHBOURS_FILE)):
+    path, command = _dataset_file(NEIGHBOURS_FILE, root)
+    with reading(path, command):
         return Neighbours.load(path)
 
 

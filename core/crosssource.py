@@ -33,7 +33,7 @@ import pandas as pd
 from core import artifacts, cli, lesions, ood, paths, provenance, stats
 from core.cache import cached_images
 from core.config import ModelConfig
-from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples
+from core.data import CLASS_NAMES, NOTUMOR, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples
 from core.decode import Decoded
 from core.duplicates import validation_split
 from core.evaluate import predictions_table
@@ -48,7 +48,6 @@ CURRENT = artifacts.CURRENT_RECIPE
 HELD_OUT, IN_SOURCE = "held_out", "in_source"  # the `part` column of the predictions files
 SCORE_FORMAT = "%.6g"  # numbers in the predictions files
 SIGNALS = ("guard", "guard or disagreement", "nearest training images", "any")  # warning rules
-NOTUMOR = provenance.NOTUMOR
 
 
 def short(config: ModelConfig) -> ModelConfig:

@@ -28,6 +28,7 @@ CLASS_ALIASES = {
     "no_tumor": "notumor",
     "pituitary_tumor": "pituitary",
 }
+NOTUMOR = CLASS_NAMES.index("notumor")  # the one class that is not a tumour
 PROBABILITY_COLUMNS = [f"prob_{name}" for name in CLASS_NAMES]  # in predictions.csv
 TRAIN_SPLIT, TEST_SPLIT = "Training", "Testing"
 

@@ -36,6 +36,7 @@ from core.predict import (
     predict_files,
     read_named,
 )
+from core.wording import percent_interval
 
 CLASSES, TUMOUR = "classes", "tumour"  # LabelledFolder.kind; TUMOUR is also the label of a tumour image
 TUMOUR_FOLDERS = frozenset({"tumor", "tumour", "yes", "tumors", "tumours"})
@@ -331,16 +332,11 @@ def evaluate_folder(
     )
 
 
-def shown_interval(interval: stats.Interval) -> str:
-    """E.g. "92.5% (95% CI 85.0-97.5%)"."""
-    return f"{interval.estimate:.1%} (95% CI {interval.low:.1%}–{interval.high:.1%})"
-
-
 def describe(figures: ModelScores) -> str:
     """One line of a model's figures, e.g. "accuracy 92.5% (95% CI ...), ... on 40 images; ..."."""
     named = [("accuracy", figures.accuracy), ("tumour recall", figures.tumour_recall)]
     named.append(("specificity", figures.specificity))
-    shown = ", ".join(f"{name} {shown_interval(interval)}" for name, interval in named if interval)
+    shown = ", ".join(f"{name} {percent_interval(interval)}" for name, interval in named if interval)
     return (
         f"{shown or 'nothing scored'} on {figures.images:,} images; its guard flagged {figures.flagged:,} "
         f"as unlike the training data and {figures.too_small:,} as too small to judge; "

@@ -4,8 +4,6 @@ Pure pandas and numpy over the artifacts (core.provenance's provenance.json, eac
 predictions.csv, core.crosssource's results); no Streamlit, no TensorFlow.
 """
 
-from dataclasses import asdict
-
 import numpy as np
 import pandas as pd
 
@@ -13,12 +11,7 @@ from core import stats
 from core.crosssource import SIGNALS, tumour_recall
 from core.data import CLASS_NAMES, CLASS_TITLES
 from core.provenance import NOTUMOR
-
-
-def percent_interval(interval: dict | stats.Interval) -> str:
-    """E.g. "94.1% (92.0–95.8)": an estimate with its 95% interval."""
-    values = asdict(interval) if isinstance(interval, stats.Interval) else interval
-    return f"{values['estimate']:.1%} ({values['low'] * 100:.1f}–{values['high'] * 100:.1f})"
+from core.wording import percent_interval
 
 
 def source_counts(provenance: dict) -> pd.DataFrame:

@@ -120,18 +120,14 @@ def pasted(
     rng = np.random.default_rng(seed)
     cuts = [cut(image, box) for image, box in zip(donors, donor_boxes)]
     usable = [i for i, c in enumerate(cuts) if c is not None]
-    images, labels = [], []
-    if not usable or not len(targets):
-        return np.zeros((0, *targets.shape[1:]), np.uint8), np.zeros(0, np.int64)
-    for _ in range(count):
+    images, labels = [np.zeros((0, *targets.shape[1:]), np.uint8)], []
+    for _ in range(count if usable and len(targets) else 0):
         donor = usable[rng.integers(len(usable))]
         result = paste(targets[rng.integers(len(targets))], *cuts[donor], rng)
         if result is not None:
-            images.append(result)
+            images.append(result[None])
             labels.append(donor_labels[donor])
-    if not images:
-        return np.zeros((0, *targets.shape[1:]), np.uint8), np.zeros(0, np.int64)
-    return np.stack(images), np.array(labels, np.int64)
+    return np.concatenate(images), np.array(labels, np.int64)
 
 
 def with_pastes(fit: Decoded, config: "ModelConfig", boxes: dict[str, Box]) -> tuple[Decoded, int]:

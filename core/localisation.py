@@ -30,6 +30,7 @@ from core import artifacts, audit, cli, paths, provenance, stats
 from core.data import CLASS_NAMES, TEST_SPLIT, find_samples
 from core.files import atomic_path, write_json
 from core.gradcam import METHODS
+from core.wording import percent_interval
 
 if TYPE_CHECKING:
     from core.gradcam import Explainer
@@ -84,10 +85,13 @@ def describe(scores: dict[str, float]) -> str:
     return f"peak {where} the tumour, {scores['mass']:.0%} of the map in its box"
 
 
-def one_sided(table: pd.DataFrame, method: str, a: str, b: str, titles: dict[str, str]) -> pd.DataFrame:
-    """The images where exactly one of two models points at the tumour (`method`), with both
-    models' mass in the box: one row per image, columns named by `titles`."""
-    rows = table[table["method"] == method]
+def one_sided(
+    table: pd.DataFrame, method: str, a: str, b: str, titles: dict[str, str], subset: str = FULL
+) -> pd.DataFrame:
+    """The images of `subset` (FULL or CLEAN) where exactly one of two models points at the
+    tumour (`method`), with both models' mass in the box: one row per image, columns named by
+    `titles`."""
+    rows = table[(table["method"] == method) & (table["clean"] | (subset == FULL))]
     wide = rows.pivot(index=["path", "label"], columns="model", values=["pointing", "mass"])
     hit_a = wide[("pointing", a)].astype(bool)
     chosen = wide[hit_a != wide[("pointing", b)].astype(bool)]
@@ -110,10 +114,7 @@ def scores_table(summary: dict, subset: str, titles: dict[str, str]) -> pd.DataF
             figures = subsets[subset]
             row = {"Model": titles.get(model, model), "Method": method}
             for name, title in (("pointing", "Pointing game"), ("mass", "Mass in box"), ("iou", "IoU")):
-                interval = figures[name]
-                row[title] = (
-                    f"{interval['estimate']:.1%} ({interval['low'] * 100:.1f}–{interval['high'] * 100:.1f})"
-                )
+                row[title] = percent_interval(figures[name])
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -209,7 +210,7 @@ def localisation(
             scored.insert(4, "clean", scored["path"].isin(clean))
             tables.append(scored)
     table = pd.concat(tables, ignore_index=True)
-    compared = [n for n in names if not get_architecture(artifacts.load_config(n, root).architecture).control]
+    compared = [n for n in names if not get_architecture(n).control]
     result = summarise(table, compared)
     with atomic_path(root / TABLE_FILE) as temporary:
         table.to_csv(temporary, index=False, float_format="%.4g")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import artifacts, cli, paths
 from core.config import ModelConfig
-from core.data import CLASS_NAMES, CLASS_TITLES
+from core.data import CLASS_NAMES, CLASS_TITLES, NOTUMOR
 from core.decode import DecodedImage, decode_sized
 from core.imagefile import FOLDER_SUFFIXES, ImageError
 from core.models import compiled
@@ -35,7 +35,7 @@ CHUNK_SIZE = 32  # files read, decoded and classified at a time
 MAX_BATCH_FILES = 100  # files one batch upload classifies; a whole folder goes through the CLI
 NOT_RECOGNISED = "Not recognised"  # shown instead of a class for an image the guard flags
 TOO_SMALL = "Too small to judge"  # instead of a class for an image flagged only once enlarged
-NO_TUMOUR = "notumor"
+NO_TUMOUR = CLASS_NAMES[NOTUMOR]
 
 
 @dataclass(frozen=True)

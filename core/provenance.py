@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import CLASS_NAMES, Sample
+from core.data import CLASS_NAMES, NOTUMOR, Sample
 
 FIGSHARE, SARTAJ, NO_TUMOUR_COLLECTIONS, UNKNOWN = "figshare", "SARTAJ", "SARTAJ or Br35H", "unknown"
 SOURCES = (FIGSHARE, SARTAJ, NO_TUMOUR_COLLECTIONS)
-NOTUMOR = CLASS_NAMES.index("notumor")
 BOXES_ENV_VAR = "BRAIN_MRI_BOXES"
 
 # What each collection covers, as published (the model card shows it).

@@ -60,10 +60,9 @@ else:
     st.caption(localisation.paired_sentence(summary, subset, method, titles))
     compared = summary["paired"].get(method, {}).get(subset, {}).get("models")
     if compared:
-        rows = table if subset == localisation.FULL else table[table["clean"]]
         st.markdown(f"**Only one model on the tumour** ({method}): sort by any column.")
         st.dataframe(
-            localisation.one_sided(rows, method, *compared, titles),
+            localisation.one_sided(table, method, *compared, titles, subset),
             hide_index=True,
             column_config=widgets.number_columns(
                 percent=tuple(f"{titles[n]}: mass in box" for n in compared)

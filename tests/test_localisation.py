@@ -84,6 +84,7 @@ def test_one_sided_lists_the_images_where_only_one_model_points_at_the_tumour():
             "model": ["a", "b"] * 3,
             "method": "Grad-CAM++",
             "label": "glioma",
+            "clean": True,
             "pointing": [1.0, 0.0, 1.0, 1.0, 0.0, 1.0],
             "mass": [0.4, 0.1, 0.3, 0.3, 0.0, 0.2],
         }

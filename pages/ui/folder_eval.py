@@ -9,6 +9,7 @@ from core import folder_eval
 from core.data import DatasetError
 from core.figures import confusion_figure
 from core.predict import describe_skipped
+from core.wording import percent_interval
 from pages.ui import loaders, widgets
 
 RESULT_KEY = "folder_eval_result"  # the latest FolderEvaluation, kept so a rerun does not recompute
@@ -83,7 +84,7 @@ def _figures(name: str, figures: folder_eval.ModelScores, evaluation: folder_eva
     interval = headline.interval
     st.metric(headline.metric.capitalize(), f"{interval.estimate:.1%}")
     others = [
-        f"{metric} {folder_eval.shown_interval(value)}"
+        f"{metric} {percent_interval(value)}"
         for metric, value in (("tumour recall", figures.tumour_recall), ("specificity", figures.specificity))
         if value and metric != headline.metric
     ]
