@@ -36,7 +36,8 @@ evaluate: $(READY)
 	$(BIN)/python -m core.localisation
 
 screenshots: $(READY)
-	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py tests/test_train_page.py \
+		tests/test_report_browser.py
 
 lint: $(READY)
 	$(BIN)/ruff check .

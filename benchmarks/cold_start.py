@@ -73,7 +73,11 @@ def streamlit_server(timeout_s: float = 60) -> Iterator[tuple[str, float]]:
         yield url, started
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # e.g. still warming the models (pages/ui/warm.py)
+            process.kill()
+            process.wait()
 
 
 @contextlib.contextmanager

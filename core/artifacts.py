@@ -45,9 +45,11 @@ TFLITE_INT8_FILE = "model_int8.tflite"  # full integer: int8 weights and activat
 INT8_SERVES = "int8_serves"  # in benchmark.json, per model: the app predicts with the int8 copy
 BENCHMARK_FILE = "benchmark.json"  # inference timings of every model (benchmarks.inference)
 COLD_START_FILE = "benchmark_cold_start.json"  # the dashboard's start-up time (benchmarks.cold_start)
+FIRST_VISIT_FILE = "benchmark_first_visit.json"  # each page's first visit (benchmarks.first_visit)
 BENCHMARKS = {
     BENCHMARK_FILE: "benchmarks.inference",
     COLD_START_FILE: "benchmarks.cold_start",
+    FIRST_VISIT_FILE: "benchmarks.first_visit",
 }  # file -> writer
 ARTIFACT_FILES = (
     MODEL_FILE,

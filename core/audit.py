@@ -170,6 +170,11 @@ class Summary:
         return count / max(self.test_images, 1)
 
     @property
+    def near_only(self) -> int:
+        """Test images with a near duplicate in Training that is not the same file."""
+        return self.near - self.exact
+
+    @property
     def near_share(self) -> float:
         return self.share(self.near)
 
@@ -195,7 +200,7 @@ def per_class_table(result: dict) -> pd.DataFrame:
                 "class": CLASS_TITLES[name],
                 "test images": counts["test_images"],
                 "same file in Training": counts["exact"],
-                "near duplicate in Training": counts["near"],
+                "near duplicate in Training (same file included)": counts["near"],
             }
             for name, counts in result["test_vs_train"]["per_class"].items()
         ]
@@ -263,6 +268,15 @@ def pairs(result: dict, kind: str) -> pd.DataFrame:
     if kind not in masks:
         raise ValueError(f"kind must be one of {list(masks)}, not {kind!r}")
     return table[masks[kind]].sort_values("distance")
+
+
+def leak_status(row: dict) -> str:
+    """One test image's entry of the audit (result["test_images"]) in words."""
+    if row["exact"]:
+        return "the same file as a training image: leaked"
+    if row["near"]:
+        return f"a near duplicate of a training image (distance {row['distance']:.3f}): leaked"
+    return f"no near duplicate in Training (the closest is {row['distance']:.3f} away): in the clean subset"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import efficiency
 from core.data import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
@@ -28,18 +29,13 @@ def headline(metrics: dict, manifest: dict, benchmark: dict | None = None) -> He
         benchmark: this model's entry in benchmark.json: the latency is that of the backend the
             app predicts with (LiteRT fp32, batch 1); None where nothing was measured.
     """
-    litert = (benchmark or {}).get("timings_ms", {}).get("litert_fp32_batch_1")
     return Headline(
         accuracy=metrics["accuracy"],
         macro_f1=metrics["macro_f1"],
         total_params=metrics["model"]["total_params"],
         file_size_mb=metrics["model"]["file_size_mb"],
-        ms_per_image=litert["median_ms"] if litert else None,
-        training_time_s=sum(
-            seconds
-            for phase, seconds in manifest["wall_time_s"].items()
-            if phase not in ("evaluation", "total")
-        ),
+        ms_per_image=efficiency.served_latency_ms(benchmark),
+        training_time_s=efficiency.training_seconds(manifest),
     )
 
 
@@ -62,11 +58,12 @@ class Card:
 CARDS = (
     ("Accuracy", "accuracy", "{:.2%}".format, points, "normal"),
     ("Macro F1", "macro_f1", "{:.2%}".format, points, "normal"),
-    ("Parameters", "total_params", "{:,.0f}".format, "{:+,.0f}".format, "inverse"),
+    ("Parameters", "total_params", lambda n: f"{n / 1e6:.2f} M", lambda n: f"{n / 1e6:+.2f} M", "inverse"),
     ("File size", "file_size_mb", "{:.1f} MB".format, "{:+.1f} MB".format, "inverse"),
     ("Inference", "ms_per_image", "{:.1f} ms".format, "{:+.1f} ms".format, "inverse"),
-    ("Training time", "training_time_s", "{:,.0f} s".format, "{:+,.0f} s".format, "inverse"),
-)
+    ("Training time", "training_time_s", lambda s: f"{s / 60:.1f} min", lambda s: f"{s / 60:+.1f} min",
+     "inverse"),
+)  # fmt: skip
 
 
 def cards(headline: Headline, other: Headline | None = None) -> list[Card]:
@@ -96,11 +93,19 @@ def per_class_table(metrics_by_model: dict[str, dict], titles: dict[str, str]) -
     return pd.DataFrame(rows)
 
 
-def per_class_wide(table: pd.DataFrame) -> pd.DataFrame:
-    """per_class_table as one row per class and model: class (its title), model, precision, recall, f1."""
+def per_class_wide(table: pd.DataFrame, metrics: dict | None = None) -> pd.DataFrame:
+    """per_class_table as one row per class and model: class (its title), model, precision, recall, f1.
+
+    Args:
+        metrics: any model's metrics on the same images; given, an `images` column (each class's
+            support: its test images) follows `class`.
+    """
     wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
+    counts = [] if metrics is None else ["images"]
+    if metrics is not None:
+        wide["images"] = wide["class"].map({cls: s["support"] for cls, s in metrics["per_class"].items()})
     wide["class"] = wide["class"].map(CLASS_TITLES)
-    return wide[["class", "model", "precision", "recall", "f1"]]
+    return wide[["class", *counts, "model", "precision", "recall", "f1"]]
 
 
 def check_same_test_set(metrics_by_model: dict[str, dict]) -> None:
@@ -140,6 +145,18 @@ def cell_cases(joined: pd.DataFrame, name: str, true_label: str, predicted_label
     """The test images in one confusion-matrix cell of one model."""
     mask = (joined["true_label"] == true_label) & (joined[f"{name}_label"] == predicted_label)
     return joined[mask].sort_values(f"{name}_confidence", ascending=False)
+
+
+def case_table(cases: pd.DataFrame, names: list[str], titles: dict[str, str]) -> pd.DataFrame:
+    """Rows of joined_predictions as a table shows them: image, true class, each model's answer and
+    its confidence (0-1), under titled columns; `wrong_confidence` where misclassified set it."""
+    table = pd.DataFrame({"image": cases["path"], "true class": cases["true_label"].map(CLASS_TITLES)})
+    for name in names:
+        table[titles[name]] = cases[f"{name}_label"].map(CLASS_TITLES)
+        table[f"{titles[name]}: confidence"] = cases[f"{name}_confidence"]
+    if "wrong_confidence" in cases:
+        table["confidence of the wrong answer"] = cases["wrong_confidence"]
+    return table
 
 
 def misclassified(

@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core import models
 from core.calibration import ReliabilityBins
+from core.curves import POSITIVE_TITLES, ClassCurves, OperatingPoint, Referral
 from core.data import CLASS_NAMES, CLASS_TITLES
 
 CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
@@ -41,16 +43,58 @@ def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
     return fig
 
 
+ERROR_COLOR = "#dc2626"  # off-diagonal cells: the mistakes
+EMPTY_CELL = "#f1f5f9"
+
+
+def shade(share: float, color: str) -> str:
+    """`color` mixed into a pale grey by `share` (0: grey, 1: the colour), as an rgb() string."""
+    red, green, blue = px.colors.find_intermediate_color(
+        px.colors.hex_to_rgb(EMPTY_CELL), px.colors.hex_to_rgb(color), share, colortype="tuple"
+    )
+    return f"rgb({red:.0f}, {green:.0f}, {blue:.0f})"
+
+
+def _cell_grid(fig: go.Figure, size: int, classes: tuple[str, ...], selected: tuple[str, str] | None) -> None:
+    """The shared layout of the square-cell matrices; an outline around the `selected` cell."""
+    axis = [LABEL_TITLES[name] for name in classes]
+    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=axis, side="top", showgrid=False)
+    fig.update_yaxes(title="True", categoryorder="array", categoryarray=axis[::-1], showgrid=False)
+    fig.update_layout(
+        height=380, margin=dict(l=10, r=10, t=60, b=10), dragmode=False, plot_bgcolor="rgba(0,0,0,0)"
+    )
+    # Plotly fades the points a selection leaves out: keep every cell as it is.
+    fig.update_traces(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
+    if selected is not None:
+        true_label, predicted_label = selected
+        fig.add_trace(
+            go.Scatter(
+                x=[LABEL_TITLES[predicted_label]],
+                y=[LABEL_TITLES[true_label]],
+                mode="markers",
+                marker=dict(symbol="square-open", size=size + 4, color="#facc15", line=dict(width=4)),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+
+
 def confusion_figure(
-    matrix: list[list[int]], normalize: bool, color: str, classes: tuple[str, ...] = CLASS_NAMES
+    matrix: list[list[int]],
+    normalize: bool,
+    color: str,
+    classes: tuple[str, ...] = CLASS_NAMES,
+    selected: tuple[str, str] | None = None,
 ) -> go.Figure:
     """A confusion matrix drawn as a scatter of squares, so a click selects a cell.
 
     Rows are true classes (top to bottom), columns predicted classes. Each point carries
-    customdata [true class, predicted class, count, row percentage].
+    customdata [true class, predicted class, count, row percentage]. Right answers (the diagonal)
+    are shaded in the model's colour, mistakes in red, each by its share of the row.
 
     Args:
         classes: the rows' and columns' names: the four classes, or e.g. ("tumour", "notumor").
+        selected: (true class, predicted class) of a cell to outline.
     """
     axis = [LABEL_TITLES[name] for name in classes]
     counts = np.asarray(matrix)
@@ -68,34 +112,87 @@ def confusion_figure(
         ],
         axis=1,
     )
+    shares = row_share.ravel()
+    # A mistake's share is small: shade errors on a scale that reaches full red at 25% of the row.
+    strength = [s if i == j else min(1.0, 4 * s) for i, j, s in zip(true_idx, pred_idx, shares)]
+    fills = [shade(k, color if i == j else ERROR_COLOR) for i, j, k in zip(true_idx, pred_idx, strength)]
+    size = 62
     fig = go.Figure(
         go.Scatter(
             x=[axis[j] for j in pred_idx],
             y=[axis[i] for i in true_idx],
             mode="markers+text",
             text=text,
-            textfont=dict(size=15),
+            textfont=dict(size=15, color=["white" if k > 0.55 else "#111827" for k in strength]),
             customdata=customdata,
             hovertemplate=(
                 "true %{y} → predicted %{x}<br>%{customdata[2]} images"
                 " (%{customdata[3]}% of true %{y})<extra></extra>"
             ),
-            marker=dict(
-                symbol="square",
-                size=62,
-                color=row_share.ravel(),
-                colorscale=[[0, "#f8fafc"], [1, color]],
-                cmin=0,
-                cmax=1,
-                line=dict(color="white", width=1),
-            ),
+            marker=dict(symbol="square", size=size, color=fills, line=dict(color="white", width=1)),
+            showlegend=False,
         )
     )
-    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=axis, side="top")
-    fig.update_yaxes(title="True", categoryorder="array", categoryarray=axis[::-1])
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white", dragmode=False)
-    # Dark text on light cells, light text on dark ones.
-    fig.data[0].textfont.color = ["white" if share > 0.55 else "#111827" for share in row_share.ravel()]
+    _cell_grid(fig, size, classes, selected)
+    return fig
+
+
+def confusion_difference_figure(
+    a: list[list[int]], b: list[list[int]], colors: tuple[str, str], names: tuple[str, str]
+) -> go.Figure:
+    """Model a's confusion matrix minus model b's, in images, on the same test images.
+
+    A cell is shaded in the colour of the model that does better there: more images on the
+    diagonal, fewer off it. Each point carries customdata [true class, predicted class, a, b].
+    """
+    first, second = np.asarray(a), np.asarray(b)
+    difference = first - second
+    true_idx, pred_idx = np.indices(difference.shape)
+    true_idx, pred_idx = true_idx.ravel(), pred_idx.ravel()
+    on_diagonal = true_idx == pred_idx
+    better_for_a = np.where(on_diagonal, difference.ravel(), -difference.ravel())
+    scale = max(int(np.abs(difference).max()), 1)
+    fills = [
+        shade(abs(d) / scale, colors[0] if d > 0 else colors[1]) if d else EMPTY_CELL for d in better_for_a
+    ]
+    text_colors = ["white" if abs(d) > scale / 2 else "#111827" for d in better_for_a]
+    size = 62
+    fig = go.Figure(
+        go.Scatter(
+            x=[CLASS_AXIS[j] for j in pred_idx],
+            y=[CLASS_AXIS[i] for i in true_idx],
+            mode="markers+text",
+            text=[f"{d:+d}" if d else "0" for d in difference.ravel()],
+            textfont=dict(size=15, color=text_colors),
+            customdata=np.stack(
+                [
+                    [CLASS_NAMES[i] for i in true_idx],
+                    [CLASS_NAMES[j] for j in pred_idx],
+                    first.ravel(),
+                    second.ravel(),
+                ],
+                axis=1,
+            ),  # fmt: skip
+            hovertemplate=(
+                f"true %{{y}} → predicted %{{x}}<br>{names[0]}: %{{customdata[2]}}, "
+                f"{names[1]}: %{{customdata[3]}}<extra></extra>"
+            ),
+            marker=dict(symbol="square", size=size, color=fills, line=dict(color="white", width=1)),
+            showlegend=False,
+        )
+    )
+    _cell_grid(fig, size, CLASS_NAMES, None)
+    return fig
+
+
+def cam_colour_bar() -> go.Figure:
+    """The key to the CAM overlays' colours (core.gradcam's jet): from no effect to the strongest."""
+    fig = go.Figure(
+        go.Heatmap(z=[np.linspace(0, 1, 101)], x=np.linspace(0, 1, 101), colorscale="Jet", showscale=False)
+    )
+    fig.update_xaxes(tickvals=[0, 0.5, 1], ticktext=["0: no effect", "0.5", "1: strongest"])
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=70, margin=dict(l=10, r=10, t=5, b=25), hovermode=False)
     return fig
 
 
@@ -277,5 +374,162 @@ def latency_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
         xaxis=dict(type="log", title="milliseconds (log scale; whisker: 95th percentile)"),
         yaxis=dict(categoryorder="array", categoryarray=order[::-1]),
         legend=dict(orientation="h", y=-0.12),
+    )
+    return fig
+
+
+def _curve_panels(curves: dict[str, dict[str, ClassCurves]]) -> tuple[go.Figure, list[str]]:
+    """One empty panel per positive of the first model's curves, side by side."""
+    positives = list(next(iter(curves.values())))
+    fig = make_subplots(
+        rows=1,
+        cols=len(positives),
+        subplot_titles=[POSITIVE_TITLES[positive] for positive in positives],
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+    )
+    return fig, positives
+
+
+_FULL_RANGE = (-0.02, 1.02)
+
+
+def _curve_layout(
+    fig: go.Figure, x_title: str, y_title: str, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> go.Figure:
+    fig.update_xaxes(title_text=x_title, tickformat=".0%", range=list(x_range))
+    fig.update_yaxes(tickformat=".0%", range=list(y_range))
+    fig.update_yaxes(title_text=y_title, col=1)
+    fig.update_layout(height=380, margin=dict(t=30, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def roc_curves(
+    curves: dict[str, dict[str, ClassCurves]],
+    colors: dict[str, str],
+    marks: dict[str, OperatingPoint] | None = None,
+    corner: bool = False,
+) -> go.Figure:
+    """One-vs-rest ROC curves, one panel per class, one line per model with its AUC in the legend.
+
+    Args:
+        curves: model title -> positive (a class name or curves.TUMOUR) -> its curves; every model
+            has the same positives.
+        colors: model title -> colour.
+        marks: model title -> an operating point, drawn on its curve in its positive's panel.
+        corner: show only the top-left corner (false positive rate <= 20%, true positive rate >= 80%),
+            where curves near a perfect classifier differ.
+    """
+    fig, positives = _curve_panels(curves)
+    for col, positive in enumerate(positives, start=1):
+        fig.add_scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="chance", legendgroup="chance",
+            showlegend=col == 1, line=dict(color="#9ca3af", dash="dash"), row=1, col=col,
+        )  # fmt: skip
+        for title, by_positive in curves.items():
+            curve = by_positive[positive]
+            fig.add_scatter(
+                x=curve.false_positive_rate,
+                y=curve.true_positive_rate,
+                mode="lines",
+                name=f"{title} · {POSITIVE_TITLES[positive]}: AUC {curve.roc_auc:.3f}",
+                line=dict(color=colors.get(title)),
+                hovertemplate="false positive rate %{x:.1%}<br>true positive rate %{y:.1%}"
+                "<extra>%{fullData.name}</extra>",
+                row=1,
+                col=col,
+            )
+    for title, point in (marks or {}).items():
+        fig.add_scatter(
+            x=[1 - point.specificity],
+            y=[point.sensitivity],
+            mode="markers",
+            name=f"{title}: t = {point.threshold:.2f}",
+            marker=dict(color=colors.get(title), size=12, symbol="circle-open", line=dict(width=3)),
+            hovertemplate=f"t = {point.threshold:.2f}<br>{point.false_positives} false alarms of "
+            f"{point.negatives}<br>{point.true_positives} found of {point.positives}<extra></extra>",
+            row=1,
+            col=positives.index(point.positive) + 1,
+        )
+    x_range, y_range = ((-0.005, 0.2), (0.8, 1.005)) if corner else (_FULL_RANGE, _FULL_RANGE)
+    return _curve_layout(fig, "false positive rate", "true positive rate", x_range, y_range)
+
+
+def precision_recall_curves(
+    curves: dict[str, dict[str, ClassCurves]], colors: dict[str, str], corner: bool = False
+) -> go.Figure:
+    """Precision against recall, one panel per class, one line per model with its average precision
+    in the legend; a dashed line at the share of positives (calling every image positive).
+
+    Args:
+        curves: model title -> positive (a class name or curves.TUMOUR) -> its curves.
+        colors: model title -> colour.
+        corner: show only the top-right corner (recall and precision >= 80%).
+    """
+    fig, positives = _curve_panels(curves)
+    for col, positive in enumerate(positives, start=1):
+        prevalence = next(iter(curves.values()))[positive].prevalence
+        fig.add_scatter(
+            x=[0, 1], y=[prevalence, prevalence], mode="lines", name="chance (share of positives)",
+            legendgroup="chance", showlegend=col == 1, line=dict(color="#9ca3af", dash="dash"),
+            row=1, col=col,
+        )  # fmt: skip
+        for title, by_positive in curves.items():
+            curve = by_positive[positive]
+            fig.add_scatter(
+                x=curve.recall,
+                y=curve.precision,
+                mode="lines",
+                line_shape="hv",
+                name=f"{title} · {POSITIVE_TITLES[positive]}: AP {curve.average_precision:.3f}",
+                line=dict(color=colors.get(title)),
+                hovertemplate="recall %{x:.1%}<br>precision %{y:.1%}<extra>%{fullData.name}</extra>",
+                row=1,
+                col=col,
+            )
+    corner_range = (0.8, 1.005)
+    ranges = (corner_range, corner_range) if corner else (_FULL_RANGE, _FULL_RANGE)
+    return _curve_layout(fig, "recall", "precision", *ranges)
+
+
+def coverage_curve(
+    curves: dict[str, pd.DataFrame], colors: dict[str, str], chosen: dict[str, Referral]
+) -> go.Figure:
+    """Accuracy on the answered images against coverage as the referral threshold t rises, one line
+    per model, each model's point at the chosen t marked.
+
+    Args:
+        curves: model title -> curves.referral_curve (threshold, coverage, accuracy, answered, images).
+        colors: model title -> colour.
+        chosen: model title -> its curves.Referral at the chosen t.
+    """
+    fig = go.Figure()
+    for title, table in curves.items():
+        fig.add_scatter(
+            x=table["coverage"],
+            y=table["accuracy"],
+            mode="lines",
+            name=title,
+            line=dict(color=colors.get(title)),
+            customdata=table[["threshold", "answered", "images"]].to_numpy(),
+            hovertemplate="t = %{customdata[0]:.3f}<br>answers %{customdata[1]} of %{customdata[2]} "
+            "(%{x:.1%})<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>",
+        )
+    for title, point in chosen.items():
+        fig.add_scatter(
+            x=[point.coverage],
+            y=[point.accuracy],
+            mode="markers",
+            name=f"{title}: t = {point.threshold:.2f}",
+            marker=dict(color=colors.get(title), size=12, symbol="circle-open", line=dict(width=3)),
+            hovertemplate=f"t = {point.threshold:.2f}<br>answers {point.answered} of {point.images}"
+            f"<br>{point.correct} right<extra></extra>",
+        )
+    fig.update_layout(
+        height=380,
+        margin=dict(t=10, b=10),
+        xaxis=dict(title="coverage (share of images answered)", tickformat=".0%", range=[0, 1.02]),
+        yaxis=dict(title="accuracy on the answered images", tickformat=".0%"),
+        legend=dict(orientation="h", y=-0.22),
     )
     return fig

@@ -117,7 +117,8 @@ def points_with_interval(difference: stats.Interval) -> str:
     return f"{difference.estimate * 100:+.1f} points (95% CI {low:+.1f} to {high:+.1f})"
 
 
-def _p(p_value: float) -> str:
+def p_text(p_value: float) -> str:
+    """A p-value as a sentence gives it: "p < 0.001", "p = 0.012"."""
     return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
 
 
@@ -140,5 +141,5 @@ def paired_reading(summary: PairedSummary, titles: dict[str, str]) -> str:
     return (
         f"On these {summary.n_images:,} images **{titles[a]}** is more accurate by {points}: "
         f"it is right on {only_a} images where {titles[b]} is wrong, and wrong on {only_b} where "
-        f"{titles[b]} is right (McNemar's exact test, {_p(test.p_value)}), {verdict}."
+        f"{titles[b]} is right (McNemar's exact test, {p_text(test.p_value)}), {verdict}."
     )

@@ -1,4 +1,4 @@
-"""Where things live: project root, artifacts, dataset and ImageNet weights.
+"""Where things live: project root, artifacts, dataset, training runs and ImageNet weights.
 
 Locations given by the user win over environment variables, which win over defaults.
 """
@@ -9,10 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = ROOT / "artifacts"
 DEFAULT_DATA_DIR = ROOT / "data" / "brain-tumor-mri"
+RUNS_DIR = ROOT / "runs"  # training runs started from the app (core.runs)
 
 DATA_ENV_VAR = "BRAIN_MRI_DATA"
 ARTIFACTS_ENV_VAR = "BRAIN_MRI_ARTIFACTS"
 WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
+RUNS_ENV_VAR = "BRAIN_MRI_RUNS"
+PROGRESS_ENV_VAR = "BRAIN_MRI_PROGRESS"  # a folder where core.train writes each epoch's records
 
 
 def data_dir(flag: str | os.PathLike | None = None) -> Path:
@@ -28,6 +31,18 @@ def artifacts_dir(flag: str | os.PathLike | None = None) -> Path:
     """The artifacts folder: `flag` if given, else $BRAIN_MRI_ARTIFACTS, else artifacts/."""
     chosen = flag or os.environ.get(ARTIFACTS_ENV_VAR)
     return Path(chosen).expanduser() if chosen else ARTIFACTS_DIR
+
+
+def runs_dir(flag: str | os.PathLike | None = None) -> Path:
+    """The training runs' folder: `flag` if given, else $BRAIN_MRI_RUNS, else runs/."""
+    chosen = flag or os.environ.get(RUNS_ENV_VAR)
+    return Path(chosen).expanduser() if chosen else RUNS_DIR
+
+
+def progress_dir() -> Path | None:
+    """Where core.train writes its records after every epoch: $BRAIN_MRI_PROGRESS, else nowhere."""
+    chosen = os.environ.get(PROGRESS_ENV_VAR)
+    return Path(chosen).expanduser() if chosen else None
 
 
 def imagenet_weights(flag: str | os.PathLike | None = None) -> str:

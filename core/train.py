@@ -73,11 +73,14 @@ class Phase:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Appends one record per epoch: phase, learning rate used, Keras' logs and wall time."""
+    """Appends one record per epoch: phase, learning rate used, Keras' logs and wall time.
 
-    def __init__(self, phase: str, records: list[dict]) -> None:
+    With $BRAIN_MRI_PROGRESS set, it also writes the records so far there (write_progress).
+    """
+
+    def __init__(self, phase: str, records: list[dict], config: ModelConfig) -> None:
         super().__init__()
-        self.phase, self.records = phase, records
+        self.phase, self.records, self.config = phase, records, config
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -88,6 +91,24 @@ class EpochLog(keras.callbacks.Callback):
         record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
         record["wall_time_s"] = round(time.perf_counter() - self.start, 2)  # training and validation
         self.records.append(record)
+        write_progress(self.config, self.phase, self.records)
+
+
+def write_progress(config: ModelConfig, phase: str, records: list[dict]) -> None:
+    """Write a run's epoch records so far to <$BRAIN_MRI_PROGRESS>/<model>-seed-<seed>.json, if set.
+
+    history.json comes only once the run is complete; core.runs reads this file to show a
+    training run's progress meanwhile. It also names each phase's maximum epochs.
+    """
+    folder = paths.progress_dir()
+    if folder is None:
+        return
+    if models.get(config.architecture).two_phase:
+        max_epochs = {HEAD: config.epochs, FINE_TUNE: config.fine_tune_epochs}
+    else:
+        max_epochs = {ONE_PHASE: config.epochs}
+    progress = {"model": config.name, "seed": config.seed, "phase": phase, "max_epochs": max_epochs}
+    write_json(folder / f"{config.name}-seed-{config.seed}.json", {**progress, "epochs": records})
 
 
 def cosine_rate(epoch: int, config: ModelConfig) -> float:
@@ -115,7 +136,7 @@ def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list[ker
     return [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         rate,  # before EpochLog, which records the rate the epoch runs at
-        EpochLog(phase, records),
+        EpochLog(phase, records, config),
     ]
 
 

@@ -2,9 +2,9 @@ import streamlit as st
 
 from core import audit, provenance
 from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
-from pages.ui import loaders, routing, sidebar, widgets
+from pages.ui import gallery, loaders, routing, sidebar, widgets
 
-PAIRS_SHOWN, PAIR_COLUMNS = 12, 4
+PAIRS_SHOWN, PAIR_COLUMNS = 12, 4  # a page of pairs
 
 names = routing.require_models()
 st.title("Leakage audit")
@@ -17,9 +17,9 @@ if result is None:
     st.info("No audit in artifacts/. Write it with `python -m core.audit` (needs the dataset).")
     st.stop()
 
-counts = {
+counts = {  # these three add up to the test set
     "Same file in Training": summary.exact,
-    "Near duplicate in Training": summary.near,
+    "Near duplicate, not the same file": summary.near_only,
     "Clean subset": summary.clean,
 }
 cards = st.columns(len(counts) + 1)
@@ -27,6 +27,10 @@ cards[0].metric("Test images", f"{summary.test_images:,}")
 for card, (label, count) in zip(cards[1:], counts.items()):
     share = f"{summary.share(count):.0%} of the test set"
     card.metric(label, f"{count:,}", share, delta_color="off", delta_arrow="off")
+st.caption(
+    f"Leaked: {summary.near:,} test images ({summary.share(summary.near):.0%}) have a near duplicate in "
+    f"Training, the {summary.exact:,} identical files included. The pairs below show each kind apart."
+)
 
 left, right = st.columns(2)
 with left:
@@ -69,15 +73,21 @@ if (folder := sidebar.require_dataset()) is not None:
     labels = st.multiselect("Class", CLASS_NAMES, default=list(CLASS_NAMES), format_func=widgets.class_title)
     found = audit.pairs(result, kind)
     found = found[found["label"].isin(labels)]
+    start = gallery.page_start(len(found), "audit_pairs", PAIRS_SHOWN)
+    shown = found.iloc[start : start + PAIRS_SHOWN]
     st.caption(
-        f"{len(found)} test images; the first {PAIRS_SHOWN}, closest first: each one, then its "
-        "nearest in Training."
+        f"{len(found)} test images, closest first ({start + 1}–{start + len(shown)} here): each one, then "
+        "its nearest in Training. Click a test image for its detail view."
     )
+    selection = gallery.remember(f"Leakage audit: {kind} pairs", found["path"].tolist())
     grid = st.columns(PAIR_COLUMNS)
-    for i, (_, row) in enumerate(found.head(PAIRS_SHOWN).iterrows()):
+    for i, (_, row) in enumerate(shown.iterrows()):
         with grid[i % PAIR_COLUMNS]:
             test_side, train_side = st.columns(2)
-            test_side.image(loaders.test_image(str(folder), row["path"], 112))
+            test_side.image(
+                loaders.test_image(str(folder), row["path"], 112),
+                link=gallery.detail_link(row["path"], selection),
+            )
             train_side.image(loaders.test_image(str(folder), row["nearest_train"], 112))
             st.caption(f"{widgets.class_title(row['label'])} · distance {row['distance']:.3f}")
 

@@ -78,12 +78,12 @@ compared = [name for name in names if not loaders.architecture(name).control]
 total = efficiency.training_total_s({name: manifests[name] for name in compared})
 target = efficiency.TRAINING_TARGET_S
 controls = [
-    f"{titles[name]} (control) {manifests[name]['wall_time_s']['total'] / 60:.0f} min"
+    f"{titles[name]} (control) {efficiency.training_seconds(manifests[name]) / 60:.1f} min"
     for name in names
     if name not in compared
 ]
 st.markdown(
-    f"{wording.listed([titles[name] for name in compared])} end to end: **{total / 60:.0f} min** "
+    f"{wording.listed([titles[name] for name in compared])} end to end: **{total / 60:.1f} min** "
     f"({'within' if total <= target else 'over'} the {target / 60:.0f}-minute target)"
     + (f"; {wording.listed(controls)}" if controls else "")
     + ". From the wall times each model's served run recorded in its manifest (decoding, training, "

@@ -2,6 +2,7 @@ import streamlit as st
 
 from core import figures, generalisation
 from core.artifacts import CURRENT_RECIPE
+from core.model_card import recipe_sentence
 from pages.ui import loaders, model_card, routing, sidebar
 from pages.ui.folder_eval import folder_section
 
@@ -46,7 +47,7 @@ else:
     summary = loaders.crosssource(recipe)
     st.markdown(
         "Each model trained without one collection's images, then tested on all of them. "
-        f"{summary.get('note') or model_card.recipe_sentence(summary)}"
+        f"{summary.get('note') or recipe_sentence(summary)}"
     )
     st.dataframe(generalisation.crosssource_table(summary, titles), hide_index=True)
     st.caption(

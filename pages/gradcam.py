@@ -3,7 +3,10 @@ import streamlit as st
 from core import compare, localisation, paired
 from core.gradcam import METHODS
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
-from pages.ui import loaders, routing, sidebar, widgets
+from core.predict import verdict
+from pages.ui import gallery, loaders, routing, sidebar, widgets
+
+PICKED = "gradcam_path"  # the test image picked, kept when the list or the subset changes
 
 names = routing.require_models()
 st.title("Grad-CAM: where each model looks")
@@ -14,25 +17,34 @@ source = left.segmented_control("Image", ["Test set", "Upload"], default="Test s
 method = middle.selectbox("Method", METHODS)
 opacity = right.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05)
 
-images, box = None, None
+images, box, refused = None, None, None
 try:
     if source == "Upload":
         upload = st.file_uploader("An MRI slice", type=sorted(UPLOAD_SUFFIXES))
         if upload is not None:
             uploads = loaders.upload_inputs(upload.getvalue(), upload.name)
-            widgets.warn_if_foreign(loaders.foreign_warnings(uploads))
+            flags = loaders.foreign_warnings(uploads)
+            widgets.warn_if_foreign(flags)
+            refused = verdict(flags.values())  # as Live prediction: no class for a refused upload
             images = {name: decoded.pixels for name, decoded in uploads.items()}
     elif (folder := sidebar.require_dataset()) is not None:
         st.caption(sidebar.subset_caption())
         joined = loaders.joined_predictions(sidebar.subset())
         groups = compare.image_groups(joined, names)
         group = st.selectbox("Choose from", list(groups))
-        if not groups[group]:
+        st.caption(f"{len(groups[group])} test images: click one (or move with the arrow keys).")
+        cases = joined[joined["path"].isin(groups[group])]
+        chosen = st.session_state.get(PICKED) or next(iter(groups[group]), None)
+        path = gallery.picker(cases, f"gradcam_pick_{sidebar.subset()}_{group}", chosen)
+        if path is None:
             st.info("No test images match.")
         else:
-            path = st.selectbox(f"Test image ({len(groups[group])})", groups[group])
-            true_label = joined.set_index("path").loc[path, "true_label"]
-            st.markdown(f"True class: **{widgets.class_title(true_label)}**")
+            st.session_state[PICKED] = path
+            true_label = loaders.joined_predictions().set_index("path").loc[path, "true_label"]
+            st.markdown(
+                f"True class: **{widgets.class_title(true_label)}** · `{path}` · "
+                f"[detail view]({gallery.detail_link(path)})"
+            )
             images = loaders.test_inputs(folder, path)
             if (found := loaders.boxes(str(folder)).get(path)) and st.toggle("Show the tumour box", True):
                 box = found
@@ -40,7 +52,7 @@ except ImageError as error:
     st.error(str(error))
 
 if images:
-    widgets.gradcam_pair(images, method, opacity, box)
+    widgets.gradcam_pair(images, method, opacity, box, refused)
 
 st.subheader("Where the models look, against the tumour boxes")
 if (scored := loaders.localisation()) is None:

@@ -2,9 +2,7 @@ import streamlit as st
 
 from core import compare, wording
 from core.data import CLASS_NAMES, CLASS_TITLES
-from core.gradcam import METHODS
-from core.imagefile import ImageError
-from pages.ui import loaders, routing, sidebar, widgets
+from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 HARDEST_PAIR = ["glioma", "meningioma"]  # the two classes most often mistaken for each other
 
@@ -28,13 +26,14 @@ modes = {
     f"{wording.both(len(names)).capitalize()} wrong": ("both", None),
 }
 modes |= {f"Only {titles[n]} wrong": ("only", n) for n in names}
-mode, only = modes[f3.selectbox("Which model", list(modes))]
+mode_name = f3.selectbox("Which model", list(modes))
+mode, only = modes[mode_name]
 
 cases = compare.misclassified(joined, names, true_labels, predicted_labels, mode, only)
 st.markdown(f"**{len(cases)}** images, sorted by the confidence of the wrong answer.")
 st.download_button(
     "Download table (CSV)",
-    cases.to_csv(index=False).encode(),
+    compare.case_table(cases, names, titles).to_csv(index=False).encode(),
     file_name="misclassified.csv",
     mime="text/csv",
     disabled=cases.empty,
@@ -43,16 +42,7 @@ st.download_button(
 if cases.empty:
     st.stop()
 
-widgets.case_gallery(cases)
+shown = wording.listed([widgets.class_title(label) for label in true_labels]) or "Any class"
+gallery.case_gallery(cases, f"{shown}: {mode_name.lower()}", key="mistakes_gallery")
 with st.expander("Table"):
-    st.dataframe(cases, hide_index=True)
-
-folder = sidebar.dataset_dir()
-if folder is not None:
-    st.subheader("Open one")
-    path = st.selectbox("Image", cases["path"].tolist())
-    method = st.selectbox("Method", METHODS, key="mistake_method")
-    try:
-        widgets.gradcam_pair(loaders.test_inputs(folder, path), method, opacity=0.4)
-    except ImageError as error:
-        st.error(str(error))
+    widgets.case_table(cases)

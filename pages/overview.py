@@ -2,11 +2,11 @@ import itertools
 
 import streamlit as st
 
-from core import compare, paired, release, seeds, stats, wording
+from core import compare, generalisation, paired, release, seeds, stats, verdict, wording
 from core.data import CLASS_TITLES
 from core.figures import difference_bars, per_class_bars
 from core.reference import PUBLISHED_MOBILENETV2
-from pages.ui import loaders, model_card, routing, sidebar, widgets
+from pages.ui import loaders, model_card, report, routing, sidebar, widgets
 
 # Title first: Streamlit shows each element as the script reaches it, so the page appears while
 # the figures below are computed.
@@ -19,6 +19,19 @@ st.caption(
 names = routing.require_models()
 titles = loaders.titles()
 subset = sidebar.subset()
+
+if (found := loaders.accuracy_verdict()) is not None:
+    with st.container(border=True, key="verdict"):
+        st.markdown(f"### {verdict.headline(found, titles)}")
+        st.markdown(verdict.sentence(found, titles))
+        st.dataframe(
+            verdict.table(found, titles),
+            hide_index=True,
+            column_config=widgets.number_columns({"images": "localized"}, percent=tuple(titles.values())),
+        )
+        if (summary := loaders.crosssource()) is not None:
+            st.caption(generalisation.recall_line(summary, {n: titles[n] for n in found.names}))
+        report.download_button()
 benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
 headlines = {
     name: compare.headline(
@@ -122,7 +135,7 @@ table = compare.per_class_table({name: loaders.subset_metrics(name, subset) for 
 colors = {titles[name]: loaders.architecture(name).color for name in names}
 st.plotly_chart(per_class_bars(table, colors), width="stretch")
 st.dataframe(
-    compare.per_class_wide(table),
+    compare.per_class_wide(table, loaders.subset_metrics(names[0], subset)),
     hide_index=True,
     column_config=widgets.number_columns(percent=("precision", "recall", "f1")),
 )

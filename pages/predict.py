@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import wording
+from core import efficiency, wording
 from core.data import CLASS_NAMES
 from core.figures import probability_bars
 from core.imagefile import UPLOAD_SUFFIXES, ImageError
@@ -29,6 +29,21 @@ st.caption(
 )
 
 model_card.show(names, expanded=False)
+
+EXPLAINED = "explained_upload"  # the upload whose Grad-CAM is shown
+benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
+medians = {widgets.short_name(n): efficiency.served_latency_ms(benchmark.get(n)) for n in names}
+timing_note = (
+    "Inference: this upload's one call to the model; waiting: for other users' predictions with the "
+    "same model, which runs one at a time. "
+)
+if None not in medians.values():
+    timing_note += (
+        "The Overview's cards give the median of many such calls on a quiet machine ("
+        + wording.listed([f"{name} {ms:.1f} ms" for name, ms in medians.items()])
+        + "): one call also varies with whatever else the machine is doing, and the first after a "
+        "start is slower."
+    )
 
 single, batch = st.tabs(["One image", "Batch"])
 
@@ -63,16 +78,18 @@ with single:
                         delta_color="off",
                         delta_arrow="off",
                     )
-                st.caption(
-                    "Inference: the model's own call. Waiting: for other users' predictions with the "
-                    "same model, which runs one at a time."
-                )
+                st.caption(timing_note)
                 bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
                 if refused:
                     with st.expander("The models' answers anyway (not to be trusted here)"):
                         st.plotly_chart(bars, width="stretch")
                 else:
                     st.plotly_chart(bars, width="stretch")
+            if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
+                st.session_state[EXPLAINED] = upload.file_id
+            if st.session_state.get(EXPLAINED) == upload.file_id:
+                images = {name: result.upload.pixels for name, result in results.items()}
+                widgets.gradcam_pair(images, "Grad-CAM++", opacity=0.4, refused=refused, bars=False)
 
 with batch:
     uploads = st.file_uploader(

@@ -27,6 +27,7 @@ PAGES = {  # url path -> title on the page
     "generalisation": "Generalisation",
     "efficiency": "Efficiency",
     "predict": "Live prediction",
+    "curves": "ROC and operating points",
 }
 
 
@@ -66,10 +67,12 @@ def test_first_page_renders_and_every_page_opens(server, page):
     print(f"\nfirst page: title {times['title_s']:.1f} s, complete {times['complete_s']:.1f} s after start")
     page.get_by_text("Accuracy").first.wait_for(timeout=WAIT_MS)
     _no_exception(page)
+    page.get_by_text("more accurate", exact=False).first.wait_for(timeout=WAIT_MS)  # the verdict
     _screenshot(page, "overview")
     # with the dataset present
     images_expected = {
         "training": 0,
+        "curves": 0,
         "gradcam": 4,
         "mistakes": 1,
         "calibration": 0,
@@ -179,3 +182,47 @@ def test_gradcam_draws_the_tumour_box_and_shows_each_models_localisation(server,
         page.get_by_text("Show the tumour box").click()
         described.first.wait_for(state="detached", timeout=WAIT_MS)
     _no_exception(page)
+
+
+@pytest.mark.skipif(not (paths.data_dir() / "Testing").is_dir(), reason="needs the dataset's test images")
+def test_a_thumbnail_opens_the_detail_view_which_steps_through_its_gallery(server, page):
+    url, _ = server
+    _open(page, url, "mistakes")
+    thumbnail = page.locator('[data-testid="stImageLink"]').first
+    thumbnail.wait_for(timeout=WAIT_MS)
+    with page.context.expect_page() as opened:
+        thumbnail.click()
+    detail = opened.value
+    try:
+        detail.get_by_role("heading", name="Image detail").wait_for(timeout=WAIT_MS)
+        detail.get_by_text("Leakage:").wait_for(timeout=WAIT_MS)
+        n_maps = len(artifacts.available_models())  # at least one map per model, after the image
+        detail.locator('[data-testid="stImage"]').nth(n_maps).wait_for(timeout=WAIT_MS)
+        first = detail.locator("h3").first.inner_text()
+        _no_exception(detail)
+        _screenshot(detail, "detail")
+        detail.get_by_role("button", name="Next →").click()
+        changed = "first => !document.querySelector('h3').innerText.startsWith(first)"
+        detail.wait_for_function(changed, arg=first, timeout=WAIT_MS)
+        detail.get_by_text("2", exact=True).first.wait_for(timeout=WAIT_MS)  # "**2** of N"
+        assert "path=" in detail.url and "sel=" in detail.url  # the address reopens this image
+        _no_exception(detail)
+    finally:
+        detail.close()
+
+
+def test_the_app_follows_a_dark_system_theme(server, page):
+    url, _ = server
+    page.emulate_media(color_scheme="dark")
+    try:
+        _open(page, url, "")
+        background = page.locator('[data-testid="stApp"]').evaluate(
+            "e => getComputedStyle(e).backgroundColor"
+        )
+        red, green, blue = (int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
+        assert max(red, green, blue) < 80, background
+        page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
+        _no_exception(page)
+        _screenshot(page, "overview-dark")
+    finally:
+        page.emulate_media(color_scheme="light")

@@ -20,7 +20,27 @@ def test_confusion_figure_is_a_clickable_scatter_of_squares():
 def test_row_normalised_confusion_shows_percentages():
     trace = figures.confusion_figure(MATRIX, normalize=True, color="#ea580c").data[0]
     assert list(trace.text[:4]) == ["80%", "20%", "0%", "0%"]
-    assert trace.marker.color[0] == pytest.approx(0.8)
+
+
+def test_mistakes_are_red_right_answers_in_the_models_colour_and_a_selection_fades_nothing():
+    selected = ("glioma", "meningioma")
+    fig = figures.confusion_figure(MATRIX, normalize=False, color="#2563eb", selected=selected)
+    cells, outline = fig.data
+    assert cells.marker.color[0] != cells.marker.color[5]  # 80% vs 90% right: shades of one colour
+    assert cells.marker.color[1] == figures.shade(0.8, figures.ERROR_COLOR)  # 20% wrong (red at 25%)
+    assert cells.marker.color[2] == figures.shade(0.0, figures.ERROR_COLOR)  # no image
+    assert cells.unselected.marker.opacity == 1
+    assert (outline.x[0], outline.y[0]) == ("Meningioma", "Glioma")
+
+
+def test_difference_matrix_shades_each_cell_for_the_model_that_does_better_there():
+    other = [[9, 1, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 3, 0, 7]]
+    (trace,) = figures.confusion_difference_figure(MATRIX, other, ("#0000ff", "#ff0000"), ("A", "B")).data
+    assert list(trace.text[:2]) == ["-1", "+1"]  # A: one glioma fewer right, one more wrong
+    assert trace.marker.color[0] == trace.marker.color[1]  # both cells favour B
+    assert trace.marker.color[0] == figures.shade(1 / 2, "#ff0000")  # B better by 1 of at most 2
+    assert trace.marker.color[13] == figures.shade(1.0, "#0000ff")  # pituitary as meningioma: A 1, B 3
+    assert trace.text[5] == "0" and trace.marker.color[5] == figures.EMPTY_CELL
 
 
 def test_per_class_bars_group_models_and_facet_metrics():

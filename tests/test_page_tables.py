@@ -40,10 +40,10 @@ def test_cards_show_each_number_and_its_difference_from_the_other_model():
     assert shown == [
         ("Accuracy", "97.00%", "+2.00 points", "normal"),
         ("Macro F1", "96.00%", "+2.00 points", "normal"),
-        ("Parameters", "2,500,000", "+1,500,000", "inverse"),
+        ("Parameters", "2.50 M", "+1.50 M", "inverse"),
         ("File size", "10.0 MB", "+6.0 MB", "inverse"),
         ("Inference", "6.0 ms", "+4.5 ms", "inverse"),
-        ("Training time", "600 s", "+0 s", "inverse"),
+        ("Training time", "10.0 min", "+0.0 min", "inverse"),
     ]
 
 
@@ -158,7 +158,7 @@ def test_audit_per_class_table():
     table = audit.per_class_table(audit_result())
     assert table.values.tolist() == [["Glioma", 3, 1, 2], ["Pituitary", 1, 0, 0]]
     assert table.columns.tolist() == [
-        "class", "test images", "same file in Training", "near duplicate in Training"
+        "class", "test images", "same file in Training", "near duplicate in Training (same file included)"
     ]  # fmt: skip
 
 

@@ -109,8 +109,10 @@ def app_on(trained, monkeypatch):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_it_appears_on_every_page(app_on, page):
+def test_it_appears_on_every_page(app_on, page, trained):
     app = app_on()
+    if page == "pages/image.py":  # one test image's detail view
+        app.query_params["path"] = artifacts.load_predictions(TINY.name, trained[1])["path"].iloc[0]
     app.run()
     if page != PAGES[0]:
         app.switch_page(page).run()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, audit, calibration, compare, models, paired, seeds
+from core import artifacts, audit, calibration, compare, models, paired, seeds, verdict
 from core.config import ModelConfig
 from core.decode import DecodedImage, decode_image, decode_sized
 from core.evaluate import metrics_from_predictions
@@ -135,6 +135,13 @@ def crosssource_recipes() -> list[str]:
 
 
 @st.cache_data
+def audit_rows() -> dict[str, dict]:
+    """Each test image's entry of the leakage audit by path ({} without an audit)."""
+    result = leakage_audit()
+    return {row["path"]: row for row in result["test_images"]} if result else {}
+
+
+@st.cache_data
 def audit_summary() -> audit.Summary | None:
     result = leakage_audit()
     return audit.summarize(result) if result else None
@@ -211,6 +218,16 @@ def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
         return {seed: paired.restrict(table, chosen) for seed, table in tables.items()}
 
     return {name: seeds.spread(runs(name)) for name in model_names()}
+
+
+@st.cache_data(show_spinner="Bootstrapping…")
+def accuracy_verdict() -> verdict.Verdict | None:
+    """The first two models on the full test set and the clean subset (core.verdict), or None."""
+    names = model_names()
+    if len(names) < 2:
+        return None
+    runs = optional(lambda: {name: artifacts.load_run_predictions(name) for name in names[:2]})
+    return verdict.build(joined_predictions(), names, clean_paths(), runs)
 
 
 @st.cache_data

@@ -12,7 +12,7 @@ APP_KEY = "app_navigation"  # set by streamlit_app.py while it runs a page
 
 def require_models() -> list[str]:
     """The shipped models' names, or a message and a stop if there are none."""
-    _run_through_app()
+    run_through_app()
     names = loaders.model_names()
     if not names:
         st.error("No trained models in artifacts/. Train them with `python -m core.train --model all`.")
@@ -29,7 +29,7 @@ def require_model_files() -> None:
         st.stop()
 
 
-def _run_through_app() -> None:
+def run_through_app() -> None:
     """Serve this page through streamlit_app.py if Streamlit started it on its own.
 
     A server with a pages/ folder runs a deep link such as /predict as the bare page script

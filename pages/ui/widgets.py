@@ -1,18 +1,16 @@
-"""Small pieces of layout shared by the pages: names, warnings, galleries, Grad-CAM pairs."""
-
-from pathlib import Path
+"""Small pieces of layout shared by the pages: names, warnings, answers, Grad-CAM pairs."""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core import compare
 from core.data import CLASS_TITLES
 from core.gradcam import METHODS
-from core.imagefile import ImageError
 from core.ood import Flag
 from core.predict import NOT_RECOGNISED, TOO_SMALL, verdict
 from core.provenance import Box
-from pages.ui import loaders, sidebar
+from pages.ui import loaders
 
 
 def title(name: str) -> str:
@@ -53,53 +51,66 @@ def warn_if_foreign(found: dict[str, Flag]) -> None:
         )
 
 
-def _answer(row: pd.Series, name: str) -> str:
+def answer(row: pd.Series, name: str) -> str:
+    """One model's answer on a row of compare.joined_predictions: "✓ MobileNetV2: Glioma 97%"."""
     label = row[f"{name}_label"]
     mark = "✓" if label == row["true_label"] else "✗"
     return f"{mark} {short_name(name)}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
 
 
-def case_gallery(cases: pd.DataFrame, limit: int = 24, columns: int = 6) -> None:
-    """Thumbnails of test images with the true class and each model's answer."""
-    folder = sidebar.require_dataset()
-    if folder is None or cases.empty:
-        return
-    if len(cases) > limit:
-        st.caption(f"Showing the first {limit} of {len(cases)} images.")
-    grid = st.columns(columns)
-    for i, (_, row) in enumerate(cases.head(limit).iterrows()):
-        with grid[i % columns]:
-            try:
-                st.image(loaders.test_image(str(folder), row["path"], 160))
-            except ImageError as error:
-                st.warning(str(error))
-                continue
-            lines = [f"**{class_title(row['true_label'])}** · {Path(row['path']).stem}"]
-            lines += [_answer(row, name) for name in loaders.model_names()]
-            st.caption("  \n".join(lines))
+def case_table(cases: pd.DataFrame) -> None:
+    """Test images (rows of compare.joined_predictions) as a table with titled, formatted columns."""
+    table = compare.case_table(cases, loaders.model_names(), loaders.titles())
+    confidences = [column for column in table.columns if "confidence" in column]
+    st.dataframe(table, hide_index=True, column_config=number_columns(percent=tuple(confidences)))
 
 
-def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float, box: Box | None = None) -> None:
+def heatmaps(
+    images: dict[str, np.ndarray], wanted: list[tuple[str, int]], method: str
+) -> dict[tuple[str, int], np.ndarray]:
+    """The CAMs of (model, class index) pairs for each model's input image, with a progress bar.
+
+    Args:
+        images: model name -> (S, S, 3) uint8 at that model's input size.
+    """
+    cams = {}
+    progress = st.progress(0.0, text=f"{method}…")
+    for done, (name, index) in enumerate(wanted):
+        cams[name, index] = loaders.heatmap(name, images[name], index, method)
+        progress.progress((done + 1) / len(wanted), text=f"{method}: {done + 1} of {len(wanted)} maps")
+    progress.empty()
+    return cams
+
+
+def gradcam_pair(
+    images: dict[str, np.ndarray],
+    method: str,
+    opacity: float,
+    box: Box | None = None,
+    refused: str | None = None,
+    bars: bool = True,
+) -> None:
     """For each model: its input image, the CAM overlay for its predicted class, probabilities.
 
     Args:
         images: model name -> (S, S, 3) uint8 at that model's input size.
         box: the tumour's box, drawn on both pictures, with how the map scores against it.
+        refused: what Live prediction shows instead of a class for this image (core.predict.verdict
+            of the guard's flags), or None: the maps are drawn, the label is not given.
+        bars: end with the probabilities' bar chart (off where the page shows it already).
     """
     from core import localisation
     from core.figures import probability_bars
     from core.gradcam import overlay
     from core.predict import shown_label
 
-    columns = st.columns(len(images))
-    probabilities = {}
-    for column, (name, image) in zip(columns, images.items()):
-        probs = probabilities[name] = loaders.predictor(name).probabilities(image[None])[0]
-        predicted = int(probs.argmax())
+    probabilities = {name: loaders.predictor(name).probabilities(images[name][None])[0] for name in images}
+    cams = heatmaps(images, [(name, int(probs.argmax())) for name, probs in probabilities.items()], method)
+    for column, (name, image) in zip(st.columns(len(images)), images.items()):
+        probs, cam = probabilities[name], cams[name, int(probabilities[name].argmax())]
         with column:
-            st.markdown(f"{title(name)} → **{shown_label(probs, foreign=False)}** ({probs.max():.1%})")
-            with st.spinner(f"{method}…"):
-                cam = loaders.heatmap(name, image, predicted, method)
+            confidence = "" if refused else f" ({probs.max():.1%})"
+            st.markdown(f"{title(name)} → **{refused or shown_label(probs, foreign=False)}**{confidence}")
             left, right = st.columns(2)
             shown = overlay(image, cam, opacity)
             if box is not None:
@@ -114,4 +125,5 @@ def gradcam_pair(images: dict[str, np.ndarray], method: str, opacity: float, box
                     f":orange[{method} is empty here: no region raises this class's score "
                     f"by its measure. Try {others}.]"
                 )
-    st.plotly_chart(probability_bars(probabilities, loaders.titles()), width="stretch")
+    if bars:
+        st.plotly_chart(probability_bars(probabilities, loaders.titles()), width="stretch")

@@ -1,0 +1,153 @@
+"""Thumbnail galleries that page through every match, each thumbnail a link to the image's detail view.
+
+A gallery's images are remembered as a *selection* under a short id that travels in the detail
+view's link (`image?path=...&sel=...`), so previous/next work in the tab a thumbnail opens and in
+a link shared while the app runs.
+"""
+
+import base64
+import hashlib
+import io
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from core.imagefile import ImageError
+from pages.ui import loaders, sidebar, widgets
+
+DETAIL_PAGE = "image"  # pages/image.py's URL path
+PER_PAGE, COLUMNS = 24, 6
+KEPT_SELECTIONS = 512  # the selections a running app remembers, newest kept
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The images a gallery showed, in its order, and what they are."""
+
+    title: str
+    paths: tuple[str, ...]
+
+
+@st.cache_resource
+def _selections() -> "OrderedDict[str, Selection]":
+    return OrderedDict()  # shared by every session of this app
+
+
+def remember(title: str, paths: list[str]) -> str:
+    """Keep a gallery's images as a selection; returns its id (the same for the same images)."""
+    key = hashlib.sha1("\n".join([title, *paths]).encode()).hexdigest()[:10]
+    kept = _selections()
+    kept[key] = Selection(title, tuple(paths))
+    kept.move_to_end(key)
+    while len(kept) > KEPT_SELECTIONS:
+        kept.popitem(last=False)
+    return key
+
+
+def recall(key: str | None) -> Selection | None:
+    """A remembered selection, or None (unknown id, or one the app has forgotten since)."""
+    return _selections().get(key) if key else None
+
+
+def detail_link(path: str, selection: str | None = None) -> str:
+    """The detail view of one test image, as a link relative to the app's pages."""
+    return f"{DETAIL_PAGE}?{urlencode({'path': path} | ({'sel': selection} if selection else {}))}"
+
+
+def page_start(total: int, key: str, per_page: int = PER_PAGE) -> int:
+    """A page picker for a gallery of `total` items, shown if they fill more than a page; returns
+    the index of the first item of the page picked."""
+    pages = -(-total // per_page)
+    if pages <= 1:
+        return 0
+    page = st.number_input(f"Page (of {pages}, {per_page} each)", 1, pages, 1, key=f"{key}_page", width=220)
+    return (page - 1) * per_page
+
+
+def case_gallery(cases: pd.DataFrame, title: str, key: str) -> None:
+    """Thumbnails of test images, a page at a time, with the true class and each model's answer.
+
+    Args:
+        cases: rows of compare.joined_predictions (path, true_label, each model's answer).
+        title: what these images are, shown in the detail view ("Only MobileNetV2 wrong").
+        key: the gallery's widget key, unique on its page.
+    """
+    folder = sidebar.require_dataset()
+    if folder is None or cases.empty:
+        return
+    selection = remember(title, cases["path"].tolist())
+    start = page_start(len(cases), key)
+    shown = cases.iloc[start : start + PER_PAGE]
+    st.caption(
+        f"Images {start + 1}–{start + len(shown)} of {len(cases)}. Click one for its detail view (a new tab)."
+    )
+    grid = st.columns(COLUMNS)
+    for i, (_, row) in enumerate(shown.iterrows()):
+        with grid[i % COLUMNS]:
+            try:
+                st.image(
+                    loaders.test_image(str(folder), row["path"], 160),
+                    link=detail_link(row["path"], selection),
+                    alt=f"{widgets.class_title(row['true_label'])} test image {Path(row['path']).stem}",
+                )
+            except ImageError as error:
+                st.warning(str(error))
+                continue
+            lines = [f"**{widgets.class_title(row['true_label'])}** · {Path(row['path']).stem}"]
+            lines += [widgets.answer(row, name) for name in loaders.model_names()]
+            st.caption("  \n".join(lines))
+
+
+THUMBNAIL = 64  # the picker's thumbnails, in pixels
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _thumbnail(data_dir: str, path: str) -> str:
+    """A test image as a small PNG data URI, for a table's image column."""
+    buffer = io.BytesIO()
+    Image.fromarray(loaders.test_image(data_dir, path, THUMBNAIL)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
+    """A table of thumbnails to pick one test image from (click a row, or move with the keys).
+
+    Args:
+        cases: rows of compare.joined_predictions to choose from.
+        key: the table's widget key; a new key (another list) starts with `chosen` selected.
+        chosen: the image picked before, kept selected where the list holds it.
+
+    Returns:
+        The picked image's path: the row selected, else `chosen`, else None.
+    """
+    folder = sidebar.require_dataset()
+    if folder is None or cases.empty:
+        return chosen
+    paths = cases["path"].tolist()
+    table = pd.DataFrame(
+        {
+            "image": [_thumbnail(str(folder), path) for path in paths],
+            "name": [Path(path).stem for path in paths],
+            "true class": cases["true_label"].map(widgets.class_title).tolist(),
+        }
+        | {loaders.titles()[name]: [widgets.answer(row, name) for _, row in cases.iterrows()]
+           for name in loaders.model_names()}
+    )  # fmt: skip
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+        selection_default={"selection": {"rows": [paths.index(chosen)]}} if chosen in paths else None,
+        row_height=THUMBNAIL + 4,
+        height=6 * (THUMBNAIL + 4) + 40,
+        column_config={"image": st.column_config.ImageColumn("image", width="small")},
+    )
+    rows = event.selection.rows
+    return paths[rows[0]] if rows else chosen

@@ -1,0 +1,85 @@
+"""The ROC & operating points page rendered with AppTest on the shipped artifacts."""
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import artifacts, audit, curves, paired, paths
+from core.data import CLASS_NAMES
+
+PAGE = "pages/curves.py"
+TIMEOUT = 120
+COUNTED_RATE = re.compile(r"^\d+\.\d% \([\d,]+ of [\d,]+\)$")  # "94.1% (380 of 404)"
+
+
+def open_page(subset: str | None = None) -> AppTest:
+    """The page through streamlit_app.py, as tests/test_app.py opens every page."""
+    app = AppTest.from_file(str(paths.ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    if subset is not None:
+        app.session_state["test_subset"] = subset
+    app.run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def table(app: AppTest, column: str):
+    """The first table on the page with `column`."""
+    return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    return open_page()
+
+
+def test_page_shows_the_auc_of_every_class_and_model_with_image_counts(app):
+    assert app.title[0].value == "ROC and operating points"
+    aucs = table(app, "ROC AUC")
+    names = artifacts.available_models()
+    assert len(aucs) == len(CLASS_NAMES) * len(names)
+    assert aucs["ROC AUC"].between(0.5, 1.0).all()
+    test_images = artifacts.load_metrics(names[0])["n_images"]
+    assert (aucs["positives"] + aucs["negatives"] == test_images).all()
+    n_notumor = artifacts.load_metrics(names[0])["per_class"]["notumor"]["support"]
+    assert (aucs.loc[aucs["class"] == "No tumor", "positives"] == n_notumor).all()
+    assert len(app.get("plotly_chart")) == 3  # ROC, precision-recall, coverage
+
+
+def test_moving_the_referral_threshold_changes_coverage_and_shows_counts(app):
+    app.radio(key="curves_mode").set_value("Refer when confidence < t").run()
+    before = table(app, "answered (coverage)").copy()
+    assert before["answered (coverage)"].str.match(COUNTED_RATE).all()
+    assert before["accuracy on answered"].str.match(COUNTED_RATE).all()
+    app.slider(key="referral_threshold").set_value(0.99).run()
+    assert not app.exception
+    after = table(app, "answered (coverage)")
+    assert (after["referred"] > before["referred"]).all()
+    assert (after["answered (coverage)"] != before["answered (coverage)"]).all()
+
+
+def test_tumour_threshold_trades_sensitivity_for_specificity(app):
+    app.radio(key="curves_mode").set_value("Threshold on a class's probability").run()
+    app.selectbox(key="curves_positive").set_value(curves.TUMOUR).run()
+    low = table(app, "sensitivity").copy()
+    assert (
+        low["sensitivity"].str.match(COUNTED_RATE).all() and low["specificity"].str.match(COUNTED_RATE).all()
+    )
+    app.slider(key="class_threshold").set_value(0.01).run()
+    assert not app.exception
+    permissive = table(app, "sensitivity")
+    assert (permissive["false alarms"] >= low["false alarms"]).all()
+    assert (permissive["missed"] <= low["missed"]).all()
+    assert (permissive["sensitivity"] != low["sensitivity"]).any()
+    assert any("P(no tumor) ≤ 0.99" in markdown.value for markdown in app.markdown)
+
+
+def test_clean_subset_counts_its_own_images():
+    result = artifacts.load_audit()
+    clean = set(audit.clean_test_paths(result))
+    app = open_page(subset=paired.CLEAN)
+    aucs = table(app, "ROC AUC")
+    assert (aucs["positives"] + aucs["negatives"] == len(clean)).all()
+    coverage = table(app, "answered (coverage)")
+    assert coverage["answered (coverage)"].str.endswith(f"of {len(clean):,})").all()

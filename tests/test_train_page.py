@@ -1,0 +1,129 @@
+"""The Train page: AppTest and headless Chromium start short runs of the custom CNN on tiny images.
+
+Runs, decoded images and (for promotion) the shipped artifacts all live in tmp folders here.
+"""
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from test_app import open_page
+from test_browser import _no_exception, _screenshot
+
+from benchmarks.cold_start import CHROMIUM, WAIT_MS, browser_page, streamlit_server
+from conftest import write_dataset
+from core import artifacts, paths, runs
+from core.cache import CACHE_ENV_VAR
+
+PAGE = "pages/train.py"
+TIMEOUT_S = 120
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch) -> dict[str, Path]:
+    """A tiny dataset, a runs folder, a decode cache and an artifacts folder holding a copy of the
+    shipped custom CNN, all in tmp and named by the environment variables the app reads."""
+    data = write_dataset(tmp_path / "data")
+    shipped = tmp_path / "artifacts"
+    shutil.copytree(paths.ARTIFACTS_DIR / "custom_cnn", shipped / "custom_cnn")
+    shutil.copy(paths.ARTIFACTS_DIR / artifacts.BENCHMARK_FILE, shipped)
+    monkeypatch.setenv(paths.DATA_ENV_VAR, str(data))
+    monkeypatch.setenv(paths.RUNS_ENV_VAR, str(tmp_path / "runs"))
+    monkeypatch.setenv(paths.ARTIFACTS_ENV_VAR, str(shipped))
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / "decode-cache"))
+    st.cache_data.clear()  # the loaders read the tmp artifacts, not what other tests cached
+    yield {"data": data, "runs": tmp_path / "runs", "artifacts": shipped}
+    if (going := runs.active_run(tmp_path / "runs")) is not None:
+        runs.cancel(going)
+    st.cache_data.clear()  # nor do later tests see them
+    st.cache_resource.clear()
+
+
+def _button(app, label: str):
+    return next(button for button in app.button if button.label == label)
+
+
+def _badges(app) -> str:
+    return " ".join(markdown.value for markdown in app.markdown)
+
+
+def test_the_page_offers_each_preset_with_its_command(folders):
+    app = open_page(PAGE, data_dir=str(folders["data"]))
+    assert app.title[0].value == "Train"
+    assert app.radio[0].options == [preset.title for preset in runs.PRESETS.values()]
+    placeholder = str(folders["runs"] / "<run id>" / "artifacts")
+    planned = runs.PRESETS["demo"].command_lines(placeholder, str(folders["data"]))
+    assert app.code[0].value == planned[0]
+    app.radio[0].set_value("full").run()
+    assert app.code[0].value.count("python -m core.train") == len(runs.PRESETS["full"].steps)
+    assert not _button(app, "Start").disabled
+    assert not app.progress  # no run yet
+    assert list(app.dataframe[0].value["run"]) == [runs.SHIPPED]
+
+
+def test_start_shows_the_progress_then_the_finished_run_which_promotes(folders):
+    app = open_page(PAGE, data_dir=str(folders["data"]))
+    _button(app, "Start").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    run = runs.active_run()
+    assert run is not None and run.models == ("custom_cnn",)
+    assert app.progress and ":blue-badge[running]" in _badges(app)
+    assert _button(app, "Start").disabled  # one run at a time
+    deadline = time.monotonic() + TIMEOUT_S
+    while runs.load_run(run.folder).status == runs.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert ":green-badge[finished]" in _badges(app)
+    assert app.progress[0].value == 100  # percent
+    assert "2 of at most 2 epochs" in app.progress[0].proto.text
+    assert len(app.get("plotly_chart")) == 2  # accuracy and loss curves from the progress records
+    assert list(app.dataframe[0].value["run"]) == [runs.SHIPPED, run.id]
+
+    app.button(key=f"promote-{run.id}-custom_cnn").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    message = app.success[0].value
+    assert f"holds custom_cnn from run {run.id}" in message and artifacts.BENCHMARK_FILE in message
+    promoted = artifacts.load_manifest("custom_cnn", folders["artifacts"])
+    assert promoted == artifacts.load_manifest("custom_cnn", run.artifacts)
+
+
+def test_cancel_on_the_page_stops_the_run(folders):
+    app = open_page(PAGE, data_dir=str(folders["data"]))
+    _button(app, "Start").click().run()
+    run = runs.active_run()
+    _button(app, "Cancel run").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert runs.load_run(run.folder).status == runs.CANCELLED
+    assert ":gray-badge[cancelled]" in _badges(app)
+    assert not _button(app, "Start").disabled
+
+
+def test_start_without_a_dataset_says_where_it_looked(folders, tmp_path):
+    app = open_page(PAGE, data_dir=str(tmp_path / "nowhere"))
+    _button(app, "Start").click().run()
+    assert f"no Training/ folder in {tmp_path / 'nowhere'}" in app.error[0].value
+    assert runs.list_runs() == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium")
+def test_in_a_browser_the_progress_bar_follows_the_run_to_its_end(folders):
+    with browser_page() as page, streamlit_server() as (url, _):  # the server inherits the tmp folders
+        page.goto(f"{url}/train")
+        page.get_by_role("heading", name="Train").wait_for(timeout=WAIT_MS)
+        page.get_by_role("button", name="Start").click()
+        page.locator('[data-testid="stProgress"]').wait_for(timeout=WAIT_MS)
+        # the fragment redraws it every few seconds, with no click: the epochs arrive, then the end
+        page.get_by_text(re.compile(r"custom_cnn \(seed 42\), train phase: epoch \d")).wait_for(
+            timeout=WAIT_MS
+        )
+        page.get_by_text("finished", exact=True).wait_for(timeout=WAIT_MS)
+        _no_exception(page)
+        _screenshot(page, "train")
+    (run,) = runs.list_runs()
+    assert run.status == runs.FINISHED

@@ -1,0 +1,82 @@
+import pandas as pd
+import pytest
+
+from core import paired, seeds, stats, verdict
+
+TITLES = {"a": "Model A", "b": "Model B"}
+
+
+def row(subset: str, estimate: float, low: float, high: float, p: float, sds=None) -> verdict.Row:
+    spreads = None
+    if sds is not None:  # two runs per model whose accuracies differ by sd * sqrt(2)
+        spreads = {
+            name: seeds.Spread((1, 2), (0.9, 0.9 + sd * 2**0.5), (0.9, 0.9)) for name, sd in zip("ab", sds)
+        }
+    return verdict.Row(
+        subset, 1000, {"a": 0.9, "b": 0.9 - estimate}, stats.Interval(estimate, low, high), p, spreads
+    )
+
+
+@pytest.mark.parametrize(
+    "rows, headline",
+    [
+        (
+            [row(paired.FULL, 0.04, 0.02, 0.06, 1e-5), row(paired.CLEAN, 0.03, 0.01, 0.05, 0.001)],
+            "Model A is more accurate on the full test set and the clean subset.",
+        ),
+        (
+            [row(paired.FULL, -0.04, -0.06, -0.02, 1e-5), row(paired.CLEAN, -0.01, -0.03, 0.01, 0.3)],
+            "Model B is more accurate on the full test set.",
+        ),
+        ([row(paired.FULL, 0.01, -0.01, 0.03, 0.2)], "No clear winner on accuracy."),
+        (  # clear by McNemar, but no larger than the runs' spread over seeds
+            [row(paired.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.002))],
+            "No clear winner on accuracy.",
+        ),
+        (
+            [row(paired.FULL, 0.04, 0.02, 0.06, 1e-5), row(paired.CLEAN, -0.03, -0.05, -0.01, 0.001)],
+            "The test sets disagree on which model is more accurate.",
+        ),
+    ],
+)
+def test_the_headline_names_a_winner_only_where_the_difference_is_clear(rows, headline):
+    assert verdict.headline(verdict.Verdict(("a", "b"), tuple(rows)), TITLES) == headline
+
+
+def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
+    found = verdict.Verdict(
+        ("a", "b"),
+        (row(paired.FULL, -0.042, -0.056, -0.027, 2e-8), row(paired.CLEAN, 0.004, -0.01, 0.02, 0.6)),
+    )
+    text = verdict.sentence(found, TITLES)
+    assert text.startswith(
+        "On the clean subset (1,000 images), **no clear winner**: Model A leads by 0.4 points"
+    )
+    assert "on the full test set (1,000 images), **Model B is more accurate**, by 4.2 points" in text
+    assert "(95% CI +2.7 to +5.6, McNemar p < 0.001)" in text  # the winner's lead, the right way round
+
+
+def test_seed_noise_is_named_in_the_sentence():
+    found = verdict.Verdict(("a", "b"), (row(paired.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
+    assert "no more than its runs vary over seeds" in verdict.sentence(found, TITLES)
+
+
+def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):
+    joined = pd.DataFrame(
+        {
+            "path": [f"{i}" for i in range(8)],
+            "true_label": ["glioma"] * 8,
+            "a_label": ["glioma"] * 8,
+            "b_label": ["glioma"] * 4 + ["meningioma"] * 4,
+        }
+    )
+    found = verdict.build(joined, ["a", "b"], frozenset({"0", "1", "4", "5"}))
+    full, clean = found.rows
+    assert (full.subset, full.n_images, full.accuracy) == (paired.FULL, 8, {"a": 1.0, "b": 0.5})
+    assert (clean.subset, clean.n_images, clean.accuracy["b"]) == (paired.CLEAN, 4, 0.5)
+    assert full.difference.estimate == pytest.approx(0.5) and full.p_value == pytest.approx(2 / 16)
+    table = verdict.table(found, TITLES)
+    assert table["test images"].tolist() == [paired.FULL, paired.CLEAN]
+    assert table["Model A minus Model B"][0].startswith("+50.0 points")
+    assert table["McNemar p"][0] == "0.125" and "seed SD (points)" not in table
+    assert len(verdict.build(joined, ["a", "b"], None).rows) == 1  # no audit: no clean subset
