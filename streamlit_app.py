@@ -26,7 +26,6 @@ navigation = st.navigation(
         ),
     ]
 )
-warm.start()
 sidebar.subset_switch()
 sidebar.dataset_field()
 st.session_state[routing.APP_KEY] = True  # pages check it: see routing.require_models
@@ -34,6 +33,7 @@ try:
     if navigation in (gradcam, predict, detail):  # the pages that load the models
         routing.require_model_files()
     navigation.run()
+    warm.start()  # once the first page is drawn, so that it does not compete with it
 except ArtifactError as error:  # a missing or damaged file this page needs; the others still work
     st.error(str(error))
 finally:

@@ -45,6 +45,13 @@ def progress_dir() -> Path | None:
     return Path(chosen).expanduser() if chosen else None
 
 
+def shown(folder: str | os.PathLike) -> str:
+    """A folder as the app shows it: relative to the project when inside it, else as it is."""
+    path = Path(folder)
+    inside = path.is_absolute() and path.is_relative_to(ROOT)
+    return str(path.relative_to(ROOT)) if inside else str(path)
+
+
 def imagenet_weights(flag: str | os.PathLike | None = None) -> str:
     """MobileNetV2 weights: a local .h5 from `flag` or $MOBILENETV2_WEIGHTS, else "imagenet".
 

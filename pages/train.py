@@ -11,9 +11,9 @@ STATUS_COLORS = {runs.RUNNING: "blue", runs.FINISHED: "green", runs.FAILED: "red
 routing.run_through_app()  # no model needed: this page trains them
 st.title("Train")
 st.caption(
-    f"Trains in a background process, into its own folder under `{paths.runs_dir()}`: the shipped "
-    "models change only when you promote a finished run. Reloading or leaving this page does not "
-    "stop a run; one run goes at a time."
+    f"Trains in a background process, into its own folder under `{paths.shown(paths.runs_dir())}`: "
+    "the shipped models change only when you promote a finished run. Reloading or leaving this page "
+    "does not stop a run; one run goes at a time."
 )
 
 going = runs.active_run()
@@ -22,7 +22,10 @@ preset = st.radio(
 )
 data_dir = st.session_state.get(sidebar.DATA_KEY) or None  # the sidebar's dataset folder
 st.caption(runs.PRESETS[preset].description)
-planned = runs.PRESETS[preset].command_lines(str(paths.runs_dir() / "<run id>" / "artifacts"), data_dir)
+shown_data = paths.shown(data_dir) if data_dir else None
+planned = runs.PRESETS[preset].command_lines(
+    paths.shown(paths.runs_dir() / "<run id>" / "artifacts"), shown_data
+)
 st.code("\n".join(planned), language="bash", wrap_lines=True)
 if st.button(
     "Start",

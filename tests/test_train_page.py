@@ -3,6 +3,7 @@
 Runs, decoded images and (for promotion) the shipped artifacts all live in tmp folders here.
 """
 
+import os
 import re
 import shutil
 import time
@@ -22,10 +23,9 @@ PAGE = "pages/train.py"
 TIMEOUT_S = 120
 
 
-@pytest.fixture
-def folders(tmp_path, monkeypatch) -> dict[str, Path]:
+def _folders(tmp_path: Path, monkeypatch):
     """A tiny dataset, a runs folder, a decode cache and an artifacts folder holding a copy of the
-    shipped custom CNN, all in tmp and named by the environment variables the app reads."""
+    shipped custom CNN, all in `tmp_path` and named by the environment variables the app reads."""
     data = write_dataset(tmp_path / "data")
     shipped = tmp_path / "artifacts"
     shutil.copytree(paths.ARTIFACTS_DIR / "custom_cnn", shipped / "custom_cnn")
@@ -40,6 +40,11 @@ def folders(tmp_path, monkeypatch) -> dict[str, Path]:
         runs.cancel(going)
     st.cache_data.clear()  # nor do later tests see them
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch) -> dict[str, Path]:
+    yield from _folders(tmp_path, monkeypatch)
 
 
 def _button(app, label: str):
@@ -111,8 +116,16 @@ def test_start_without_a_dataset_says_where_it_looked(folders, tmp_path):
     assert runs.list_runs() == []
 
 
+@pytest.fixture
+def project_folders(monkeypatch):
+    """`folders`, inside the project's runs/ folder: the page (and its screenshot) show them relative."""
+    inside = paths.RUNS_DIR / f".browser-test-{os.getpid()}"
+    yield from _folders(inside, monkeypatch)
+    shutil.rmtree(inside, ignore_errors=True)
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium")
-def test_in_a_browser_the_progress_bar_follows_the_run_to_its_end(folders):
+def test_in_a_browser_the_progress_bar_follows_the_run_to_its_end(project_folders):
     with browser_page() as page, streamlit_server() as (url, _):  # the server inherits the tmp folders
         page.goto(f"{url}/train")
         page.get_by_role("heading", name="Train").wait_for(timeout=WAIT_MS)

@@ -64,7 +64,7 @@ def dataset_field() -> None:
     with st.sidebar:
         st.text_input(
             "Dataset folder",
-            value=_shown(paths.data_dir()),
+            value=paths.shown(paths.data_dir()),
             key=DATA_KEY,
             help=f"The Kaggle Brain Tumor MRI Dataset (with {TEST_SPLIT}/). "
             f"Also set by ${paths.DATA_ENV_VAR}.",
@@ -82,11 +82,6 @@ def dataset_field() -> None:
                 f":green[●] {found.test_images:,} test images ({found.release}): the test set the "
                 "models were evaluated on"
             )
-
-
-def _shown(folder: Path) -> str:
-    """A folder as the sidebar shows it: relative to the project when inside it."""
-    return str(folder.relative_to(paths.ROOT)) if folder.is_relative_to(paths.ROOT) else str(folder)
 
 
 def _folder() -> Path:
