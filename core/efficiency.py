@@ -104,6 +104,16 @@ def targets_table(*benchmarks: dict | None) -> pd.DataFrame:
             }
             for benchmark in benchmarks
             if benchmark
-            for t in benchmark["targets"]
+            for t in benchmark.get("targets", [])  # some benchmarks only measure
+        ]
+    )
+
+
+def first_visit_table(first_visit: dict) -> pd.DataFrame:
+    """Each page's first visit (benchmarks.first_visit): seconds to its title and to the whole page."""
+    return pd.DataFrame(
+        [
+            {"page": page, "title (s)": times["title_s"], "complete (s)": times["complete_s"]}
+            for page, times in first_visit["pages"].items()
         ]
     )

@@ -55,6 +55,18 @@ else:
             f"whole page after {cold_start['complete_s']['median']:.1f} s "
             f"(slowest {cold_start['complete_s']['max']:.1f} s; `python -m benchmarks.cold_start`)."
         )
+    if first_visit := loaders.benchmark(artifacts.FIRST_VISIT_FILE):
+        st.markdown("**First visit of each page**, clicked through in the browser after the Overview")
+        st.dataframe(
+            efficiency.first_visit_table(first_visit),
+            hide_index=True,
+            column_config=widgets.number_columns({"title (s)": "%.1f", "complete (s)": "%.1f"}),
+        )
+        st.caption(
+            f"After {first_visit['pause_s']:.0f} s on the Overview, while the models warm in the "
+            "background; the Overview's times count from `streamlit run` "
+            "(`python -m benchmarks.first_visit`)."
+        )
 
     st.subheader("Size")
     st.dataframe(

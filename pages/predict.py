@@ -18,6 +18,8 @@ from core.predict import (
 )
 from pages.ui import loaders, model_card, routing, widgets
 
+EXPLAINED = "explained_upload"  # the upload whose Grad-CAM is shown
+
 names = routing.require_models()
 titles = loaders.titles()
 st.title("Live prediction")
@@ -30,7 +32,6 @@ st.caption(
 
 model_card.show(names, expanded=False)
 
-EXPLAINED = "explained_upload"  # the upload whose Grad-CAM is shown
 benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
 medians = {widgets.short_name(n): efficiency.served_latency_ms(benchmark.get(n)) for n in names}
 timing_note = (

@@ -295,11 +295,16 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
     app = open_page("pages/efficiency.py")
     benchmarks = [artifacts.load_benchmark(file=file) for file in artifacts.BENCHMARKS]
     targets = next(frame.value for frame in app.dataframe if "target" in frame.value.columns)
-    assert len(targets) == sum(len(benchmark["targets"]) for benchmark in benchmarks)
+    assert len(targets) == sum(len(benchmark.get("targets", [])) for benchmark in benchmarks)
     assert len(app.get("plotly_chart")) == 1
     compared = [name for name in artifacts.available_models() if not models.get(name).control]
     total = sum(artifacts.load_manifest(name)["wall_time_s"]["total"] for name in compared)
     assert f"end to end: **{total / 60:.1f} min**" in " ".join(m.value for m in app.markdown)
+    visits = next(frame.value for frame in app.dataframe if "page" in frame.value.columns)
+    shown = artifacts.load_benchmark(file=artifacts.FIRST_VISIT_FILE)["pages"]
+    assert visits["page"].tolist() == list(shown) and visits["complete (s)"].tolist()[1:] == [
+        times["complete_s"] for times in list(shown.values())[1:]
+    ]
 
 
 def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
