@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import CLASS_NAMES, CLASS_TITLES, NOTUMOR, PROBABILITY_COLUMNS
+from core.wording import share
 
 TUMOUR = "tumour"  # the three tumour classes together, against "notumor"
 POSITIVES = (TUMOUR, *CLASS_NAMES)  # what a threshold can call
@@ -137,12 +138,6 @@ def auc_table(curves_by_model: dict[str, dict[str, ClassCurves]], titles: dict[s
         if positive in curves
     ]
     return pd.DataFrame(rows)
-
-
-def share(count: int, total: int) -> str:
-    """A rate with what it is made of: "94.1% (380 of 404)"; "n/a (0 of 0)" without a total."""
-    rate = f"{count / total:.1%}" if total else "n/a"
-    return f"{rate} ({count:,} of {total:,})"
 
 
 def _rate(count: int, total: int) -> float | None:

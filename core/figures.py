@@ -240,6 +240,8 @@ def training_curves(history: dict, metric: str, color: str) -> go.Figure:
         height=340,
         margin=dict(t=30, b=10),
         xaxis_title="epoch",
+        xaxis_tick0=1,
+        xaxis_dtick=max(1, round(len(history["epochs"]) / 10)),  # whole epochs, about ten ticks
         yaxis_title=metric,
         yaxis_tickformat=".0%" if metric == "accuracy" else None,
         legend=dict(orientation="h", y=-0.25),

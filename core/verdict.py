@@ -90,7 +90,7 @@ def _winner(r: Row, names: tuple[str, str]) -> str:
 
 
 def _points(r: Row) -> str:
-    """The winner's lead with its interval: "3.0 points (95% CI 1.2 to 4.8, McNemar p = 0.001)"."""
+    """The leader's lead with its interval: "3.0 points (95% CI +1.3 to +4.8, McNemar p = 0.001)"."""
     d = r.difference
     low, high = (d.low, d.high) if d.estimate >= 0 else (-d.high, -d.low)  # the winner's lead
     interval = f"95% CI {low * 100:+.1f} to {high * 100:+.1f}"
@@ -128,7 +128,7 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
             parts.append(f"on {_on(r)}, **no clear winner**: {winner} leads by {_points(r)}")
         elif r.within_seed_noise:
             parts.append(
-                f"on {_on(r)}, **{winner}** leads by {_points(r)}, but no more than its runs vary over seeds"
+                f"on {_on(r)}, **{winner}** leads by {_points(r)}, but no more than the runs vary over seeds"
             )
         else:
             parts.append(f"on {_on(r)}, **{winner} is more accurate**, by {_points(r)}")

@@ -66,3 +66,9 @@ def percent_interval(interval: "dict | Interval") -> str:
     """E.g. "94.1% (92.0–95.8)": an estimate with its 95% interval."""
     values = asdict(interval) if not isinstance(interval, dict) else interval
     return f"{values['estimate']:.1%} ({values['low'] * 100:.1f}–{values['high'] * 100:.1f})"
+
+
+def share(count: int, total: int) -> str:
+    """A rate with what it is made of: "94.1% (380 of 404)"; "n/a (0 of 0)" without a total."""
+    rate = f"{count / total:.1%}" if total else "n/a"
+    return f"{rate} ({count:,} of {total:,})"

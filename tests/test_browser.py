@@ -121,19 +121,34 @@ def test_upload_on_live_prediction_shows_each_models_prediction(server, page):
     _screenshot(page, "predict")
 
 
+TRACES = (
+    "i => document.querySelectorAll('.js-plotly-plot')[i].querySelectorAll('.scatterlayer .trace').length"
+)
+
+
 def test_clicking_a_confusion_cell_opens_its_gallery(server, page):
     url, _ = server
     _open(page, url, "confusion")
     page.get_by_text("Click a cell of either matrix").wait_for(timeout=WAIT_MS)
-    first_cell = page.locator(".js-plotly-plot .scatterlayer .point").first
+    charts = page.locator(".js-plotly-plot")
+    first_cell = charts.nth(0).locator(".scatterlayer .point").first
     first_cell.wait_for(timeout=WAIT_MS)
     first_cell.click(force=True)
     heading = page.get_by_role("heading", name="true Glioma → predicted Glioma")
     heading.wait_for(timeout=WAIT_MS)
+    page.wait_for_function(f"({TRACES})(0) == 2", timeout=WAIT_MS)  # the cells and the outline
     _no_exception(page)
     if (paths.data_dir() / "Testing").is_dir():
         page.locator('[data-testid="stImage"]').first.wait_for(timeout=WAIT_MS)
     _screenshot(page, "confusion")
+    # a cell of the second matrix: its gallery opens and the first matrix loses its outline
+    second = artifacts.load_config(artifacts.available_models()[1]).display_name
+    charts.nth(1).locator(".scatterlayer .point").nth(1).click(force=True)
+    page.get_by_role("heading", name=f"{second}: true Glioma → predicted Meningioma").wait_for(
+        timeout=WAIT_MS
+    )
+    page.wait_for_function(f"({TRACES})(0) == 1", timeout=WAIT_MS)
+    _no_exception(page)
 
 
 def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page):
@@ -164,6 +179,8 @@ def test_generalisation_page_evaluates_a_labelled_folder(server, page, tmp_path)
     page.get_by_text("1 file could not be read or decoded").wait_for(timeout=WAIT_MS)
     accuracy = page.locator('[data-testid="stMetricLabel"]', has_text="Accuracy")
     accuracy.nth(1).wait_for(timeout=WAIT_MS)  # one per compared model
+    per_class = page.get_by_text("Right per class: Glioma").first  # three gliomas, three no-tumour
+    assert "of 3)" in per_class.inner_text(timeout=WAIT_MS)
     _no_exception(page)
     _screenshot(page, "generalisation")
 

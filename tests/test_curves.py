@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import compare, curves, figures
+from core import compare, curves, figures, wording
 from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
 from core.evaluate import metrics_from_predictions
 
@@ -181,7 +181,7 @@ def test_operating_point_counts(positive, threshold, counts):
     ],
 )
 def test_share_shows_the_counts_behind_a_rate(count, total, expected):
-    assert curves.share(count, total) == expected
+    assert wording.share(count, total) == expected
 
 
 def test_tables_show_every_rate_with_its_counts():

@@ -58,7 +58,7 @@ def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
 
 def test_seed_noise_is_named_in_the_sentence():
     found = verdict.Verdict(("a", "b"), (row(paired.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
-    assert "no more than its runs vary over seeds" in verdict.sentence(found, TITLES)
+    assert "no more than the runs vary over seeds" in verdict.sentence(found, TITLES)
 
 
 def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):

@@ -7,9 +7,9 @@ import streamlit as st
 
 from core import folder_eval
 from core.data import DatasetError
-from core.figures import confusion_figure
+from core.figures import LABEL_TITLES, confusion_figure
 from core.predict import describe_skipped
-from core.wording import percent_interval
+from core.wording import percent_interval, share
 from pages.ui import loaders, widgets
 
 RESULT_KEY = "folder_eval_result"  # the latest FolderEvaluation, kept so a rerun does not recompute
@@ -92,6 +92,13 @@ def _figures(name: str, figures: folder_eval.ModelScores, evaluation: folder_eva
         f"95% CI {interval.low:.1%}–{interval.high:.1%} · {figures.images:,} images"
         + "".join(f" · {other}" for other in others)
         + f" · its guard flagged {figures.flagged:,}, {figures.too_small:,} too small to judge"
+    )
+    st.caption(
+        "Right per class: "
+        + " · ".join(
+            f"{LABEL_TITLES[label]} {share(figures.class_correct.get(label, 0), n)}"
+            for label, n in figures.class_images.items()
+        )
     )
     color = loaders.architecture(name).color
     figure = confusion_figure(figures.confusion, normalize=False, color=color, classes=tuple(figures.axis))
