@@ -46,8 +46,9 @@ RESULT_JS = """([name, models, label]) => {
   const metrics = fresh.map(c => c.querySelector('[data-testid="stMetric"]'))
     .filter(m => m && m.querySelector('[data-testid="stMetricLabel"]').textContent.includes(label));
   if (!captioned || metrics.length < models) return null;
-  return metrics.map(m => [m.querySelector('[data-testid="stMetricValue"]').textContent.trim(),
-    (m.querySelector('[data-testid="stMetricDelta"]') || {textContent: ''}).textContent.trim()]);
+  const below = m => (m.closest('[data-testid="stElementContainer"]').nextElementSibling
+    || {textContent: ''}).textContent.trim();  // the caption under the metric: its timing
+  return metrics.map(m => [m.querySelector('[data-testid="stMetricValue"]').textContent.trim(), below(m)]);
 }"""
 # Records in window.__soak when (Date.now(), ms since the epoch) that result first appears.
 WATCH_JS = (
@@ -115,9 +116,9 @@ def memory_growth(samples: list[dict], warmup: int) -> float:
     return samples[-1]["rss_mib"] - after[0]["rss_mib"]
 
 
-def shown_timing(delta: str) -> dict[str, int] | None:
-    """The inference and waiting milliseconds in a Prediction metric's delta, if it shows them."""
-    found = TIMING.search(delta)
+def shown_timing(caption: str) -> dict[str, int] | None:
+    """The inference and waiting milliseconds in the caption under a Prediction, if it shows them."""
+    found = TIMING.search(caption)
     return {"inference_ms": int(found[1]), "wait_ms": int(found[2])} if found else None
 
 
@@ -208,7 +209,7 @@ def finished_upload(page, sample: Sample, started: float, evaluated: list[dict[s
         "latency_s": result["at"] / 1000 - started,
         "labels": labels,
         **judged(labels, sample, evaluated),
-        "timings": [shown_timing(delta) for _, delta in result["shown"]],
+        "timings": [shown_timing(caption) for _, caption in result["shown"]],
     }
 
 

@@ -170,6 +170,15 @@ class Summary:
         return count / max(self.test_images, 1)
 
     @property
+    def parts(self) -> dict[str, int]:
+        """The test images in three kinds that add up to them, by what the pages call each."""
+        return {
+            "Same file in Training": self.exact,
+            "Near duplicate, not the same file": self.near_only,
+            "Clean subset": self.clean,
+        }
+
+    @property
     def near_only(self) -> int:
         """Test images with a near duplicate in Training that is not the same file."""
         return self.near - self.exact
@@ -200,7 +209,7 @@ def per_class_table(result: dict) -> pd.DataFrame:
                 "class": CLASS_TITLES[name],
                 "test images": counts["test_images"],
                 "same file in Training": counts["exact"],
-                "near duplicate in Training (same file included)": counts["near"],
+                "near duplicate (same file included)": counts["near"],
             }
             for name, counts in result["test_vs_train"]["per_class"].items()
         ]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core import efficiency
+from core import efficiency, wording
 from core.data import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 
 MODES = ("either", "both", "only")
@@ -67,18 +67,15 @@ CARDS = (
 
 
 def cards(headline: Headline, other: Headline | None = None) -> list[Card]:
-    """A model's card, in CARDS order, each number with its difference from `other` (if given)."""
+    """A model's card, in CARDS order, each number with its difference from `other` (if given and
+    not zero at the precision shown)."""
     shown = []
     for label, field, show, show_delta, delta_color in CARDS:
         value, other_value = getattr(headline, field), getattr(other, field) if other else None
-        shown.append(
-            Card(
-                label,
-                show(value) if value is not None else "not measured",
-                show_delta(value - other_value) if None not in (value, other_value) else None,
-                delta_color,
-            )
-        )
+        delta = show_delta(value - other_value) if None not in (value, other_value) else None
+        if delta is not None and not any(digit in delta for digit in "123456789"):
+            delta = None  # no difference at the precision shown: no arrow
+        shown.append(Card(label, show(value) if value is not None else "not measured", delta, delta_color))
     return shown
 
 
@@ -236,13 +233,17 @@ def reading(
     if any(h.ms_per_image is None for h in headlines.values()):  # no benchmark: size only
         text = f"{titles[smaller]} is the smaller network ({size}). "
     else:
-        faster = min(headlines, key=lambda n: headlines[n].ms_per_image)
-        speed = f"{headlines[faster].ms_per_image:.1f} ms per image"
-        text = (
-            f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
-            if faster == smaller
-            else f"{titles[smaller]} is the smaller network ({size}), {titles[faster]} the faster ({speed}). "
-        )
+        best = min(round(h.ms_per_image, 1) for h in headlines.values())
+        fastest = [n for n in headlines if round(headlines[n].ms_per_image, 1) == best]  # ties as shown
+        speed = f"{best:.1f} ms per image"
+        if fastest == [smaller]:
+            text = f"{titles[smaller]} is the smaller and faster network ({size}, {speed}). "
+        elif len(fastest) == 1:
+            faster = titles[fastest[0]]
+            text = f"{titles[smaller]} is the smaller network ({size}), {faster} the faster ({speed}). "
+        else:
+            tied = wording.listed([titles[n] for n in fastest])
+            text = f"{titles[smaller]} is the smaller network ({size}); {tied} are the fastest ({speed}). "
     if clean:
         return text + (
             "These figures leave out every test image with a near duplicate in Training: the fairer "
@@ -263,13 +264,13 @@ def reading(
 
 
 def image_groups(joined: pd.DataFrame, names: list[str]) -> dict[str, list[str]]:
-    """Ways to pick a test image: by true class, misclassified by either model, disagreement."""
+    """Ways to pick a test image: by true class, misclassified by any model, disagreement."""
     groups = {
         f"True class: {CLASS_TITLES[cls]}": joined.loc[joined["true_label"] == cls, "path"].tolist()
         for cls in CLASS_NAMES
     }
     wrong = ~joined[[f"{name}_correct" for name in names]].all(axis=1)
-    groups["Misclassified by either model"] = joined.loc[wrong, "path"].tolist()
+    groups[f"Misclassified by {wording.either(len(names))}"] = joined.loc[wrong, "path"].tolist()
     groups["The models disagree"] = joined.loc[~joined["agree"], "path"].tolist()
     return groups
 

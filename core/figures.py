@@ -39,6 +39,7 @@ def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1].capitalize()))
     low = max(0.0, float(table["value"].min()) - 0.05)
     fig.update_yaxes(range=[low, 1.0], tickformat=".0%")
+    fig.update_xaxes(automargin=True)
     fig.update_layout(legend_title_text="", margin=dict(t=40, b=10), height=360)
     return fig
 
@@ -55,28 +56,64 @@ def shade(share: float, color: str) -> str:
     return f"rgb({red:.0f}, {green:.0f}, {blue:.0f})"
 
 
-def _cell_grid(fig: go.Figure, size: int, classes: tuple[str, ...], selected: tuple[str, str] | None) -> None:
-    """The shared layout of the square-cell matrices; an outline around the `selected` cell."""
+SELECTED_OUTLINE = "#facc15"
+
+
+def _matrix(
+    classes: tuple[str, ...],
+    text: list[str],
+    fills: list[str],
+    strength: list[float],
+    customdata: np.ndarray,
+    hovertemplate: str,
+    selected: tuple[str, str] | None = None,
+) -> go.Figure:
+    """A square matrix, row by row: each cell a filled rectangle that scales with the figure, under
+    a clickable point carrying its text, customdata and hover; an outline around `selected`.
+
+    Args:
+        classes: the rows' (true) and columns' (predicted) names, top to bottom, left to right.
+        strength: per cell, 0-1: how dark its fill is (white text above 0.55).
+    """
+    n = len(classes)
     axis = [LABEL_TITLES[name] for name in classes]
-    fig.update_xaxes(title="Predicted", categoryorder="array", categoryarray=axis, side="top", showgrid=False)
-    fig.update_yaxes(title="True", categoryorder="array", categoryarray=axis[::-1], showgrid=False)
+    true_idx, pred_idx = (index.ravel() for index in np.indices((n, n)))
+    fig = go.Figure(
+        go.Scatter(
+            x=[axis[j] for j in pred_idx],
+            y=[axis[i] for i in true_idx],
+            mode="markers+text",
+            text=text,
+            textfont=dict(size=15, color=["white" if k > 0.55 else "#111827" for k in strength]),
+            customdata=customdata,
+            hovertemplate=hovertemplate,
+            marker=dict(symbol="square", size=36, color="rgba(0,0,0,0)"),  # to click; the cell is a shape
+            # Plotly fades the points a selection leaves out: keep every cell as it is.
+            selected=dict(marker=dict(opacity=1)),
+            unselected=dict(marker=dict(opacity=1)),
+            showlegend=False,
+        )
+    )
+
+    def cell(i: int, j: int, **style: object) -> None:  # row i from the top, column j from the left
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=n - 1 - i - 0.5, y1=n - 1 - i + 0.5, **style)
+
+    for i, j, fill in zip(true_idx, pred_idx, fills):
+        cell(i, j, fillcolor=fill, line=dict(color="white", width=2), layer="below")
+    if selected is not None:
+        true_label, predicted_label = selected
+        cell(
+            classes.index(true_label),
+            classes.index(predicted_label),
+            line=dict(color=SELECTED_OUTLINE, width=4),
+        )
+    plain = dict(categoryorder="array", showgrid=False, zeroline=False, automargin=True)
+    fig.update_xaxes(title="Predicted", categoryarray=axis, side="top", **plain)
+    fig.update_yaxes(title="True", categoryarray=axis[::-1], scaleanchor="x", constrain="domain", **plain)
     fig.update_layout(
         height=380, margin=dict(l=10, r=10, t=60, b=10), dragmode=False, plot_bgcolor="rgba(0,0,0,0)"
     )
-    # Plotly fades the points a selection leaves out: keep every cell as it is.
-    fig.update_traces(selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
-    if selected is not None:
-        true_label, predicted_label = selected
-        fig.add_trace(
-            go.Scatter(
-                x=[LABEL_TITLES[predicted_label]],
-                y=[LABEL_TITLES[true_label]],
-                mode="markers",
-                marker=dict(symbol="square-open", size=size + 4, color="#facc15", line=dict(width=4)),
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+    return fig
 
 
 def confusion_figure(
@@ -86,7 +123,7 @@ def confusion_figure(
     classes: tuple[str, ...] = CLASS_NAMES,
     selected: tuple[str, str] | None = None,
 ) -> go.Figure:
-    """A confusion matrix drawn as a scatter of squares, so a click selects a cell.
+    """A confusion matrix whose cells can be clicked (a point on each, see _matrix).
 
     Rows are true classes (top to bottom), columns predicted classes. Each point carries
     customdata [true class, predicted class, count, row percentage]. Right answers (the diagonal)
@@ -96,45 +133,33 @@ def confusion_figure(
         classes: the rows' and columns' names: the four classes, or e.g. ("tumour", "notumor").
         selected: (true class, predicted class) of a cell to outline.
     """
-    axis = [LABEL_TITLES[name] for name in classes]
     counts = np.asarray(matrix)
     row_share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     values = row_share if normalize else counts
-    true_idx, pred_idx = np.indices(counts.shape)
-    true_idx, pred_idx = true_idx.ravel(), pred_idx.ravel()
-    text = [f"{v:.0%}" if normalize else f"{v:d}" for v in values.ravel()]
-    customdata = np.stack(
-        [
-            [classes[i] for i in true_idx],
-            [classes[j] for j in pred_idx],
-            counts.ravel(),
-            (row_share.ravel() * 100).round(1),
-        ],
-        axis=1,
-    )
+    true_idx, pred_idx = (index.ravel() for index in np.indices(counts.shape))
     shares = row_share.ravel()
     # A mistake's share is small: shade errors on a scale that reaches full red at 25% of the row.
     strength = [s if i == j else min(1.0, 4 * s) for i, j, s in zip(true_idx, pred_idx, shares)]
-    fills = [shade(k, color if i == j else ERROR_COLOR) for i, j, k in zip(true_idx, pred_idx, strength)]
-    size = 62
-    fig = go.Figure(
-        go.Scatter(
-            x=[axis[j] for j in pred_idx],
-            y=[axis[i] for i in true_idx],
-            mode="markers+text",
-            text=text,
-            textfont=dict(size=15, color=["white" if k > 0.55 else "#111827" for k in strength]),
-            customdata=customdata,
-            hovertemplate=(
-                "true %{y} → predicted %{x}<br>%{customdata[2]} images"
-                " (%{customdata[3]}% of true %{y})<extra></extra>"
-            ),
-            marker=dict(symbol="square", size=size, color=fills, line=dict(color="white", width=1)),
-            showlegend=False,
-        )
+    return _matrix(
+        classes,
+        text=[f"{v:.0%}" if normalize else f"{v:d}" for v in values.ravel()],
+        fills=[shade(k, color if i == j else ERROR_COLOR) for i, j, k in zip(true_idx, pred_idx, strength)],
+        strength=strength,
+        customdata=np.stack(
+            [
+                [classes[i] for i in true_idx],
+                [classes[j] for j in pred_idx],
+                counts.ravel(),
+                (shares * 100).round(1),
+            ],
+            axis=1,
+        ),  # fmt: skip
+        hovertemplate=(
+            "true %{y} → predicted %{x}<br>%{customdata[2]} images"
+            " (%{customdata[3]}% of true %{y})<extra></extra>"
+        ),
+        selected=selected,
     )
-    _cell_grid(fig, size, classes, selected)
-    return fig
 
 
 def confusion_difference_figure(
@@ -147,42 +172,28 @@ def confusion_difference_figure(
     """
     first, second = np.asarray(a), np.asarray(b)
     difference = first - second
-    true_idx, pred_idx = np.indices(difference.shape)
-    true_idx, pred_idx = true_idx.ravel(), pred_idx.ravel()
-    on_diagonal = true_idx == pred_idx
-    better_for_a = np.where(on_diagonal, difference.ravel(), -difference.ravel())
+    true_idx, pred_idx = (index.ravel() for index in np.indices(difference.shape))
+    better_for_a = np.where(true_idx == pred_idx, difference.ravel(), -difference.ravel())
     scale = max(int(np.abs(difference).max()), 1)
-    fills = [
-        shade(abs(d) / scale, colors[0] if d > 0 else colors[1]) if d else EMPTY_CELL for d in better_for_a
-    ]
-    text_colors = ["white" if abs(d) > scale / 2 else "#111827" for d in better_for_a]
-    size = 62
-    fig = go.Figure(
-        go.Scatter(
-            x=[CLASS_AXIS[j] for j in pred_idx],
-            y=[CLASS_AXIS[i] for i in true_idx],
-            mode="markers+text",
-            text=[f"{d:+d}" if d else "0" for d in difference.ravel()],
-            textfont=dict(size=15, color=text_colors),
-            customdata=np.stack(
-                [
-                    [CLASS_NAMES[i] for i in true_idx],
-                    [CLASS_NAMES[j] for j in pred_idx],
-                    first.ravel(),
-                    second.ravel(),
-                ],
-                axis=1,
-            ),  # fmt: skip
-            hovertemplate=(
-                f"true %{{y}} → predicted %{{x}}<br>{names[0]}: %{{customdata[2]}}, "
-                f"{names[1]}: %{{customdata[3]}}<extra></extra>"
-            ),
-            marker=dict(symbol="square", size=size, color=fills, line=dict(color="white", width=1)),
-            showlegend=False,
-        )
+    return _matrix(
+        CLASS_NAMES,
+        text=[f"{d:+d}" if d else "0" for d in difference.ravel()],
+        fills=[shade(abs(d) / scale, colors[0] if d > 0 else colors[1]) for d in better_for_a],
+        strength=[abs(d) / scale for d in better_for_a],
+        customdata=np.stack(
+            [
+                [CLASS_NAMES[i] for i in true_idx],
+                [CLASS_NAMES[j] for j in pred_idx],
+                first.ravel(),
+                second.ravel(),
+            ],
+            axis=1,
+        ),  # fmt: skip
+        hovertemplate=(
+            f"true %{{y}} → predicted %{{x}}<br>{names[0]}: %{{customdata[2]}}, "
+            f"{names[1]}: %{{customdata[3]}}<extra></extra>"
+        ),
     )
-    _cell_grid(fig, size, CLASS_NAMES, None)
-    return fig
 
 
 def cam_colour_bar() -> go.Figure:
@@ -190,9 +201,14 @@ def cam_colour_bar() -> go.Figure:
     fig = go.Figure(
         go.Heatmap(z=[np.linspace(0, 1, 101)], x=np.linspace(0, 1, 101), colorscale="Jet", showscale=False)
     )
-    fig.update_xaxes(tickvals=[0, 0.5, 1], ticktext=["0: no effect", "0.5", "1: strongest"])
+    fig.update_xaxes(
+        title="map value: how much a region raises the explained class's score",
+        tickvals=[0, 0.25, 0.5, 0.75, 1],
+        ticktext=["0 (none)", "0.25", "0.5", "0.75", "1 (strongest)"],
+        range=[-0.01, 1.01],
+    )
     fig.update_yaxes(visible=False)
-    fig.update_layout(height=70, margin=dict(l=10, r=10, t=5, b=25), hovermode=False)
+    fig.update_layout(height=100, margin=dict(l=40, r=40, t=5, b=50), hovermode=False)
     return fig
 
 
@@ -250,7 +266,8 @@ def training_curves(history: dict, metric: str, color: str) -> go.Figure:
 
 
 def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str]) -> go.Figure:
-    """Each model's four class probabilities as horizontal bars, in the model's colour."""
+    """Each model's four class probabilities as horizontal bars, in the model's colour, each
+    labelled at its end."""
     fig = go.Figure()
     for name, probs in probabilities.items():
         fig.add_bar(
@@ -260,15 +277,17 @@ def probability_bars(probabilities: dict[str, np.ndarray], titles: dict[str, str
             name=titles[name],
             marker_color=models.get(name).color,
             text=[f"{p:.1%}" for p in probs],
-            textposition="auto",
+            textposition="outside",
+            textfont=dict(size=12),
+            cliponaxis=False,
         )
     fig.update_layout(
         barmode="group",
-        height=300,
-        margin=dict(t=10, b=10, l=10, r=10),
-        xaxis=dict(range=[0, 1], tickformat=".0%"),
+        height=140 + 22 * len(CLASS_AXIS) * len(probabilities),
+        margin=dict(t=10, b=10, l=10, r=50),
+        xaxis=dict(range=[0, 1], tickformat=".0%", dtick=0.2),
         yaxis=dict(categoryorder="array", categoryarray=CLASS_AXIS[::-1]),
-        legend=dict(orientation="h", y=-0.2),
+        legend=dict(orientation="h", y=-0.12),
     )
     return fig
 

@@ -30,7 +30,7 @@ from core import artifacts, audit, cli, paths, provenance, stats
 from core.data import CLASS_NAMES, TEST_SPLIT, find_samples
 from core.files import atomic_path, write_json
 from core.gradcam import METHODS
-from core.wording import percent_interval
+from core.wording import p_text, percent_interval
 
 if TYPE_CHECKING:
     from core.gradcam import Explainer
@@ -130,7 +130,7 @@ def paired_sentence(summary: dict, subset: str, method: str, titles: dict[str, s
         f"{method}: {a} minus {b}, pointing game {difference['estimate'] * 100:+.1f} points "
         f"(95% CI {difference['low'] * 100:+.1f} to {difference['high'] * 100:+.1f}); only {a} on the "
         f"tumour for {found['only_a']} images, only {b} for {found['only_b']} "
-        f"(McNemar p = {found['p_value']:.2g})."
+        f"(McNemar {p_text(found['p_value'])})."
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core import stats
+from core import stats, wording
 from core.data import CLASS_NAMES
 
 FULL, CLEAN = "Full test set", "Clean subset"
@@ -117,11 +117,6 @@ def points_with_interval(difference: stats.Interval) -> str:
     return f"{difference.estimate * 100:+.1f} points (95% CI {low:+.1f} to {high:+.1f})"
 
 
-def p_text(p_value: float) -> str:
-    """A p-value as a sentence gives it: "p < 0.001", "p = 0.012"."""
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
-
-
 def paired_reading(summary: PairedSummary, titles: dict[str, str]) -> str:
     """The paired comparison (paired_summary) in plain words, the more accurate model first."""
     a, b = summary.names
@@ -141,5 +136,5 @@ def paired_reading(summary: PairedSummary, titles: dict[str, str]) -> str:
     return (
         f"On these {summary.n_images:,} images **{titles[a]}** is more accurate by {points}: "
         f"it is right on {only_a} images where {titles[b]} is wrong, and wrong on {only_b} where "
-        f"{titles[b]} is right (McNemar's exact test, {p_text(test.p_value)}), {verdict}."
+        f"{titles[b]} is right (McNemar's exact test, {wording.p_text(test.p_value)}), {verdict}."
     )

@@ -443,12 +443,7 @@ def leakage_section(found: Found) -> list[str]:
     counts = pd.DataFrame(
         [
             {"test images": label, "images": count, "share": summary.share(count)}
-            for label, count in (
-                ("All", summary.test_images),
-                ("Same file in Training", summary.exact),
-                ("Near duplicate in Training", summary.near),
-                ("Clean subset", summary.clean),
-            )
+            for label, count in {"All": summary.test_images, **summary.parts}.items()
         ]
     )
     training, testing = result["within"][TRAIN_SPLIT], result["within"][TEST_SPLIT]

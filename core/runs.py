@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import artifacts, audit, models, paths
+from core import artifacts, audit, efficiency, models, paths
 from core.data import TRAIN_SPLIT, DatasetError
 from core.files import write_json
 
@@ -50,7 +50,7 @@ TABLE_COLUMNS = (
     "macro F1",
     "clean accuracy",
     "epochs",
-    "training (s)",
+    "training (min)",
     "created",
 )
 STARTING_GRACE_S = 30.0  # a run whose process is not yet recorded counts as running this long
@@ -631,16 +631,17 @@ def _clean_accuracy(name: str, root: Path, metrics: dict, result: dict | None) -
 
 def _row(name: str, run: str, root: Path, result: dict | None) -> dict:
     metrics, manifest = artifacts.load_metrics(name, root), artifacts.load_manifest(name, root)
-    history = artifacts.load_history(name, root)
+    history, config = artifacts.load_history(name, root), artifacts.load_config(name, root)
+    created = datetime.fromisoformat(manifest["created"]).astimezone()
     return {
-        "model": name,
+        "model": config.display_name,
         "run": run,
         "accuracy": metrics["accuracy"],
         "macro F1": metrics["macro_f1"],
         "clean accuracy": _clean_accuracy(name, root, metrics, result),
         "epochs": len(history["epochs"]),
-        "training (s)": round(sum(phase["wall_time_s"] for phase in history["phases"])),
-        "created": manifest["created"],
+        "training (min)": efficiency.training_seconds(manifest) / 60,  # as every page shows it
+        "created": f"{created:%Y-%m-%d %H:%M}",
     }
 
 
@@ -649,9 +650,10 @@ def runs_table(
 ) -> pd.DataFrame:
     """The shipped models and every finished run's, side by side on the test set.
 
-    Columns: model, run (its id, or SHIPPED), accuracy, macro F1, clean accuracy (on the shipped
-    leakage audit's clean subset; NaN without one, or on another test set), epochs, training (s:
-    the phases' wall time), created. A model whose files cannot be read is left out.
+    Columns: model (its title), run (its id, or SHIPPED), accuracy, macro F1, clean accuracy (on
+    the shipped leakage audit's clean subset; NaN without one, or on another test set), epochs,
+    training (min: efficiency.training_seconds), created (local time). A model whose files cannot
+    be read is left out.
     """
     shipped = paths.artifacts_dir(artifacts_root)
     try:

@@ -63,14 +63,14 @@ def caption(s: Spread) -> str:
 
 
 def table(spreads: dict[str, Spread], titles: dict[str, str]) -> pd.DataFrame:
-    """One row per model: runs, mean and SD of accuracy, its range, mean macro F1."""
+    """One row per model: runs, mean and SD of accuracy (None for one run), its range, mean macro F1."""
     return pd.DataFrame(
         [
             {
                 "model": titles[name],
                 "runs": s.runs,
                 "mean accuracy": s.mean,
-                "SD": s.sd,
+                "SD": s.sd if s.runs > 1 else None,  # one run: no spread to speak of
                 "lowest": min(s.accuracy),
                 "highest": max(s.accuracy),
                 "mean macro F1": float(np.mean(s.macro_f1)),

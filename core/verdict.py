@@ -94,7 +94,7 @@ def _points(r: Row) -> str:
     d = r.difference
     low, high = (d.low, d.high) if d.estimate >= 0 else (-d.high, -d.low)  # the winner's lead
     interval = f"95% CI {low * 100:+.1f} to {high * 100:+.1f}"
-    return f"{abs(d.estimate) * 100:.1f} points ({interval}, McNemar {paired.p_text(r.p_value)})"
+    return f"{abs(d.estimate) * 100:.1f} points ({interval}, McNemar {wording.p_text(r.p_value)})"
 
 
 def _on(r: Row) -> str:
@@ -145,10 +145,9 @@ def table(verdict: Verdict, titles: dict[str, str]) -> pd.DataFrame:
         for name in verdict.names:
             line[titles[name]] = r.accuracy[name]
         line[f"{titles[a]} minus {titles[b]}"] = paired.points_with_interval(r.difference)
-        line["McNemar p"] = paired.p_text(r.p_value).removeprefix("p ").removeprefix("= ")
-        if r.spreads:
-            line["seed SD (points)"] = ", ".join(
-                f"{s.sd * 100:.1f}" if s.runs > 1 else "one run" for s in r.spreads.values()
-            )
+        line["McNemar p"] = wording.p_text(r.p_value).removeprefix("p ").removeprefix("= ")
+        for name, spread in (r.spreads or {}).items():
+            sd = f"{spread.sd * 100:.1f} points" if spread.runs > 1 else "one run"
+            line[f"{titles[name]}: seed SD"] = sd
         rows.append(line)
     return pd.DataFrame(rows)

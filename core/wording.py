@@ -12,6 +12,11 @@ def both(count: int) -> str:
     return "both" if count == 2 else f"all {count}"
 
 
+def either(count: int) -> str:
+    """How a caption says "at least one of the models": "either model" for two, "any model" else."""
+    return "either model" if count == 2 else "any model"
+
+
 def listed(words: list[str]) -> str:
     """Words as a sentence lists them: A; A and B; A, B and C."""
     return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
@@ -72,3 +77,8 @@ def share(count: int, total: int) -> str:
     """A rate with what it is made of: "94.1% (380 of 404)"; "n/a (0 of 0)" without a total."""
     rate = f"{count / total:.1%}" if total else "n/a"
     return f"{rate} ({count:,} of {total:,})"
+
+
+def p_text(p_value: float) -> str:
+    """A p-value as a sentence gives it: "p < 0.001", "p = 0.012"."""
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"

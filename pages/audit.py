@@ -17,14 +17,9 @@ if result is None:
     st.info("No audit in artifacts/. Write it with `python -m core.audit` (needs the dataset).")
     st.stop()
 
-counts = {  # these three add up to the test set
-    "Same file in Training": summary.exact,
-    "Near duplicate, not the same file": summary.near_only,
-    "Clean subset": summary.clean,
-}
-cards = st.columns(len(counts) + 1)
+cards = st.columns(len(summary.parts) + 1)
 cards[0].metric("Test images", f"{summary.test_images:,}")
-for card, (label, count) in zip(cards[1:], counts.items()):
+for card, (label, count) in zip(cards[1:], summary.parts.items()):  # they add up to the test set
     share = f"{summary.share(count):.0%} of the test set"
     card.metric(label, f"{count:,}", share, delta_color="off", delta_arrow="off")
 st.caption(
@@ -42,7 +37,9 @@ with left:
         table,
         hide_index=True,
         column_config=widgets.number_columns(percent=("accuracy", "macro F1")),
+        placeholder="–",
     )
+    st.caption("Macro F1 is left out (–) where a subset lacks a class: the duplicated part has no glioma.")
 with right:
     st.subheader("Per class")
     st.dataframe(audit.per_class_table(result), hide_index=True)

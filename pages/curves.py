@@ -12,7 +12,9 @@ st.markdown(sidebar.subset_caption())
 st.caption(
     "Each class against the other three: how well a model's probability for it separates its images "
     "from the rest at every threshold, and what one threshold gives. Every rate comes with the "
-    "images it is counted on."
+    "images it is counted on. The probabilities are the models' own, before the temperature scaling "
+    "of the Calibration page: a model with a temperature below 1 is under-confident, so its answer "
+    "can have a probability under 0.5, which a threshold of 0.5 does not call."
 )
 
 titles = loaders.titles()

@@ -15,7 +15,7 @@ st.caption("Each map explains the class that model predicted. Red: regions that 
 left, middle, right = st.columns([2, 1, 1])
 source = left.segmented_control("Image", ["Test set", "Upload"], default="Test set", required=True)
 method = middle.selectbox("Method", METHODS)
-opacity = right.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05)
+opacity = right.slider("Overlay opacity", 0.0, 1.0, widgets.OPACITY, 0.05)
 
 images, box, refused = None, None, None
 try:

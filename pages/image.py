@@ -31,17 +31,16 @@ row = joined.loc[path]
 
 selection = gallery.recall(key)
 if selection is not None and path in selection.paths:
-    index = selection.paths.index(path)
+    position, last = selection.paths.index(path), len(selection.paths) - 1
 
-    def go_to(step: int) -> None:
-        st.query_params["path"] = selection.paths[index + step]
+    def go_to(other: str) -> None:
+        st.query_params["path"] = other
 
     back, where, forward = st.columns([1, 4, 1], vertical_alignment="center")
-    back.button("← Previous", on_click=go_to, args=(-1,), disabled=index == 0, width="stretch")
-    where.markdown(f"**{index + 1}** of {len(selection.paths)}: {selection.title}")
-    forward.button(
-        "Next →", on_click=go_to, args=(1,), disabled=index == len(selection.paths) - 1, width="stretch"
-    )
+    previous_path, next_path = selection.paths[max(position - 1, 0)], selection.paths[min(position + 1, last)]
+    back.button("← Previous", on_click=go_to, args=(previous_path,), disabled=position == 0, width="stretch")
+    where.markdown(f"**{position + 1}** of {len(selection.paths)}: {selection.title}")
+    forward.button("Next →", on_click=go_to, args=(next_path,), disabled=position == last, width="stretch")
 
 st.subheader(f"{Path(path).stem}: {widgets.class_title(row['true_label'])}")
 st.markdown(f"[Link to this view]({gallery.detail_link(path, key)}) · `{path}`")
@@ -69,7 +68,7 @@ with right:
     probabilities = {
         name: loaders.predictor(name).probabilities(image[None])[0] for name, image in images.items()
     }
-    st.plotly_chart(probability_bars(probabilities, titles), width="stretch", key="detail_probabilities")
+    widgets.probability_chart(probability_bars(probabilities, titles), refused=None)
     if leak is not None:
         st.markdown(f"**Nearest training image** ({widgets.class_title(leak['nearest_train_label'])})")
         try:
@@ -82,7 +81,7 @@ with right:
 st.subheader("Where each model looks")
 method_column, opacity_column = st.columns(2)
 method = method_column.selectbox("Method", METHODS, key="detail_method")
-opacity = opacity_column.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key="detail_opacity")
+opacity = opacity_column.slider("Overlay opacity", 0.0, 1.0, widgets.OPACITY, 0.05, key="detail_opacity")
 true_index = CLASS_NAMES.index(row["true_label"])
 wanted = {name: list(dict.fromkeys([int(probabilities[name].argmax()), true_index])) for name in names}
 maps = widgets.heatmaps(images, [(name, index) for name in names for index in wanted[name]], method)
@@ -90,12 +89,11 @@ for column, name in zip(st.columns(len(names)), names):
     with column:
         st.markdown(widgets.title(name))
         predicted = int(probabilities[name].argmax())
-        for cell, index in zip(st.columns(2), wanted[name]):  # one map where the answer is right
-            role = "predicted" if index == predicted else "true"
-            role = "predicted = true" if index == predicted == true_index else role
-            cam = maps[name, index]
-            cell.image(overlay(images[name], cam, opacity), width="stretch")
-            cell.caption(f"{role} class: {widgets.class_title(CLASS_NAMES[index])}")
+        for cell, class_index in zip(st.columns(2), wanted[name]):  # one map where the answer is right
+            role = "predicted" if class_index == predicted else "true"
+            role = "predicted = true" if class_index == predicted == true_index else role
+            cell.image(overlay(images[name], maps[name, class_index], opacity), width="stretch")
+            cell.caption(f"{role} class: {widgets.class_title(CLASS_NAMES[class_index])}")
 st.plotly_chart(cam_colour_bar(), width="stretch", config={"displayModeBar": False}, key="detail_colour_bar")
 st.caption(
     "Each map shows the regions that raise that model's score for the class named under it; the "

@@ -22,7 +22,7 @@ predicted_labels = f2.multiselect(
     "Predicted class", CLASS_NAMES, default=HARDEST_PAIR, format_func=widgets.class_title
 )
 modes = {
-    "Either model wrong": ("either", None),
+    f"{wording.either(len(names)).capitalize()} wrong": ("either", None),
     f"{wording.both(len(names)).capitalize()} wrong": ("both", None),
 }
 modes |= {f"Only {titles[n]} wrong": ("only", n) for n in names}

@@ -55,6 +55,8 @@ for column, name in zip(card_columns, names):
     other = next((other for other in names if other != name), None)
     with column.container(border=True):
         st.markdown(f"#### {widgets.title(name)}")
+        if other:
+            st.caption(f"Arrows: the difference from {titles[other]}.")
         cards = compare.cards(headlines[name], headlines[other] if other else None)
         for row in (cards[:3], cards[3:]):
             for cell, card in zip(st.columns(3), row):
@@ -123,6 +125,7 @@ if spreads and len(names) >= 2:
         column_config=widgets.number_columns(
             percent=("mean accuracy", "SD", "lowest", "highest", "mean macro F1")
         ),
+        placeholder="–",
     )
     st.caption(
         "Each run starts from other initial weights and sees the training images in another order "

@@ -71,26 +71,22 @@ with single:
             with result_column:
                 for column, (name, result) in zip(st.columns(len(names)), results.items()):
                     column.markdown(widgets.title(name))
-                    confidence = f"{result.probabilities.max():.1%} · " if not refused else ""
                     column.metric(
                         "Prediction",
                         refused or shown_label(result.probabilities, foreign=False),
-                        confidence + shown_time(result),
+                        None if refused else f"{result.probabilities.max():.1%} confident",
                         delta_color="off",
                         delta_arrow="off",
                     )
+                    column.caption(shown_time(result))
                 st.caption(timing_note)
                 bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
-                if refused:
-                    with st.expander("The models' answers anyway (not to be trusted here)"):
-                        st.plotly_chart(bars, width="stretch")
-                else:
-                    st.plotly_chart(bars, width="stretch")
+                widgets.probability_chart(bars, refused)
             if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
                 st.session_state[EXPLAINED] = upload.file_id
             if st.session_state.get(EXPLAINED) == upload.file_id:
                 images = {name: result.upload.pixels for name, result in results.items()}
-                widgets.gradcam_pair(images, "Grad-CAM++", opacity=0.4, refused=refused, bars=False)
+                widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY, refused=refused, bars=False)
 
 with batch:
     uploads = st.file_uploader(

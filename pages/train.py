@@ -80,7 +80,9 @@ table = runs.runs_table()
 st.dataframe(
     table,
     hide_index=True,
-    column_config=widgets.number_columns(percent=("accuracy", "macro F1", "clean accuracy")),
+    column_config=widgets.number_columns(
+        {"training (min)": "%.1f"}, ("accuracy", "macro F1", "clean accuracy")
+    ),
 )
 st.caption(
     "Test-set accuracy and macro F1; clean accuracy on the leakage audit's clean subset (empty for a "

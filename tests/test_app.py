@@ -86,7 +86,7 @@ def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_su
     assert table["images"].tolist() == [artifacts.load_metrics(names[0])["n_images"], len(clean_paths())]
     full = artifacts.load_metrics(names[0])["accuracy"]
     assert table[titles[names[0]]][0] == pytest.approx(full)
-    assert "seed SD (points)" in table.columns  # the served model was trained over seeds
+    assert table[f"{titles[names[0]]}: seed SD"][0].endswith(" points")  # it was trained over seeds
     assert all("…" not in m.value for m in app.metric)  # no number cut on the cards
 
 
@@ -177,8 +177,8 @@ def test_an_upload_under_the_models_input_size_is_too_small_to_judge_not_foreign
 
 def test_a_prediction_shows_inference_and_waiting_time_apart():
     app = predict_one("blob.png", _png(make_scan(2, 0, 128)))
-    deltas = [m.delta for m in app.metric if m.label == "Prediction"]
-    assert deltas and all(" ms inference, " in d and d.endswith(" ms waiting") for d in deltas)
+    times = [c.value for c in app.caption if c.value.endswith(" ms waiting")]
+    assert len(times) == len(artifacts.available_models()) and all(" ms inference, " in t for t in times)
 
 
 def test_the_page_states_the_upload_limits():
@@ -466,6 +466,7 @@ def test_a_refused_upload_gets_no_class_on_the_gradcam_page_either():
     answers = [m.value for m in app.markdown if "→" in m.value]
     assert len(answers) == len(artifacts.available_models())
     assert all(f"**{NOT_RECOGNISED}**" in answer and "%" not in answer for answer in answers)
+    assert any("not to be trusted" in expander.label for expander in app.expander)
 
 
 def test_explain_on_live_prediction_draws_each_models_map():

@@ -123,3 +123,12 @@ def test_reference_table_labels_published_rows():
     assert table["source"].tolist() == ["this project (reproduced)", "published: a study"]
     assert table["test images"].tolist() == [100, 1311]
     assert table.loc[0, "macro F1"] == 0.8
+
+
+def test_models_as_fast_at_the_precision_shown_are_named_together():
+    def headline(params: int, ms: float) -> compare.Headline:
+        return compare.Headline(0.9, 0.9, params, 1.0, ms, 60.0)
+
+    headlines = {"a": headline(3_000_000, 1.6), "b": headline(900_000, 0.52), "c": headline(2_000_000, 0.49)}
+    text = compare.reading(headlines, {"a": "A", "b": "B", "c": "C"}, clean=True)
+    assert text.startswith("B is the smaller network (0.9 M parameters); B and C are the fastest (0.5 ms")

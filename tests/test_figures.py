@@ -7,10 +7,15 @@ from core.calibration import ReliabilityBins
 MATRIX = [[8, 2, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 1, 0, 9]]
 
 
-def test_confusion_figure_is_a_clickable_scatter_of_squares():
+def fills(fig) -> list[str]:
+    """Each cell's colour, row by row: the rectangles under the clickable points."""
+    return [shape.fillcolor for shape in fig.layout.shapes if shape.fillcolor]
+
+
+def test_confusion_figure_is_a_clickable_point_on_each_cell():
     fig = figures.confusion_figure(MATRIX, normalize=False, color="#2563eb")
     (trace,) = fig.data
-    assert trace.type == "scatter" and trace.marker.symbol == "square"
+    assert trace.type == "scatter" and len(fills(fig)) == 16
     assert len(trace.x) == 16 and list(trace.text[:2]) == ["8", "2"]
     first = trace.customdata[1]  # true glioma, predicted meningioma
     assert list(first[:3]) == ["glioma", "meningioma", "2"] and float(first[3]) == pytest.approx(20.0)
@@ -25,22 +30,24 @@ def test_row_normalised_confusion_shows_percentages():
 def test_mistakes_are_red_right_answers_in_the_models_colour_and_a_selection_fades_nothing():
     selected = ("glioma", "meningioma")
     fig = figures.confusion_figure(MATRIX, normalize=False, color="#2563eb", selected=selected)
-    cells, outline = fig.data
-    assert cells.marker.color[0] != cells.marker.color[5]  # 80% vs 90% right: shades of one colour
-    assert cells.marker.color[1] == figures.shade(0.8, figures.ERROR_COLOR)  # 20% wrong (red at 25%)
-    assert cells.marker.color[2] == figures.shade(0.0, figures.ERROR_COLOR)  # no image
-    assert cells.unselected.marker.opacity == 1
-    assert (outline.x[0], outline.y[0]) == ("Meningioma", "Glioma")
+    colors = fills(fig)
+    assert colors[0] != colors[5]  # 80% vs 90% right: shades of one colour
+    assert colors[1] == figures.shade(0.8, figures.ERROR_COLOR)  # 20% wrong (red at 25%)
+    assert colors[2] == figures.shade(0.0, figures.ERROR_COLOR)  # no image
+    assert fig.data[0].unselected.marker.opacity == 1
+    outline = fig.layout.shapes[-1]  # around column 1 (meningioma), row 0 from the top (y 3 of 0-3)
+    assert outline.line.color == figures.SELECTED_OUTLINE and not outline.fillcolor
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (0.5, 1.5, 2.5, 3.5)
 
 
 def test_difference_matrix_shades_each_cell_for_the_model_that_does_better_there():
     other = [[9, 1, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 3, 0, 7]]
-    (trace,) = figures.confusion_difference_figure(MATRIX, other, ("#0000ff", "#ff0000"), ("A", "B")).data
+    fig = figures.confusion_difference_figure(MATRIX, other, ("#0000ff", "#ff0000"), ("A", "B"))
+    (trace,), colors = fig.data, fills(fig)
     assert list(trace.text[:2]) == ["-1", "+1"]  # A: one glioma fewer right, one more wrong
-    assert trace.marker.color[0] == trace.marker.color[1]  # both cells favour B
-    assert trace.marker.color[0] == figures.shade(1 / 2, "#ff0000")  # B better by 1 of at most 2
-    assert trace.marker.color[13] == figures.shade(1.0, "#0000ff")  # pituitary as meningioma: A 1, B 3
-    assert trace.text[5] == "0" and trace.marker.color[5] == figures.EMPTY_CELL
+    assert colors[0] == colors[1] == figures.shade(1 / 2, "#ff0000")  # B better by 1 of at most 2
+    assert colors[13] == figures.shade(1.0, "#0000ff")  # pituitary as meningioma: A 1, B 3
+    assert trace.text[5] == "0" and colors[5] == figures.shade(0.0, "#ff0000")  # no difference: grey
 
 
 def test_per_class_bars_group_models_and_facet_metrics():

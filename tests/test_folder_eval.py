@@ -184,7 +184,8 @@ def test_a_tumour_confusion_draws_two_by_two_with_counts_and_row_shares():
     fig = confusion_figure([[3, 1], [0, 2]], normalize=False, color="#2563eb", classes=TUMOUR_AXIS)
     assert list(fig.data[0].text) == ["3", "1", "0", "2"]
     shades = [shade(0.75, "#2563eb"), shade(1.0, ERROR_COLOR), shade(0.0, ERROR_COLOR), shade(1.0, "#2563eb")]
-    assert list(fig.data[0].marker.color) == shades  # right in the model's colour, wrong in red
+    cells = [shape.fillcolor for shape in fig.layout.shapes]
+    assert cells == shades  # right in the model's colour, wrong in red
     assert set(fig.data[0].x) == {"Tumour", "No tumor"}
 
 

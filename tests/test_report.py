@@ -82,7 +82,7 @@ def test_every_section_is_there_with_its_tables(shipped):
     for anchor, heading in report.SECTIONS:
         assert f'<section id="{anchor}"><h2>{heading}</h2>' in shipped
     for text in (
-        "Near duplicate in Training",  # the audit's counts
+        "Near duplicate, not the same file",  # the audit's counts
         "Each model per source",  # generalisation.per_source
         "Tumour recall on a collection held out of training",  # generalisation.recall_line
         "Tumours called no tumor",  # generalisation.warnings_table

@@ -110,6 +110,9 @@ def test_runs_table_sets_the_run_beside_the_shipped_models(finished, tmp_path):
     metrics = artifacts.load_metrics("custom_cnn", run.artifacts)
     assert table["accuracy"].tolist() == [metrics["accuracy"]] * 2
     assert table["epochs"].tolist() == [2, 2]
+    assert table["model"].tolist() == [artifacts.load_config("custom_cnn", run.artifacts).display_name] * 2
+    minutes = artifacts.load_manifest("custom_cnn", run.artifacts)["wall_time_s"]["total"] / 60
+    assert table["training (min)"].tolist() == [minutes] * 2  # one training time, as every page shows
     assert table["clean accuracy"].isna().all()  # no leakage audit of this test set
     assert runs.runs_table(tmp_path / "no-runs", artifacts_root=tmp_path / "none").empty
 

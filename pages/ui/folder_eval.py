@@ -73,7 +73,8 @@ def _failure_gradcam(evaluation: folder_eval.FolderEvaluation) -> None:
     if chosen:
         data = (evaluation.folder / chosen).read_bytes()
         inputs = loaders.upload_inputs(data, chosen)
-        widgets.gradcam_pair({name: inputs[name].pixels for name in evaluation.scores}, "Grad-CAM++", 0.45)
+        images = {name: inputs[name].pixels for name in evaluation.scores}
+        widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY)
 
 
 def _figures(name: str, figures: folder_eval.ModelScores, evaluation: folder_eval.FolderEvaluation) -> None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core import compare
@@ -11,6 +12,8 @@ from core.ood import Flag
 from core.predict import NOT_RECOGNISED, TOO_SMALL, verdict
 from core.provenance import Box
 from pages.ui import loaders
+
+OPACITY = 0.4  # the CAM overlays' opacity until the user moves a slider
 
 
 def title(name: str) -> str:
@@ -63,6 +66,39 @@ def case_table(cases: pd.DataFrame) -> None:
     table = compare.case_table(cases, loaders.model_names(), loaders.titles())
     confidences = [column for column in table.columns if "confidence" in column]
     st.dataframe(table, hide_index=True, column_config=number_columns(percent=tuple(confidences)))
+
+
+def probability_chart(figure: go.Figure, refused: str | None) -> None:
+    """The models' probabilities; tucked away, and said not to be trusted, for a refused image."""
+    if refused:
+        with st.expander("The models' answers anyway (not to be trusted here)"):
+            st.plotly_chart(figure, width="stretch")
+    else:
+        st.plotly_chart(figure, width="stretch")
+    if note := served_copy_note():
+        st.caption(note)
+
+
+def served_copy_note() -> str | None:
+    """Which models predict here with their int8 copy, whose probabilities differ a little from the
+    evaluation's (the other pages' figures); None where every model predicts in float32."""
+    from core.wording import listed
+
+    benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
+    quantized = [name for name in loaders.model_names() if loaders.predictor(name).backend == "LiteRT int8"]
+    if not quantized:
+        return None
+    changed = [
+        f"{short_name(name)} {benchmark[name]['test_accuracy']['labels_changed']} of "
+        f"{benchmark[name]['test_accuracy']['n_images']:,}"
+        for name in quantized
+        if "test_accuracy" in benchmark.get(name, {})
+    ]
+    return (
+        f"{listed([short_name(name) for name in quantized])} predicts here with its int8 copy (faster, see "
+        "Efficiency), so its probabilities differ a little from those of the evaluation, which the "
+        "other pages show" + (f"; test labels changed: {listed(changed)}." if changed else ".")
+    )
 
 
 def heatmaps(
@@ -126,4 +162,4 @@ def gradcam_pair(
                     f"by its measure. Try {others}.]"
                 )
     if bars:
-        st.plotly_chart(probability_bars(probabilities, loaders.titles()), width="stretch")
+        probability_chart(probability_bars(probabilities, loaders.titles()), refused)
