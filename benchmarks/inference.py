@@ -178,8 +178,8 @@ def check_targets(results: dict) -> list[dict]:
     compared = [name for name in results if not models.get(name).control]
     for method in GRADCAM_METHODS:
         seconds = sum(median(name, f"gradcam_{method}") for name in compared) / 1000
-        name = f"{method} of one image, the compared models together"
-        targets.append(target(name, seconds, "<=", TARGET_GRADCAM_S, "s"))
+        label = f"{method} of one image, the compared models together"
+        targets.append(target(label, seconds, "<=", TARGET_GRADCAM_S, "s"))
     return targets
 
 
