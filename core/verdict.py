@@ -144,7 +144,7 @@ def table(verdict: Verdict, titles: dict[str, str]) -> pd.DataFrame:
         line = {"test images": r.subset, "images": r.n_images}
         for name in verdict.names:
             line[titles[name]] = r.accuracy[name]
-        line[f"{titles[a]} minus {titles[b]}"] = paired.points_with_interval(r.difference)
+        line[f"{titles[a]} − {titles[b]}"] = paired.points_with_interval(r.difference)
         line["McNemar p"] = wording.p_text(r.p_value).removeprefix("p ").removeprefix("= ")
         for name, spread in (r.spreads or {}).items():
             sd = f"{spread.sd * 100:.1f} points" if spread.runs > 1 else "one run"

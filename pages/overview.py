@@ -24,10 +24,11 @@ if (found := loaders.accuracy_verdict()) is not None:
     with st.container(border=True, key="verdict"):
         st.markdown(f"### {verdict.headline(found, titles)}")
         st.markdown(verdict.sentence(found, titles))
+        short = {name: widgets.short_name(name) for name in found.names}  # a table that fits
         st.dataframe(
-            verdict.table(found, titles),
+            verdict.table(found, short),
             hide_index=True,
-            column_config=widgets.number_columns({"images": "localized"}, percent=tuple(titles.values())),
+            column_config=widgets.number_columns({"images": "localized"}, percent=tuple(short.values())),
         )
         if (summary := loaders.crosssource()) is not None:
             st.caption(generalisation.recall_line(summary, {n: titles[n] for n in found.names}))

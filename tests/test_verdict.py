@@ -77,6 +77,6 @@ def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):
     assert full.difference.estimate == pytest.approx(0.5) and full.p_value == pytest.approx(2 / 16)
     table = verdict.table(found, TITLES)
     assert table["test images"].tolist() == [paired.FULL, paired.CLEAN]
-    assert table["Model A minus Model B"][0].startswith("+50.0 points")
+    assert table["Model A − Model B"][0].startswith("+50.0 points")
     assert table["McNemar p"][0] == "0.125" and not any("seed SD" in column for column in table)
     assert len(verdict.build(joined, ["a", "b"], None).rows) == 1  # no audit: no clean subset
