@@ -209,7 +209,7 @@ def per_class_table(result: dict) -> pd.DataFrame:
                 "class": CLASS_TITLES[name],
                 "test images": counts["test_images"],
                 "same file in Training": counts["exact"],
-                "near duplicate (same file included)": counts["near"],
+                "near duplicate (incl. same file)": counts["near"],
             }
             for name, counts in result["test_vs_train"]["per_class"].items()
         ]
@@ -277,6 +277,14 @@ def pairs(result: dict, kind: str) -> pd.DataFrame:
     if kind not in masks:
         raise ValueError(f"kind must be one of {list(masks)}, not {kind!r}")
     return table[masks[kind]].sort_values("distance")
+
+
+WHY = (
+    "A test image that also sits in Training, byte for byte or nearly, tests memory, not "
+    "generalisation: a model may answer it from the training image. The clean subset is the test "
+    "images with no near duplicate in Training. Its class mix differs from the full set's (per "
+    "class, below), so compare the models on it, not a model's clean figure with its full one."
+)  # why the audit matters, as the audit page and the report say it
 
 
 def leak_status(row: dict) -> str:

@@ -251,15 +251,16 @@ def reading(
         )
     if near_share is None:
         return text + (
-            "A test image may have a near-identical twin in the training set, which flatters every "
-            "model; `python -m core.audit` counts them and opens the clean subset."
+            "A test image may have a near-identical twin in the training set, which a model can answer "
+            "from memory; `python -m core.audit` counts them and opens the clean subset."
         )
     if near_share == 0:
         return text + "No test image has a near-identical twin in the training set."
     return text + (
         f"{share_in_words(near_share)} of these test images have a near-identical twin in the "
-        "training set, so all figures on the full test set, ours and published, flatter every "
-        "model: switch to the clean subset in the sidebar for the fairer comparison."
+        "training set, so figures on the full test set, ours and published, partly measure memory: "
+        "switch to the clean subset in the sidebar for the fairer comparison (see Leakage audit for "
+        "what it changes)."
     )
 
 

@@ -313,6 +313,7 @@ def reliability_diagram(curves: dict[str, ReliabilityBins], color: str) -> go.Fi
             name=label,
             line=dict(color=color, dash="dot" if i == 0 else "solid"),
             marker=dict(size=np.clip(4 + 3 * np.sqrt(counts), 5, 30), opacity=0.6 if i == 0 else 1),
+            cliponaxis=False,  # the fullest bins sit at 100%: draw their markers whole
             customdata=counts,
             hovertemplate="confidence %{x:.1%}<br>accuracy %{y:.1%}<br>%{customdata} images"
             "<extra>%{fullData.name}</extra>",
@@ -320,8 +321,8 @@ def reliability_diagram(curves: dict[str, ReliabilityBins], color: str) -> go.Fi
     fig.update_layout(
         height=380,
         margin=dict(t=10, b=10),
-        xaxis=dict(title="confidence (top class)", tickformat=".0%", range=[0, 1.02]),
-        yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1.02]),
+        xaxis=dict(title="confidence (top class)", tickformat=".0%", range=[0, 1.05], dtick=0.2),
+        yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1.05], dtick=0.2),
         legend=dict(orientation="h", y=-0.22),
     )
     return fig
@@ -348,7 +349,8 @@ def difference_bars(per_class: pd.DataFrame, label: str, color: str) -> go.Figur
             arrayminus=(shown["difference"] - shown["low"]) * 100,
         ),
         text=[f"{d * 100:+.1f}" for d in shown["difference"]],
-        textposition="outside",
+        textposition="inside",  # at the bar's base: whiskers run past the end, where "outside" text sits
+        insidetextanchor="start",
         hovertemplate="%{y}: %{x:+.1f} points<extra></extra>",
     )
     fig.add_vline(x=0, line=dict(color="#6b7280"))
@@ -385,14 +387,17 @@ def latency_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
                 arrayminus=[0] * len(part),
             ),
             text=[f"{ms:.1f}" for ms in part["median_ms"]],
-            textposition="outside",
+            textposition="inside",  # at the bar's base: the whisker runs past its end
+            insidetextanchor="start",
             hovertemplate="%{y}: median %{x:.2f} ms<extra>%{fullData.name}</extra>",
         )
     fig.update_layout(
         barmode="group",
         height=120 + 45 * len(order),
         margin=dict(t=10, b=10),
-        xaxis=dict(type="log", title="milliseconds (log scale; whisker: 95th percentile)"),
+        xaxis=dict(
+            type="log", title="milliseconds (log scale; whisker: 95th percentile)", dtick=1, tickformat="~g"
+        ),
         yaxis=dict(categoryorder="array", categoryarray=order[::-1]),
         legend=dict(orientation="h", y=-0.12),
     )

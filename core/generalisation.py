@@ -115,12 +115,12 @@ def warnings_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
 
 
 def recall_line(summary: dict, titles: dict[str, str]) -> str:
-    """One sentence: each model's tumour recall on each held-out source, e.g. for a model card."""
+    """One sentence: each model's tumour recall, and accuracy, on each held-out source (a model card's)."""
     parts = []
     for fold, entry in summary["folds"].items():
         figures = ", ".join(
-            f"{titles.get(name, name)} {m['tumour_recall']['estimate']:.0%}"
+            f"{titles.get(name, name)} {m['tumour_recall']['estimate']:.0%} ({m['accuracy']['estimate']:.0%})"
             for name, m in entry["models"].items()
         )
         parts.append(f"without {fold}: {figures}")
-    return "Tumour recall on a collection held out of training — " + "; ".join(parts) + "."
+    return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."

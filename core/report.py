@@ -449,10 +449,7 @@ def leakage_section(found: Found) -> list[str]:
     training, testing = result["within"][TRAIN_SPLIT], result["within"][TEST_SPLIT]
     method = result["method"]
     parts = [
-        _p(
-            "Test images that also sit in Training, byte for byte or nearly, flatter every model. The clean "
-            "subset is the test images with no near duplicate in Training."
-        ),
+        _p(audit.WHY),
         table(counts, percent=["share"], counts=["images"]),
         "<h3>Each model on the clean subset</h3>",
         table(

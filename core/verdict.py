@@ -136,18 +136,31 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def table(verdict: Verdict, titles: dict[str, str]) -> pd.DataFrame:
-    """One row per test set: images, each model's accuracy (and seed spread), the difference."""
+def _leader_first(verdict: Verdict) -> tuple[str, str]:
+    """The two models, the one ahead where the sentence begins (the clean subset) first."""
+    first = min(verdict.rows, key=lambda r: r.subset != paired.CLEAN)
     a, b = verdict.names
+    return (a, b) if first.difference.estimate >= 0 else (b, a)
+
+
+def table(verdict: Verdict, titles: dict[str, str]) -> pd.DataFrame:
+    """One row per test set: images, each model's accuracy (and seed spread), the difference, the
+    model ahead on the clean subset first, as the sentence says it."""
+    a, b = _leader_first(verdict)
+    flip = a != verdict.names[0]
     rows = []
     for r in verdict.rows:
         line = {"test images": r.subset, "images": r.n_images}
-        for name in verdict.names:
+        for name in (a, b):
             line[titles[name]] = r.accuracy[name]
-        line[f"{titles[a]} − {titles[b]}"] = paired.points_with_interval(r.difference)
+        d = r.difference
+        difference = stats.Interval(-d.estimate, -d.high, -d.low) if flip else d
+        line[f"{titles[a]} − {titles[b]}"] = paired.points_with_interval(difference)
         line["McNemar p"] = wording.p_text(r.p_value).removeprefix("p ").removeprefix("= ")
-        for name, spread in (r.spreads or {}).items():
-            sd = f"{spread.sd * 100:.1f} points" if spread.runs > 1 else "one run"
-            line[f"{titles[name]}: seed SD"] = sd
+        for name in (a, b) if r.spreads else ():
+            spread = r.spreads[name]
+            line[f"{titles[name]}: seed SD"] = (
+                f"{spread.sd * 100:.1f} points" if spread.runs > 1 else "one run"
+            )
         rows.append(line)
     return pd.DataFrame(rows)

@@ -8,10 +8,7 @@ PAIRS_SHOWN, PAIR_COLUMNS = 12, 4  # a page of pairs
 
 names = routing.require_models()
 st.title("Leakage audit")
-st.caption(
-    "Test images that also sit in Training, byte for byte or nearly, flatter every model. "
-    "The clean subset is the test images with no near duplicate in Training."
-)
+st.caption(audit.WHY)
 result, summary = loaders.leakage_audit(), loaders.audit_summary()
 if result is None:
     st.info("No audit in artifacts/. Write it with `python -m core.audit` (needs the dataset).")

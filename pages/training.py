@@ -25,3 +25,8 @@ for column, name in zip(st.columns(len(names)), names):
         history = loaders.history(name)
         st.plotly_chart(training_curves(history, metric, loaders.architecture(name).color), width="stretch")
         st.dataframe(efficiency.phase_table(history), hide_index=True)
+        minutes = efficiency.training_seconds(loaders.manifest(name)) / 60
+        st.caption(
+            f"The phases' training alone; the whole run took {minutes:.1f} min, decoding, export "
+            "and evaluation included (each step on Efficiency)."
+        )

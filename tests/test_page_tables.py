@@ -158,7 +158,7 @@ def test_audit_per_class_table():
     table = audit.per_class_table(audit_result())
     assert table.values.tolist() == [["Glioma", 3, 1, 2], ["Pituitary", 1, 0, 0]]
     assert table.columns.tolist() == [
-        "class", "test images", "same file in Training", "near duplicate (same file included)"
+        "class", "test images", "same file in Training", "near duplicate (incl. same file)"
     ]  # fmt: skip
 
 

@@ -84,7 +84,7 @@ def test_every_section_is_there_with_its_tables(shipped):
     for text in (
         "Near duplicate, not the same file",  # the audit's counts
         "Each model per source",  # generalisation.per_source
-        "Tumour recall on a collection held out of training",  # generalisation.recall_line
+        "Tumour recall (and accuracy) on a collection held out of training",  # generalisation.recall_line
         "Tumours called no tumor",  # generalisation.warnings_table
         "Pointing game",  # localisation.scores_table
         "Not for:",  # the model card

@@ -80,3 +80,16 @@ def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):
     assert table["Model A − Model B"][0].startswith("+50.0 points")
     assert table["McNemar p"][0] == "0.125" and not any("seed SD" in column for column in table)
     assert len(verdict.build(joined, ["a", "b"], None).rows) == 1  # no audit: no clean subset
+
+
+def test_the_table_puts_the_model_ahead_on_the_clean_subset_first_as_the_sentence_does():
+    found = verdict.Verdict(
+        ("a", "b"),
+        (row(paired.FULL, -0.042, -0.056, -0.027, 2e-8), row(paired.CLEAN, -0.03, -0.048, -0.013, 0.001)),
+    )
+    table = verdict.table(found, TITLES)
+    assert list(table.columns[2:4]) == ["Model B", "Model A"]
+    assert table["Model B − Model A"].tolist() == [
+        "+4.2 points (95% CI +2.7 to +5.6)",
+        "+3.0 points (95% CI +1.3 to +4.8)",
+    ]

@@ -136,7 +136,7 @@ def gradcam_pair(
         bars: end with the probabilities' bar chart (off where the page shows it already).
     """
     from core import localisation
-    from core.figures import probability_bars
+    from core.figures import cam_colour_bar, probability_bars
     from core.gradcam import overlay
     from core.predict import shown_label
 
@@ -161,5 +161,6 @@ def gradcam_pair(
                     f":orange[{method} is empty here: no region raises this class's score "
                     f"by its measure. Try {others}.]"
                 )
+    st.plotly_chart(cam_colour_bar(), width="stretch", config={"displayModeBar": False})
     if bars:
         probability_chart(probability_bars(probabilities, loaders.titles()), refused)
