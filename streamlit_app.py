@@ -33,8 +33,8 @@ try:
     if navigation in (gradcam, predict, detail):  # the pages that load the models
         routing.require_model_files()
     navigation.run()
-    warm.start()  # once the first page is drawn, so that it does not compete with it
 except ArtifactError as error:  # a missing or damaged file this page needs; the others still work
     st.error(str(error))
 finally:
     st.session_state[routing.APP_KEY] = False  # a page run without this script finds it unset
+    warm.start()  # once the first page is drawn (or has stopped), so that it does not compete with it

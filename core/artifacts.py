@@ -328,5 +328,11 @@ def staged_model_dir(name: str, root: Path | None = None) -> Iterator[Path]:
     shutil.rmtree(previous, ignore_errors=True)
     if final.exists():
         final.rename(previous)
-    staging.rename(final)
+    try:
+        staging.rename(final)
+    except BaseException:
+        if previous.exists() and not final.exists():
+            previous.rename(final)  # the folder as it was
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(previous, ignore_errors=True)

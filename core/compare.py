@@ -98,11 +98,12 @@ def per_class_wide(table: pd.DataFrame, metrics: dict | None = None) -> pd.DataF
             support: its test images) follows `class`.
     """
     wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
-    counts = [] if metrics is None else ["images"]
+    columns = ["class", "model", "precision", "recall", "f1"]
     if metrics is not None:
         wide["images"] = wide["class"].map({cls: s["support"] for cls, s in metrics["per_class"].items()})
+        columns.insert(1, "images")
     wide["class"] = wide["class"].map(CLASS_TITLES)
-    return wide[["class", *counts, "model", "precision", "recall", "f1"]]
+    return wide[columns]
 
 
 def check_same_test_set(metrics_by_model: dict[str, dict]) -> None:

@@ -38,6 +38,7 @@ import pandas as pd
 from core import artifacts, audit, efficiency, models, paths
 from core.data import TRAIN_SPLIT, DatasetError
 from core.files import write_json
+from core.ood_report import REPORT_FILE
 
 RUN_FILE, LOG_FILE, PROGRESS_DIR, ARTIFACTS_DIR = "run.json", "train.log", "progress", "artifacts"
 LOCK_FILE = ".lock"  # in the runs folder: starting a run and recording its end take turns
@@ -58,7 +59,7 @@ TRAIN_COMMAND = "python -m core.train"
 # Artifacts computed from the shipped models (or next to them) that a promotion does not rewrite.
 DERIVED = {
     artifacts.BENCHMARK_FILE: artifacts.writer(artifacts.BENCHMARK_FILE),
-    "ood_report.json": "python -m core.ood_report",
+    REPORT_FILE: "python -m core.ood_report",
     artifacts.LOCALISATION_FILE: artifacts.writer(artifacts.LOCALISATION_FILE),
     artifacts.CROSSSOURCE_DIR: artifacts.writer(artifacts.CROSSSOURCE_SUMMARY),
     artifacts.NEIGHBOURS_FILE: artifacts.writer(artifacts.NEIGHBOURS_FILE),
@@ -601,23 +602,10 @@ def promote(run: Run, model: str, artifacts_root: str | os.PathLike | None = Non
     _check_complete(model, run.artifacts)
     root = paths.artifacts_dir(artifacts_root)
     _check_same_test_set(model, run.artifacts, root)
-    root.mkdir(parents=True, exist_ok=True)
-    final = artifacts.model_dir(model, root)
-    staging, previous = root / f".{model}.promote-{os.getpid()}", root / f".{model}.previous-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        shutil.copytree(artifacts.model_dir(model, run.artifacts), staging)
-        if final.exists():
-            final.rename(previous)
-        staging.rename(final)
-    except BaseException:
-        if previous.exists() and not final.exists():
-            previous.rename(final)  # the shipped folder back as it was
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+    with artifacts.staged_model_dir(model, root) as staging:  # swapped in whole, or not at all
+        shutil.copytree(artifacts.model_dir(model, run.artifacts), staging, dirs_exist_ok=True)
     stale = tuple(f"{file} (`{command}`)" for file, command in DERIVED.items() if (root / file).exists())
-    return Promotion(model, run.id, final, stale)
+    return Promotion(model, run.id, artifacts.model_dir(model, root), stale)
 
 
 def _clean_accuracy(name: str, root: Path, metrics: dict, result: dict | None) -> float:

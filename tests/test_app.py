@@ -78,7 +78,7 @@ def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_su
     names = artifacts.available_models()[:2]
     titles = {name: models.get(name).short_name for name in names}  # the table's; the sentence has titles
     headline, sentence = app.markdown[0].value, app.markdown[1].value
-    assert headline.startswith("### ") and "more accurate" in headline or "No clear winner" in headline
+    assert headline.startswith("### ") and ("more accurate" in headline or "No clear winner" in headline)
     assert sentence.startswith("On the clean subset") and "on the full test set" in sentence
     assert "McNemar" in sentence and "95% CI" in sentence
     table = app.dataframe[0].value
@@ -437,13 +437,16 @@ def test_the_detail_view_shows_one_image_both_models_and_steps_through_its_selec
     assert next(b for b in app.button if b.label == "Next →").disabled
 
 
+@needs_dataset
 def test_the_detail_view_of_an_unknown_image_says_where_to_open_one():
     app = AppTest.from_file(str(paths.ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     app.query_params["path"] = "Testing/glioma/not-there.jpg"
     app.run()
     app.switch_page("pages/image.py").run()
     assert not app.exception
-    assert any("Open a test image from a gallery" in i.value for i in app.info) or app.info
+    (info,) = app.info
+    assert "Open a test image from a gallery" in info.value
+    assert "`Testing/glioma/not-there.jpg` is not one of the test images" in info.value
 
 
 @needs_dataset

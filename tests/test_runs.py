@@ -141,8 +141,8 @@ def test_a_failed_promotion_leaves_the_shipped_folder_as_it_was(finished, tmp_pa
     (root / "custom_cnn" / "old.txt").write_text("the previous model")
     if failing == "copy":
 
-        def broken_copy(source, destination):
-            Path(destination).mkdir()
+        def broken_copy(source, destination, **options):
+            Path(destination).mkdir(exist_ok=True)
             raise OSError("disk full")
 
         monkeypatch.setattr(runs.shutil, "copytree", broken_copy)
@@ -150,7 +150,7 @@ def test_a_failed_promotion_leaves_the_shipped_folder_as_it_was(finished, tmp_pa
         rename = Path.rename
 
         def broken_rename(self, target):
-            if self.name.startswith(".custom_cnn.promote"):
+            if self.name.startswith(".custom_cnn.staging"):
                 raise OSError("disk full")
             return rename(self, target)
 

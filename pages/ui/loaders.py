@@ -222,12 +222,17 @@ def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
 
 @st.cache_data(show_spinner="Bootstrapping…")
 def accuracy_verdict() -> verdict.Verdict | None:
-    """The first two models on the full test set and the clean subset (core.verdict), or None."""
+    """The first two models on the full test set and the clean subset (core.verdict), or None;
+    from the same cached paired summaries and seed spreads the Overview shows below it."""
     names = model_names()
     if len(names) < 2:
         return None
-    runs = optional(lambda: {name: artifacts.load_run_predictions(name) for name in names[:2]})
-    return verdict.build(joined_predictions(), names, clean_paths(), runs)
+    subsets = [paired.FULL] + ([paired.CLEAN] if clean_paths() else [])
+    rows = tuple(
+        verdict.row(paired_summary(subset), subset, optional(lambda subset=subset: seed_spreads(subset)))
+        for subset in subsets
+    )
+    return verdict.Verdict(names=(names[0], names[1]), rows=rows)
 
 
 @st.cache_data
