@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import artifacts, cli, machine, models, paths
-from core.data import TEST_SPLIT, Sample, find_samples
-from core.decode import decode_image, load_images
-from core.efficiency import LATENCY_LABELS
+from core import artifacts, cli, machine, paths
+from core.data.dataset import TEST_SPLIT, Sample, find_samples
+from core.data.decode import decode_image, load_images
+from core.evaluation.efficiency import LATENCY_LABELS
 from core.files import write_json
-from core.litert import LiteRTModel, int8_serves
+from core.models import registry
+from core.serving.litert import LiteRTModel, int8_serves
 
-BATCH = 64  # batched throughput, as core.evaluate predicts
+BATCH = 64  # batched throughput, as core.evaluation.evaluate predicts
 GRADCAM_METHODS = ("Grad-CAM", "Grad-CAM++")
 TARGET_LITERT_MS = 6.0  # MobileNetV2, LiteRT fp32, batch 1
 TARGET_SPEEDUP = 3.0  # LiteRT vs compiled Keras, batch 1
@@ -74,7 +75,7 @@ def int8_accuracy(fp32: LiteRTModel, int8: LiteRTModel, images: np.ndarray, labe
 
 def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | None, repeats: int) -> dict:
     """Every timing of one model, its file sizes and, with the dataset, int8 vs fp32 accuracy."""
-    from core.gradcam import Explainer
+    from core.serving.gradcam import Explainer
 
     config, model = artifacts.load_config(name, root), artifacts.load_model(name, root)
     files = {"keras": artifacts.model_dir(name, root) / artifacts.MODEL_FILE}
@@ -84,7 +85,9 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
     }
     for path in files.values():
         if not path.is_file():
-            raise FileNotFoundError(f"{path} missing (write the LiteRT files with `python -m core.litert`)")
+            raise FileNotFoundError(
+                f"{path} missing (write the LiteRT files with `python -m core.serving.litert`)"
+            )
     fp32, int8 = LiteRTModel(files["tflite_fp32"]), LiteRTModel(files["tflite_int8"])
     size = config.image_size
     print(f"[{name}] timing {repeats} calls each at {size} px", flush=True)
@@ -96,7 +99,7 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
     image = decode_image(upload, size)  # (S, S, 3)
     one, one_float = image[None], image[None].astype(np.float32)  # (1, S, S, 3)
     batch = images[:BATCH].astype(np.float32)  # (64, S, S, 3)
-    compiled = models.compiled(model)
+    compiled = registry.compiled(model)
     results = {
         "keras_predict_batch_1": timed(lambda: model.predict(one_float, verbose=0), repeats),
         "keras_compiled_batch_1": timed(lambda: np.asarray(compiled(one_float)), repeats),
@@ -113,7 +116,7 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
     )
     # Grad-CAM as the pages run it: one explainer per model, built once, then one image at a time.
     explainer, class_index = (
-        Explainer(model, models.get(config.architecture).explain_layer),
+        Explainer(model, registry.get(config.architecture).explain_layer),
         int(fp32.probabilities(one).argmax()),
     )
     for method in GRADCAM_METHODS:
@@ -168,14 +171,14 @@ def check_targets(results: dict) -> list[dict]:
         speedup = report["litert_speedup_vs_compiled_keras"]
         targets.append(
             target(
-                f"{models.get(name).short_name} LiteRT speedup vs compiled Keras, batch 1",
+                f"{registry.get(name).short_name} LiteRT speedup vs compiled Keras, batch 1",
                 speedup,
                 ">=",
                 TARGET_SPEEDUP,
                 "x",
             )
         )
-    compared = [name for name in results if not models.get(name).control]
+    compared = [name for name in results if not registry.get(name).control]
     for method in GRADCAM_METHODS:
         seconds = sum(median(name, f"gradcam_{method}") for name in compared) / 1000
         label = f"{method} of one image, the compared models together"

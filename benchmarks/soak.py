@@ -27,14 +27,14 @@ import numpy as np
 from benchmarks.cold_start import WAIT_MS, browser_page, streamlit_server
 from benchmarks.inference import save, target
 from core import artifacts, cli, machine, paths
-from core.data import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, Sample, find_samples
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, Sample, find_samples
 
 SOAK_FILE = "benchmark_soak.json"  # next to the model folders, like the other benchmarks
 TARGET_GROWTH_MIB = 50.0  # resident memory gained after warm-up, over the whole soak
 TARGET_LATENCY_S = 0.5  # median, from setting the file input to the labels on screen
 PREDICT_TITLE, GRADCAM_TITLE = "Live prediction", "Grad-CAM: where each model looks"
 PREDICTION = "Prediction"  # the label of each model's metric on the Live prediction page
-TIMING = re.compile(r"(\d+) ms inference, (\d+) ms waiting")  # core.predict.shown_time
+TIMING = re.compile(r"(\d+) ms inference, (\d+) ms waiting")  # core.serving.predict.shown_time
 
 # The result of the upload named `name` on screen: its caption and a `label` metric per model, all
 # from the current script run (Streamlit marks the elements of the run before as data-stale).

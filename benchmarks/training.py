@@ -1,7 +1,7 @@
 """Training benchmark of every model: decoding, cached activations, and seconds per epoch.
 
 CLI: python -m benchmarks.training [--data DIR] [--epochs N] [--artifacts DIR]
-runs the real training command (core.train.train) for N epochs of every phase into a temporary
+runs the real training command (core.training.train.train) for N epochs of every phase into a temporary
 folder, prints a table and writes artifacts/benchmark_training.json. From the seconds per
 epoch it projects both models' end-to-end time for the shipped schedules (the epochs the
 shipped runs actually took, from their history.json) against the 20-minute target for the two
@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 
 from benchmarks.inference import save
-from core import artifacts, cli, machine, models, paths, train
-from core.cache import CACHE_ENV_VAR, cached_images
-from core.config import ModelConfig
-from core.data import TRAIN_SPLIT, find_samples
-from core.duplicates import validation_split
-from core.efficiency import TRAINING_TARGET_S
+from core import artifacts, cli, machine, paths
+from core.data.cache import CACHE_ENV_VAR, cached_images
+from core.data.dataset import TRAIN_SPLIT, find_samples
+from core.data.duplicates import validation_split
+from core.evaluation.efficiency import TRAINING_TARGET_S
+from core.models import registry
+from core.models.config import ModelConfig
+from core.training import train
 
 BENCHMARK_FILE = "benchmark_training.json"
 FIXED_PARTS = ("activations", "augmented activations", "export")  # manifest entries outside the epochs
@@ -95,7 +97,7 @@ def bench_model(name: str, data_dir: Path, shipped_root: Path, workdir: Path, ep
 
     The run goes to `workdir`; the shipped artifacts in `shipped_root` are only read.
     """
-    default = models.get(name).config
+    default = registry.get(name).config
     config = dataclasses.replace(
         default, epochs=epochs, fine_tune_epochs=min(epochs, default.fine_tune_epochs)
     )
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             if previous_cache is not None:
                 os.environ[CACHE_ENV_VAR] = previous_cache
     info["load_average_1m_after"] = machine.load_average()
-    compared = [name for name in runs if not models.get(name).control]
+    compared = [name for name in runs if not registry.get(name).control]
     total = {
         state: round(sum(runs[name]["projected_s"][state] for name in compared), 1)
         for state in ("cold", "cached", "fastest")

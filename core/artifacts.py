@@ -19,27 +19,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core import models, paths
-from core.config import ModelConfig
+from core import paths
+from core.models import registry
+from core.models.config import ModelConfig
 
 if TYPE_CHECKING:
     import keras
 
-    from core.neighbours import Neighbours
+    from core.serving.neighbours import Neighbours
 
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.csv"  # one row per test image
 VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
-GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.ood)
-RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core.train --seeds)
+GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.serving.ood)
+RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core.training.train --seeds)
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
-PROVENANCE_FILE = "provenance.json"  # each image's source collection (core.provenance)
-CROSSSOURCE_DIR = "crosssource"  # leave-one-source-out results, a folder per recipe (core.crosssource)
+PROVENANCE_FILE = "provenance.json"  # each image's source collection (core.data.provenance)
+CROSSSOURCE_DIR = (
+    "crosssource"  # leave-one-source-out results, a folder per recipe (core.studies.crosssource)
+)
 CROSSSOURCE_SUMMARY = "summary.json"
 CURRENT_RECIPE = "current"  # the shipped models' recipe; earlier recipes' results sit beside it
-NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.neighbours)
-LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.localisation
-# Optional LiteRT copies of the model (core.litert); Keras is the fallback, so not in ARTIFACT_FILES.
+NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
+LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
+# Optional LiteRT copies of the model (core.serving.litert); Keras is the fallback, so not in ARTIFACT_FILES.
 TFLITE_FILE = "model.tflite"  # float32
 TFLITE_INT8_FILE = "model_int8.tflite"  # full integer: int8 weights and activations
 INT8_SERVES = "int8_serves"  # in benchmark.json, per model: the app predicts with the int8 copy
@@ -61,7 +64,12 @@ ARTIFACT_FILES = (
     GUARD_FILE,
     "manifest.json",
 )
-EVALUATION_FILES = ("metrics.json", PREDICTIONS_FILE, VALIDATION_FILE, GUARD_FILE)  # core.evaluate's
+EVALUATION_FILES = (
+    "metrics.json",
+    PREDICTIONS_FILE,
+    VALIDATION_FILE,
+    GUARD_FILE,
+)  # core.evaluation.evaluate's
 KERAS_ARCHIVE_FILES = {"metadata.json", "config.json", "model.weights.h5"}  # inside every .keras zip
 LFS_POINTER = b"version https://git-lfs"  # how a Git LFS pointer file starts
 # What a damaged file can raise while read: bad JSON or text (ValueError), a bad zip, a short read.
@@ -81,18 +89,18 @@ def writer(file: str, name: str | None = None) -> str:
     if file in BENCHMARKS:
         return f"python -m {BENCHMARKS[file]}"
     if file == AUDIT_FILE:
-        return "python -m core.audit"
+        return "python -m core.studies.audit"
     if file == PROVENANCE_FILE:
-        return "python -m core.provenance"
+        return "python -m core.data.provenance"
     if file == CROSSSOURCE_SUMMARY:
-        return "python -m core.crosssource"
+        return "python -m core.studies.crosssource"
     if file == NEIGHBOURS_FILE:
-        return "python -m core.neighbours"
+        return "python -m core.serving.neighbours"
     if file in (LOCALISATION_FILE, LOCALISATION_TABLE):
-        return "python -m core.localisation"
+        return "python -m core.studies.localisation"
     if file in (TFLITE_FILE, TFLITE_INT8_FILE):
-        return f"python -m core.litert --model {name} --data DIR"
-    module = "core.evaluate" if file in EVALUATION_FILES else "core.train"
+        return f"python -m core.serving.litert --model {name} --data DIR"
+    module = "core.evaluation.evaluate" if file in EVALUATION_FILES else "core.training.train"
     return f"python -m {module} --model {name}"
 
 
@@ -129,7 +137,7 @@ def available_models(root: Path | None = None) -> list[str]:
     """Names of the registered models with a complete artifact folder, in registry order."""
     return [
         name
-        for name in models.names()
+        for name in registry.names()
         if all((model_dir(name, root) / file).is_file() for file in ARTIFACT_FILES)
     ]
 
@@ -137,7 +145,9 @@ def available_models(root: Path | None = None) -> list[str]:
 def _path(name: str, file: str, root: Path | None) -> Path:
     path = model_dir(name, root) / file
     if not path.is_file():
-        raise ArtifactError(f"artifact missing: {path} (train it with `python -m core.train --model {name}`)")
+        raise ArtifactError(
+            f"artifact missing: {path} (train it with `python -m core.training.train --model {name}`)"
+        )
     return path
 
 
@@ -183,10 +193,10 @@ def _table(path: Path, command: str) -> pd.DataFrame:
 
 
 def load_run_predictions(name: str, root: Path | None = None) -> dict[int, pd.DataFrame]:
-    """Every run's test predictions by seed, the served run's included (core.train --seeds)."""
+    """Every run's test predictions by seed, the served run's included (core.training.train --seeds)."""
     runs = {}
     for folder in seed_runs(name, root):
-        command = f"python -m core.train --model {name} --seeds N"
+        command = f"python -m core.training.train --model {name} --seeds N"
         for file in ("manifest.json", PREDICTIONS_FILE):
             if not (folder / file).is_file():
                 raise ArtifactError(f"artifact missing: {folder / file} (rewrite it with `{command}`)")
@@ -219,23 +229,23 @@ def _dataset_json(relpath: str, root: Path | None) -> dict:
 
 
 def load_audit(root: Path | None = None) -> dict:
-    """The dataset's leakage audit (core.audit)."""
+    """The dataset's leakage audit (core.studies.audit)."""
     return _dataset_json(AUDIT_FILE, root)
 
 
 def load_provenance(root: Path | None = None) -> dict:
-    """Each image's source collection, and the counts per split, source and class (core.provenance)."""
+    """Each image's source collection, and the counts per split, source and class (core.data.provenance)."""
     return _dataset_json(PROVENANCE_FILE, root)
 
 
 def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:
-    """Where the models look against the tumour boxes: (summary, per-image table) (core.localisation)."""
+    """Where the models look against the tumour boxes: (summary, per-image table) (core.studies.localisation)."""
     return _dataset_json(LOCALISATION_FILE, root), _table(*_dataset_file(LOCALISATION_TABLE, root))
 
 
 def load_neighbours(root: Path | None = None) -> "Neighbours":
-    """The nearest-training-image reference (core.neighbours)."""
-    from core.neighbours import Neighbours
+    """The nearest-training-image reference (core.serving.neighbours)."""
+    from core.serving.neighbours import Neighbours
 
     path, command = _dataset_file(NEIGHBOURS_FILE, root)
     with reading(path, command):
@@ -250,7 +260,7 @@ def crosssource_recipes(root: Path | None = None) -> list[str]:
 
 
 def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> dict:
-    """One recipe's leave-one-source-out summary (core.crosssource)."""
+    """One recipe's leave-one-source-out summary (core.studies.crosssource)."""
     return _dataset_json(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
 
 
@@ -263,7 +273,7 @@ def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict
 
 
 def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path:
-    """Where a model's LiteRT copy lives (it may not exist: `python -m core.litert` writes it)."""
+    """Where a model's LiteRT copy lives (it may not exist: `python -m core.serving.litert` writes it)."""
     return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
 
 

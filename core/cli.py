@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from core import paths
 from core.artifacts import ArtifactError
-from core.data import DatasetError
-from core.models import names as model_names
+from core.data.dataset import DatasetError
+from core.models.registry import names as model_names
 
 
 def parser(description: str, models: bool = True, data: bool = True) -> argparse.ArgumentParser:

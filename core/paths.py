@@ -9,13 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = ROOT / "artifacts"
 DEFAULT_DATA_DIR = ROOT / "data" / "brain-tumor-mri"
-RUNS_DIR = ROOT / "runs"  # training runs started from the app (core.runs)
+RUNS_DIR = ROOT / "runs"  # training runs started from the app (core.training.runs)
 
 DATA_ENV_VAR = "BRAIN_MRI_DATA"
 ARTIFACTS_ENV_VAR = "BRAIN_MRI_ARTIFACTS"
 WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
 RUNS_ENV_VAR = "BRAIN_MRI_RUNS"
-PROGRESS_ENV_VAR = "BRAIN_MRI_PROGRESS"  # a folder where core.train writes each epoch's records
+PROGRESS_ENV_VAR = "BRAIN_MRI_PROGRESS"  # a folder where core.training.train writes each epoch's records
 
 
 def data_dir(flag: str | os.PathLike | None = None) -> Path:
@@ -40,7 +40,7 @@ def runs_dir(flag: str | os.PathLike | None = None) -> Path:
 
 
 def progress_dir() -> Path | None:
-    """Where core.train writes its records after every epoch: $BRAIN_MRI_PROGRESS, else nowhere."""
+    """Where core.training.train writes its records after every epoch: $BRAIN_MRI_PROGRESS, else nowhere."""
     chosen = os.environ.get(PROGRESS_ENV_VAR)
     return Path(chosen).expanduser() if chosen else None
 

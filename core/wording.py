@@ -4,7 +4,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.stats import Interval
+    from core.evaluation.stats import Interval
 
 
 def both(count: int) -> str:

@@ -1,7 +1,8 @@
 import streamlit as st
 
-from core import audit, provenance
-from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.data import provenance
+from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.studies import audit
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 PAIRS_SHOWN, PAIR_COLUMNS = 12, 4  # a page of pairs
@@ -11,7 +12,7 @@ st.title("Leakage audit")
 st.caption(audit.WHY)
 result, summary = loaders.leakage_audit(), loaders.audit_summary()
 if result is None:
-    st.info("No audit in artifacts/. Write it with `python -m core.audit` (needs the dataset).")
+    st.info("No audit in artifacts/. Write it with `python -m core.studies.audit` (needs the dataset).")
     st.stop()
 
 cards = st.columns(len(summary.parts) + 1)

@@ -1,7 +1,8 @@
 import streamlit as st
 
-from core import calibration, wording
-from core.figures import reliability_diagram
+from core import wording
+from core.evaluation import calibration
+from core.report.figures import reliability_diagram
 from pages.ui import loaders, routing, sidebar, widgets
 
 names = routing.require_models()

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from core import compare
-from core.data import CLASS_NAMES
-from core.figures import confusion_difference_figure, confusion_figure
+from core.data.dataset import CLASS_NAMES
+from core.evaluation import compare
+from core.report.figures import confusion_difference_figure, confusion_figure
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 CELL_KEY = "cm_cell"  # the chosen cell: (model, true class, predicted class), or None

@@ -1,8 +1,9 @@
 import streamlit as st
 
-from core import curves, wording
-from core.data import CLASS_NAMES
-from core.figures import coverage_curve, precision_recall_curves, roc_curves
+from core import wording
+from core.data.dataset import CLASS_NAMES
+from core.evaluation import curves
+from core.report.figures import coverage_curve, precision_recall_curves, roc_curves
 from pages.ui import loaders, routing, sidebar, widgets
 
 names = routing.require_models()

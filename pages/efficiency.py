@@ -1,8 +1,10 @@
 import streamlit as st
 
-from core import artifacts, efficiency, litert, wording
-from core.figures import latency_bars
-from core.reference import PUBLISHED_MOBILENETV2
+from core import artifacts, wording
+from core.evaluation import efficiency
+from core.report.figures import latency_bars
+from core.report.reference import PUBLISHED_MOBILENETV2
+from core.serving import litert
 from pages.ui import loaders, routing, widgets
 
 names = routing.require_models()

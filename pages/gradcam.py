@@ -1,9 +1,10 @@
 import streamlit as st
 
-from core import compare, localisation, paired
-from core.gradcam import METHODS
-from core.imagefile import UPLOAD_SUFFIXES, ImageError
-from core.predict import verdict
+from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
+from core.evaluation import compare, paired
+from core.serving.gradcam import METHODS
+from core.serving.predict import verdict
+from core.studies import localisation
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 PICKED = "gradcam_path"  # the test image picked, kept when the list or the subset changes
@@ -56,7 +57,7 @@ if images:
 
 st.subheader("Where the models look, against the tumour boxes")
 if (scored := loaders.localisation()) is None:
-    st.info("No localisation scores in artifacts/. Write them with `python -m core.localisation`.")
+    st.info("No localisation scores in artifacts/. Write them with `python -m core.studies.localisation`.")
 else:
     summary, table = scored
     subset = localisation.CLEAN if sidebar.subset() == paired.CLEAN else localisation.FULL

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import audit, localisation
-from core.data import CLASS_NAMES
-from core.figures import cam_colour_bar, probability_bars
-from core.gradcam import METHODS, overlay
-from core.imagefile import ImageError
+from core.data.dataset import CLASS_NAMES
+from core.data.imagefile import ImageError
+from core.report.figures import cam_colour_bar, probability_bars
+from core.serving.gradcam import METHODS, overlay
+from core.studies import audit, localisation
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 SHOWN_SIZE = 448  # the large picture, in pixels

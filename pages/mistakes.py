@@ -1,7 +1,8 @@
 import streamlit as st
 
-from core import compare, wording
-from core.data import CLASS_NAMES, CLASS_TITLES
+from core import wording
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES
+from core.evaluation import compare
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 HARDEST_PAIR = ["glioma", "meningioma"]  # the two classes most often mistaken for each other

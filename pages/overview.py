@@ -2,10 +2,13 @@ import itertools
 
 import streamlit as st
 
-from core import compare, generalisation, paired, release, seeds, stats, verdict, wording
-from core.data import CLASS_TITLES
-from core.figures import difference_bars, per_class_bars
-from core.reference import PUBLISHED_MOBILENETV2
+from core import wording
+from core.data import release
+from core.data.dataset import CLASS_TITLES
+from core.evaluation import compare, paired, seeds, stats, verdict
+from core.report import generalisation
+from core.report.figures import difference_bars, per_class_bars
+from core.report.reference import PUBLISHED_MOBILENETV2
 from pages.ui import loaders, model_card, report, routing, sidebar, widgets
 
 # Title first: Streamlit shows each element as the script reaches it, so the page appears while

@@ -1,7 +1,9 @@
 import streamlit as st
 
-from core import artifacts, models, paths, runs
-from core.figures import training_curves
+from core import artifacts, paths
+from core.models import registry
+from core.report.figures import training_curves
+from core.training import runs
 from pages.ui import routing, sidebar, widgets
 
 REFRESH_S = 2  # while a run goes, its progress redraws this often (the rest of the page stays)
@@ -61,7 +63,7 @@ def show_run(run: runs.Run) -> None:
     if run.status == runs.FAILED:
         st.error(f"Run {run.id} failed (exit code {run.exit_code}): its log below says why.")
     if progress.records:
-        color = models.get(progress.model).color
+        color = registry.get(progress.model).color
         for column, metric in zip(st.columns(2), ("accuracy", "loss")):
             with column:
                 figure = training_curves(progress.history(), metric, color)

@@ -1,7 +1,8 @@
 import streamlit as st
 
-from core import efficiency, wording
-from core.figures import training_curves
+from core import wording
+from core.evaluation import efficiency
+from core.report.figures import training_curves
 from pages.ui import loaders, routing, widgets
 
 names = routing.require_models()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
 
 
 def make_scan(label: int, seed: int, size: int = 48) -> Image.Image:
@@ -46,7 +46,7 @@ def tiny_cnn():
     """An untrained custom CNN at 64 px with its config: fast, real Keras."""
     import dataclasses
 
-    from core.models import CUSTOM_CNN, build_model
+    from core.models.registry import CUSTOM_CNN, build_model
 
     config = dataclasses.replace(CUSTOM_CNN, image_size=64)
     return build_model(config), config

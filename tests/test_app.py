@@ -9,8 +9,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_scan, write_dataset
-from core import artifacts, models, paths
-from core.predict import MAX_BATCH_FILES, NOT_RECOGNISED, TOO_SMALL
+from core import artifacts, paths
+from core.models import registry
+from core.serving.predict import MAX_BATCH_FILES, NOT_RECOGNISED, TOO_SMALL
 
 PAGES = [
     "pages/overview.py",
@@ -76,7 +77,7 @@ def test_overview_shows_each_models_accuracy():
 def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_subset():
     app = open_page("pages/overview.py")
     names = artifacts.available_models()[:2]
-    titles = {name: models.get(name).short_name for name in names}  # the table's; the sentence has titles
+    titles = {name: registry.get(name).short_name for name in names}  # the table's; the sentence has titles
     headline, sentence = app.markdown[0].value, app.markdown[1].value
     assert headline.startswith("### ") and ("more accurate" in headline or "No clear winner" in headline)
     assert sentence.startswith("On the clean subset") and "on the full test set" in sentence
@@ -297,7 +298,7 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
     targets = next(frame.value for frame in app.dataframe if "target" in frame.value.columns)
     assert len(targets) == sum(len(benchmark.get("targets", [])) for benchmark in benchmarks)
     assert len(app.get("plotly_chart")) == 1
-    compared = [name for name in artifacts.available_models() if not models.get(name).control]
+    compared = [name for name in artifacts.available_models() if not registry.get(name).control]
     total = sum(artifacts.load_manifest(name)["wall_time_s"]["total"] for name in compared)
     assert f"end to end: **{total / 60:.1f} min**" in " ".join(m.value for m in app.markdown)
     visits = next(frame.value for frame in app.dataframe if "page" in frame.value.columns)
@@ -308,7 +309,8 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
 
 
 def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
-    from core import crosssource, provenance
+    from core.data import provenance
+    from core.studies import crosssource
 
     app = open_page("pages/generalisation.py")
     tables = [frame.value for frame in app.dataframe]
@@ -325,7 +327,7 @@ def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
     assert set(loso["Held out"]) == set(crosssource.FOLDS)
     for fold, entry in summary["folds"].items():
         for name, figures in entry["models"].items():
-            row = loso[(loso["Held out"] == fold) & (loso["Model"] == models.get(name).short_name)]
+            row = loso[(loso["Held out"] == fold) & (loso["Model"] == registry.get(name).short_name)]
             assert row["Tumour recall"].iloc[0].startswith(f"{figures['tumour_recall']['estimate']:.1%}")
     assert len(app.get("plotly_chart")) >= 2  # a confusion per model for the chosen fold
     warnings = tables[3]
@@ -336,7 +338,7 @@ def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
 
 def test_the_clean_subset_gives_per_source_figures_on_its_images_only():
     app = open_page("pages/generalisation.py", subset="Clean subset")
-    from core.audit import clean_test_paths
+    from core.studies.audit import clean_test_paths
 
     per_source = app.dataframe[1].value
     assert per_source["Images"].sum() == len(clean_test_paths(artifacts.load_audit()))
@@ -350,7 +352,7 @@ def test_overview_and_live_prediction_carry_the_model_card():
 
 
 def test_gradcam_page_scores_every_model_against_the_tumour_boxes():
-    from core.gradcam import METHODS
+    from core.serving.gradcam import METHODS
 
     app = open_page("pages/gradcam.py")
     summary, _ = artifacts.load_localisation()
@@ -379,7 +381,7 @@ def test_a_boxed_test_image_gets_its_tumour_box_and_each_models_score():
 
 @needs_dataset
 def test_the_audit_shows_the_label_conflicts_between_collections():
-    from core.provenance import LABEL_CONFLICTS
+    from core.data.provenance import LABEL_CONFLICTS
 
     app = open_page("pages/audit.py")
     conflicts = [c.value for c in app.caption if "figshare says Meningioma" in c.value]

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core import artifacts, audit
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, TRAIN_SPLIT
+from core import artifacts
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, TRAIN_SPLIT
+from core.studies import audit
 
 
 def distinct_scan(seed: int) -> Image.Image:

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from core import cache, paths
-from core.data import TRAIN_SPLIT, find_samples
-from core.decode import load_images
+from core import paths
+from core.data import cache
+from core.data.dataset import TRAIN_SPLIT, find_samples
+from core.data.decode import load_images
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import calibration
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS
+from core.evaluation import calibration
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from core import compare
-from core.data import PROBABILITY_COLUMNS
+from core.data.dataset import PROBABILITY_COLUMNS
+from core.evaluation import compare
 
 
 def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import write_dataset
-from core import crosssource, provenance
-from core.data import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT, find_samples
+from core.data import provenance
+from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT, find_samples
+from core.studies import crosssource
 
 
 def write_boxes(data_dir: Path) -> Path:

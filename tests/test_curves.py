@@ -1,12 +1,14 @@
-"""core.curves on hand-made prediction tables whose answers are known, and its figures."""
+"""core.evaluation.curves on hand-made prediction tables whose answers are known, and its figures."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core import compare, curves, figures, wording
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS
-from core.evaluate import metrics_from_predictions
+from core import wording
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS
+from core.evaluation import compare, curves
+from core.evaluation.evaluate import metrics_from_predictions
+from core.report import figures
 
 
 def predictions(rows: list[tuple[str, list[float]]]) -> pd.DataFrame:

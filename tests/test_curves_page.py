@@ -5,8 +5,10 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import artifacts, audit, curves, paired, paths
-from core.data import CLASS_NAMES
+from core import artifacts, paths
+from core.data.dataset import CLASS_NAMES
+from core.evaluation import curves, paired
+from core.studies import audit
 
 PAGE = "pages/curves.py"
 TIMEOUT = 120

@@ -1,7 +1,7 @@
 import pytest
 
 from conftest import make_scan, write_dataset
-from core.data import (
+from core.data.dataset import (
     CLASS_NAMES,
     TEST_SPLIT,
     TRAIN_SPLIT,

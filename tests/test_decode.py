@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from conftest import make_scan
-from core.data import TRAIN_SPLIT, find_samples
-from core.decode import decode_image, decode_sized, load_images
-from core.imagefile import ImageError
+from core.data.dataset import TRAIN_SPLIT, find_samples
+from core.data.decode import decode_image, decode_sized, load_images
+from core.data.imagefile import ImageError
 
 
 def _encoded(image: Image.Image, format: str) -> bytes:

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import write_dataset
-from core import duplicates
-from core.data import CLASS_NAMES, TRAIN_SPLIT, find_samples, split_validation
+from core.data import duplicates
+from core.data.dataset import CLASS_NAMES, TRAIN_SPLIT, find_samples, split_validation
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import pytest
 
-from core import efficiency, figures
+from core.evaluation import efficiency
+from core.report import figures
 
 BENCHMARK = {
     "models": {

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from core import figures, models
-from core.calibration import ReliabilityBins
+from core.evaluation.calibration import ReliabilityBins
+from core.models import registry
+from core.report import figures
 
 MATRIX = [[8, 2, 0, 0], [1, 9, 0, 0], [0, 0, 10, 0], [0, 1, 0, 9]]
 
@@ -103,8 +104,8 @@ def test_probability_bars_one_trace_per_model_in_its_colour():
     )
     assert [t.name for t in fig.data] == ["MobileNetV2", "CNN"]
     assert [t.marker.color for t in fig.data] == [
-        models.get("mobilenetv2").color,
-        models.get("custom_cnn").color,
+        registry.get("mobilenetv2").color,
+        registry.get("custom_cnn").color,
     ]
     assert list(fig.data[0].text) == ["70.0%", "10.0%", "10.0%", "10.0%"]
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_scan
-from core.data import CLASS_NAMES, DatasetError
-from core.folder_eval import (
+from core.data.dataset import CLASS_NAMES, DatasetError
+from core.evaluation.folder_eval import (
     CLASSES,
     TUMOUR,
     TUMOUR_AXIS,
@@ -16,8 +16,8 @@ from core.folder_eval import (
     main,
     scores,
 )
-from core.ood import Checker, Guard
-from core.predict import NOT_RECOGNISED, Predictor
+from core.serving.ood import Checker, Guard
+from core.serving.predict import NOT_RECOGNISED, Predictor
 
 
 def write_labelled(root: Path, folders: dict[str, int], size: int = 64) -> Path:
@@ -179,7 +179,7 @@ def test_the_failures_are_the_wrong_and_the_flagged_images():
 
 
 def test_a_tumour_confusion_draws_two_by_two_with_counts_and_row_shares():
-    from core.figures import ERROR_COLOR, confusion_figure, shade
+    from core.report.figures import ERROR_COLOR, confusion_figure, shade
 
     fig = confusion_figure([[3, 1], [0, 2]], normalize=False, color="#2563eb", classes=TUMOUR_AXIS)
     assert list(fig.data[0].text) == ["3", "1", "0", "2"]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from core import models
-from core.gradcam import METHODS, Explainer, overlay
+from core.models import registry
+from core.serving.gradcam import METHODS, Explainer, overlay
 
 
 def test_overlay_blends_at_the_given_opacity_and_any_size():
@@ -30,7 +30,7 @@ def test_overlay_refuses_bad_arguments(image, opacity, message):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_cam_method_runs_on_a_custom_cnn(tiny_cnn, method):
     model, config = tiny_cnn
-    explainer = Explainer(model, models.get(config.architecture).explain_layer)
+    explainer = Explainer(model, registry.get(config.architecture).explain_layer)
     image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     heatmap = explainer.heatmap(image, class_index=1, method=method)
     assert heatmap.shape == (64, 64) and heatmap.min() >= 0 and heatmap.max() <= 1
@@ -44,7 +44,7 @@ def test_unknown_method_is_refused(tiny_cnn):
 def test_split_refuses_a_model_that_branches_after_the_layer():
     import keras
 
-    from core.gradcam import split_at
+    from core.serving.gradcam import split_at
 
     inputs = keras.Input((16, 16, 3))
     conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from core.decode import Decoded
-from core.lesions import cut, paste, pasted, with_pastes
-from core.provenance import NOTUMOR, Box
+from core.data.decode import Decoded
+from core.data.provenance import NOTUMOR, Box
+from core.training.lesions import cut, paste, pasted, with_pastes
 
 SIDE = 96
 
@@ -62,7 +62,7 @@ def test_pasted_slices_take_the_lesion_class_and_repeat_with_their_seed():
 def test_with_pastes_uses_boxed_training_tumours_and_adds_one_per_no_tumour_slice(tiny_cnn):
     import dataclasses
 
-    from core.data import Sample
+    from core.data.dataset import Sample
 
     _, config = tiny_cnn
     images = np.stack([tumour_slice()[0], head(seed=1), head(seed=2), tumour_slice(seed=3)[0]])
@@ -81,7 +81,7 @@ def test_with_pastes_uses_boxed_training_tumours_and_adds_one_per_no_tumour_slic
 def test_random_intensity_keeps_the_range_and_the_background_and_repeats_with_its_seed():
     import tensorflow as tf
 
-    from core.pipeline import random_intensity
+    from core.training.pipeline import random_intensity
 
     images = tf.constant(np.stack([head(seed=s) for s in range(16)]).astype(np.float32))
     out = random_intensity(images, tf.constant([3, 4], tf.int64)).numpy()

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from core import artifacts, models, paths
-from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
-from core.decode import load_images
-from core.litert import LiteRTModel, export
-from core.predict import Predictor
+from core import artifacts, paths
+from core.data.dataset import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.data.decode import load_images
+from core.models import registry
+from core.serving.litert import LiteRTModel, export
+from core.serving.predict import Predictor
 
 PARITY_ATOL = 1e-4  # float32 kernels differ in summation order, never by more than this
 
@@ -99,13 +100,13 @@ def test_predictor_falls_back_to_keras_when_the_tflite_file_is_corrupt(tiny_cnn,
 
 shipped_litert = pytest.mark.skipif(
     not (paths.data_dir() / TEST_SPLIT).is_dir()
-    or not all(artifacts.tflite_path(name).is_file() for name in models.names()),
-    reason=f"needs the dataset (${paths.DATA_ENV_VAR}) and the .tflite files (python -m core.litert)",
+    or not all(artifacts.tflite_path(name).is_file() for name in registry.names()),
+    reason=f"needs the dataset (${paths.DATA_ENV_VAR}) and the .tflite files (python -m core.serving.litert)",
 )
 
 
 @shipped_litert
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", registry.names())
 def test_shipped_litert_model_matches_keras_on_every_test_image(name):
     config = artifacts.load_config(name)
     images, _, kept, _ = load_images(find_samples(paths.data_dir(), TEST_SPLIT), config.image_size)
@@ -123,11 +124,11 @@ def test_shipped_litert_model_matches_keras_on_every_test_image(name):
 
 
 @shipped_litert
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", registry.names())
 def test_the_app_serves_an_int8_copy_only_where_it_gives_float32s_answers(name):
     """Where benchmark.json lets the app predict with the int8 copy, it changes at most
     litert.INT8_MAX_LABELS_CHANGED of the test labels; elsewhere the app uses float32."""
-    from core.litert import INT8_MAX_LABELS_CHANGED
+    from core.serving.litert import INT8_MAX_LABELS_CHANGED
 
     served = artifacts.serving_tflite(name)
     if served == artifacts.tflite_path(name):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import localisation
-from core.provenance import Box
+from core.data.provenance import Box
+from core.studies import localisation
 
 SIDE = 100
 BOX = Box(x_center=0.25, y_center=0.25, width=0.1, height=0.1)  # pixels 20..30 on both axes
@@ -66,7 +66,7 @@ def test_the_summary_gives_intervals_per_class_and_the_paired_pointing_differenc
 
 def test_measure_scores_each_image_for_its_true_class(tiny_cnn):
     from conftest import make_scan
-    from core.gradcam import Explainer
+    from core.serving.gradcam import Explainer
 
     model, config = tiny_cnn
     images = np.stack([np.asarray(make_scan(label, 0, config.image_size).convert("RGB")) for label in (0, 1)])

@@ -2,15 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import Sample
-from core.evaluate import (
+from core.data.dataset import Sample
+from core.evaluation.evaluate import (
     Evaluation,
     classification_metrics,
     metrics_from_predictions,
     predictions_table,
     write_evaluation,
 )
-from core.ood import Guard
+from core.serving.ood import Guard
 
 
 def one_hot_probabilities(predicted: list[int]) -> np.ndarray:

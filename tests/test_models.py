@@ -4,8 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from core import models
-from core.models import CUSTOM_CNN, MOBILENETV2, base_layers, build_custom_cnn, build_model, unfreeze_top
+from core.models import registry
+from core.models.registry import (
+    CUSTOM_CNN,
+    MOBILENETV2,
+    base_layers,
+    build_custom_cnn,
+    build_model,
+    unfreeze_top,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +29,7 @@ def test_mobilenetv2_takes_raw_224_rgb_and_outputs_four_probabilities(mobilenet)
 
 def test_mobilenetv2_is_one_flat_graph_reaching_conv_1(mobilenet):
     names = [layer.name for layer in mobilenet.layers]
-    assert models.get("mobilenetv2").explain_layer == "Conv_1" and "Conv_1" in names
+    assert registry.get("mobilenetv2").explain_layer == "Conv_1" and "Conv_1" in names
     assert not any(isinstance(layer, keras.Model) for layer in mobilenet.layers)
     # ImageNet base (2,257,984) + a 1280 -> 4 softmax head.
     assert mobilenet.count_params() == 2_257_984 + 1280 * 4 + 4
@@ -52,7 +59,7 @@ def test_custom_cnn_shapes_and_layers():
     assert model.input_shape == (None, 128, 128, 3) and model.output_shape == (None, 4)
     kinds = {type(layer).__name__ for layer in model.layers}
     assert {"Conv2D", "BatchNormalization", "MaxPooling2D", "Dropout", "Flatten", "Dense"} <= kinds
-    assert model.get_layer(models.get("custom_cnn").explain_layer).output.shape[1:] == (8, 8, 256)
+    assert model.get_layer(registry.get("custom_cnn").explain_layer).output.shape[1:] == (8, 8, 256)
     assert all(layer.trainable for layer in model.layers)
     assert 500_000 < model.count_params() < 2_000_000
 

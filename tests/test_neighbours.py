@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core.neighbours import NOTUMOR, K, fit
+from core.serving.neighbours import NOTUMOR, K, fit
 
 
 def reference():
@@ -32,7 +32,7 @@ def test_only_a_no_tumour_answer_among_tumour_neighbours_is_doubted():
 
 
 def test_the_reference_survives_a_save_and_load(tmp_path):
-    from core.neighbours import Neighbours
+    from core.serving.neighbours import Neighbours
 
     neighbours = reference()
     neighbours.save(tmp_path / "n.npz")
@@ -44,8 +44,8 @@ def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_n
     import dataclasses
 
     from conftest import make_scan
-    from core.models import MOBILENETV2, build_model, predict_batches
-    from core.neighbours import NeighbourCheck, feature_model
+    from core.models.registry import MOBILENETV2, build_model, predict_batches
+    from core.serving.neighbours import NeighbourCheck, feature_model
 
     config = dataclasses.replace(MOBILENETV2, image_size=96)
     model = build_model(config, weights=None)

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from core import ood, ood_report
-from core.decode import DecodedImage
-from core.models import features_and_probabilities
+from core.data.decode import DecodedImage
+from core.models.registry import features_and_probabilities
+from core.serving import ood
+from core.studies import ood_report
 
 
 def clusters(n_per_class: int, seed: int, dims: int = 8) -> tuple[np.ndarray, np.ndarray]:

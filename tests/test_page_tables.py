@@ -4,9 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import audit, calibration, compare, efficiency, paired, predict, wording
-from core.calibration import ReliabilityBins, Report, Scores
-from core.data import PROBABILITY_COLUMNS
+from core import wording
+from core.data.dataset import PROBABILITY_COLUMNS
+from core.evaluation import calibration, compare, efficiency, paired
+from core.evaluation.calibration import ReliabilityBins, Report, Scores
+from core.serving import predict
+from core.studies import audit
 
 
 def test_calibration_table_has_a_row_before_and_after_scaling_per_model():
@@ -88,7 +91,7 @@ def test_reading_takes_the_near_duplicate_share_from_the_audit():
     )
     assert "No test image has a near-identical twin" in compare.reading(headlines, titles, False, 0.0)
     without_audit = compare.reading(headlines, titles, clean=False)
-    assert "About" not in without_audit and "python -m core.audit" in without_audit
+    assert "About" not in without_audit and "python -m core.studies.audit" in without_audit
 
 
 def test_check_same_test_set():

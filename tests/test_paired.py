@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from test_compare import table
 
-from core import compare, paired
-from core.data import CLASS_NAMES
+from core.data.dataset import CLASS_NAMES
+from core.evaluation import compare, paired
 
 
 def test_paired_summary_and_its_reading_on_a_known_case():

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from conftest import make_scan
-from core.imagefile import ImageError
-from core.ood import Checker, Flag, Guard
-from core.predict import (
+from core.data.imagefile import ImageError
+from core.serving.ood import Checker, Flag, Guard
+from core.serving.predict import (
     NOT_RECOGNISED,
     TOO_SMALL,
     BatchSummary,
@@ -282,7 +282,7 @@ def test_a_not_recognised_row_does_not_count_as_agreement():
 
 
 def test_a_tumour_dispute_is_named_only_where_models_split_on_tumour_or_not():
-    from core.predict import tumour_dispute
+    from core.serving.predict import tumour_dispute
 
     assert tumour_dispute({"A": "glioma", "B": "meningioma"}) is None  # both see a tumour
     assert tumour_dispute({"A": "notumor", "B": "notumor"}) is None

@@ -11,11 +11,15 @@ from streamlit.testing.v1 import AppTest
 from test_app import PAGES, TIMEOUT
 
 from conftest import make_scan, write_dataset
-from core import artifacts, audit, models, paths, provenance, train
-from core.cache import CACHE_ENV_VAR
-from core.config import ModelConfig
-from core.gradcam import Explainer
-from core.ood import Checker, load_guard
+from core import artifacts, paths
+from core.data import provenance
+from core.data.cache import CACHE_ENV_VAR
+from core.models import registry
+from core.models.config import ModelConfig
+from core.serving.gradcam import Explainer
+from core.serving.ood import Checker, load_guard
+from core.studies import audit
+from core.training import train
 
 TINY = ModelConfig(
     name="tiny_net", display_name="Tiny net (test)", architecture="tiny_net", image_size=32, dropout=0.1
@@ -27,10 +31,10 @@ def build_tiny_net(config: ModelConfig):
     from keras import layers
 
     inputs = keras.Input((config.image_size, config.image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name=models.PREPROCESS_LAYER)(inputs)
+    x = layers.Rescaling(1 / 255, name=registry.PREPROCESS_LAYER)(inputs)
     x = layers.Conv2D(8, 3, activation="relu", name="conv")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = layers.Dense(models.NUM_CLASSES, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(registry.NUM_CLASSES, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=config.name)
 
 
@@ -38,9 +42,9 @@ def build_tiny_net(config: ModelConfig):
 def registered():
     """The third architecture, registered for this module only."""
     facts = dict(explain_layer="conv", feature_layer="pool", two_phase=False, pretrained=False)
-    models.register(TINY, **facts, short_name="Tiny", color="#16a34a", badge="green")(build_tiny_net)
-    yield models.get(TINY.name)
-    models.unregister(TINY.name)
+    registry.register(TINY, **facts, short_name="Tiny", color="#16a34a", badge="green")(build_tiny_net)
+    yield registry.get(TINY.name)
+    registry.unregister(TINY.name)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +55,13 @@ def trained(registered, tmp_path_factory):
     data, out = write_dataset(root / "data"), root / "artifacts"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV_VAR, str(root / "cache"))
-        for name in models.names():
-            short = dict(image_size=min(models.get(name).config.image_size, 96), epochs=1, fine_tune_epochs=1)
-            train.train(dataclasses.replace(models.get(name).config, **short, batch_size=8), data, out, None)
+        for name in registry.names():
+            short = dict(
+                image_size=min(registry.get(name).config.image_size, 96), epochs=1, fine_tune_epochs=1
+            )
+            train.train(
+                dataclasses.replace(registry.get(name).config, **short, batch_size=8), data, out, None
+            )
     audit.main(["--data", str(data), "--artifacts", str(out)])
     provenance.main(["--data", str(data), "--artifacts", str(out)])
     return data, out
@@ -121,4 +129,4 @@ def test_it_appears_on_every_page(app_on, page, trained):
         app.run()
     assert not app.exception, [e.message for e in app.exception]
     text = _text(app)
-    assert TINY.display_name in text or f"{models.get(TINY.name).short_name}:" in text, text[:2000]
+    assert TINY.display_name in text or f"{registry.get(TINY.name).short_name}:" in text, text[:2000]

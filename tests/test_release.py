@@ -1,5 +1,5 @@
 from conftest import write_dataset
-from core import release
+from core.data import release
 
 
 def test_known_releases_are_named_by_their_test_set_size():

@@ -1,4 +1,4 @@
-"""core.report: the self-contained HTML report, on the shipped artifacts and on partial ones."""
+"""core.report.document: the self-contained HTML report, on the shipped artifacts and on partial ones."""
 
 import re
 import shutil
@@ -8,15 +8,18 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from core import artifacts, audit, cli, compare, report, verdict
-from core.data import CLASS_TITLES
+from core import artifacts, cli
+from core.data.dataset import CLASS_TITLES
+from core.evaluation import compare, verdict
+from core.report import document
+from core.studies import audit
 
 PLOTLY_BUNDLE = get_plotlyjs()[:200]  # the start of plotly.js: its licence header and version
 
 
 @pytest.fixture(scope="module")
 def shipped() -> str:
-    return report.build(generated=datetime(2025, 1, 2, 3, 4))
+    return document.build(generated=datetime(2025, 1, 2, 3, 4))
 
 
 def _shipped_verdict() -> tuple[verdict.Verdict, dict[str, str]]:
@@ -45,9 +48,9 @@ def _copy_models(root, names: list[str]):
 
 def test_the_report_holds_the_verdict_each_model_and_the_date(shipped):
     found, titles = _shipped_verdict()
-    assert report.markdown(verdict.sentence(found, titles)) in shipped
+    assert document.markdown(verdict.sentence(found, titles)) in shipped
     assert verdict.headline(found, titles) in shipped
-    assert "<strong>" in report.markdown(verdict.sentence(found, titles))  # the bold survives
+    assert "<strong>" in document.markdown(verdict.sentence(found, titles))  # the bold survives
     for title in titles.values():
         assert title in shipped
     assert "Generated 2025-01-02 03:04" in shipped
@@ -79,7 +82,7 @@ def test_per_class_tables_give_each_class_its_image_count_on_both_test_sets(ship
 
 
 def test_every_section_is_there_with_its_tables(shipped):
-    for anchor, heading in report.SECTIONS:
+    for anchor, heading in document.SECTIONS:
         assert f'<section id="{anchor}"><h2>{heading}</h2>' in shipped
     for text in (
         "Near duplicate, not the same file",  # the audit's counts
@@ -97,7 +100,7 @@ def test_every_section_is_there_with_its_tables(shipped):
 def test_text_from_the_artifacts_is_escaped():
     names = artifacts.available_models()
     titles = {name: f"<script>alert('{name}')</script>" for name in names}
-    text = report.build(titles=titles)
+    text = document.build(titles=titles)
     assert "<script>alert(" not in text
     assert "&lt;script&gt;alert(" in text
 
@@ -107,12 +110,12 @@ def test_text_from_the_artifacts_is_escaped():
     [
         ("**A** wins", "<strong>A</strong> wins"),
         ("or *no tumor*", "or <em>no tumor</em>"),
-        ("run `python -m core.audit`", "run <code>python -m core.audit</code>"),
+        ("run `python -m core.studies.audit`", "run <code>python -m core.studies.audit</code>"),
         ("a < b & **c**", "a &lt; b &amp; <strong>c</strong>"),
     ],
 )
 def test_markdown_becomes_escaped_html(markdown, html):
-    assert report.markdown(markdown) == html
+    assert document.markdown(markdown) == html
 
 
 def test_tables_show_percentages_counts_and_titled_columns():
@@ -125,8 +128,8 @@ def test_tables_show_percentages_counts_and_titled_columns():
             "ms / image": [1.5],
         }
     )
-    text = report.table(frame, percent=["accuracy", "macro F1"], counts=["images"])
-    for cell in ("<td>1,311</td>", "<td>94.1%</td>", f"<td>{report.MISSING}</td>", "&lt;b&gt;A"):
+    text = document.table(frame, percent=["accuracy", "macro F1"], counts=["images"])
+    for cell in ("<td>1,311</td>", "<td>94.1%</td>", f"<td>{document.MISSING}</td>", "&lt;b&gt;A"):
         assert cell in text
     for header in ("<th>Model</th>", "<th>Accuracy</th>", "<th>Macro F1</th>", "<th>ms / image</th>"):
         assert header in text
@@ -135,8 +138,12 @@ def test_tables_show_percentages_counts_and_titled_columns():
 def test_without_the_dataset_wide_artifacts_the_report_says_what_is_absent(tmp_path):
     names = artifacts.available_models()[:2]
     root = _copy_models(tmp_path / "artifacts", names)
-    text = report.build(root)
-    for command in ("python -m core.audit", "python -m core.provenance", "python -m core.crosssource"):
+    text = document.build(root)
+    for command in (
+        "python -m core.studies.audit",
+        "python -m core.data.provenance",
+        "python -m core.studies.crosssource",
+    ):
         assert command in text
     assert "The leakage audit is not in this report" in text
     assert "The clean subset is not in this report" in text
@@ -150,7 +157,7 @@ def test_without_the_dataset_wide_artifacts_the_report_says_what_is_absent(tmp_p
 
 def test_one_model_alone_renders_without_a_verdict(tmp_path):
     name = artifacts.available_models()[0]
-    text = report.build(_copy_models(tmp_path / "artifacts", [name]))
+    text = document.build(_copy_models(tmp_path / "artifacts", [name]))
     assert "The verdict is not in this report: it compares two models" in text
     assert _figures(text) == 2
 
@@ -158,12 +165,12 @@ def test_one_model_alone_renders_without_a_verdict(tmp_path):
 def test_the_cli_writes_the_report(tmp_path):
     root = _copy_models(tmp_path / "artifacts", artifacts.available_models()[:1])
     out = tmp_path / "out" / "report.html"
-    report.main(["--out", str(out), "--artifacts", str(root)])
+    document.main(["--out", str(out), "--artifacts", str(root)])
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.count(PLOTLY_BUNDLE) == 1
 
 
 def test_the_cli_without_models_ends_with_one_line(tmp_path):
     with pytest.raises(SystemExit, match="no trained model"):
-        cli.run(lambda: report.main(["--out", str(tmp_path / "r.html"), "--artifacts", str(tmp_path)]))
+        cli.run(lambda: document.main(["--out", str(tmp_path / "r.html"), "--artifacts", str(tmp_path)]))
     assert not (tmp_path / "r.html").exists()

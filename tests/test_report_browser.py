@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cold_start import CHROMIUM, LAST, TITLE, WAIT_MS, browser_page, streamlit_server
-from core import artifacts, audit, compare, report, verdict
+from core import artifacts
+from core.evaluation import compare, verdict
+from core.report import document
+from core.studies import audit
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium"
@@ -17,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _headline() -> str:
-    """The verdict's headline, as core.verdict words it for the shipped artifacts."""
+    """The verdict's headline, as core.evaluation.verdict words it for the shipped artifacts."""
     names = artifacts.available_models()
     titles = {name: artifacts.load_config(name).display_name for name in names}
     joined = compare.joined_predictions({name: artifacts.load_predictions(name) for name in names})
@@ -35,8 +38,8 @@ def test_the_downloaded_report_opens_offline_with_its_figures_and_verdict(tmp_pa
             button.wait_for(timeout=WAIT_MS)
             with page.expect_download(timeout=WAIT_MS) as download:
                 button.click()
-            assert download.value.suggested_filename == report.FILE_NAME
-            saved = tmp_path / report.FILE_NAME
+            assert download.value.suggested_filename == document.FILE_NAME
+            saved = tmp_path / document.FILE_NAME
             download.value.save_as(saved)
             # Let the Overview's script end, and leave it: a server stops slowly mid-run.
             page.get_by_text(LAST).wait_for(timeout=WAIT_MS)

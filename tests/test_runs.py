@@ -1,4 +1,4 @@
-"""Training runs in the background (core.runs): real short runs of the custom CNN on tiny images."""
+"""Training runs in the background (core.training.runs): real short runs of the custom CNN on tiny images."""
 
 import json
 import os
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import write_dataset
-from core import artifacts, paths, runs
-from core.cache import CACHE_ENV_VAR
-from core.config import MAX_EPOCHS_ENV_VAR
-from core.data import DatasetError
+from core import artifacts, paths
+from core.data.cache import CACHE_ENV_VAR
+from core.data.dataset import DatasetError
+from core.models.config import MAX_EPOCHS_ENV_VAR
+from core.training import runs
 
 TIMEOUT_S = 120
 
@@ -75,7 +76,7 @@ def test_a_run_records_what_it_runs_and_finishes(finished, data_dir):
     assert run.models == ("custom_cnn",) and run.preset == "demo"
     assert run.id.endswith("-custom_cnn") and run.folder.name == run.id
     assert run.commands == (
-        f"python -m core.train --model custom_cnn --epochs 2 --artifacts {run.artifacts} --data {data_dir}",
+        f"python -m core.training.train --model custom_cnn --epochs 2 --artifacts {run.artifacts} --data {data_dir}",
     )
     record = json.loads((run.folder / runs.RUN_FILE).read_text())
     assert record["status"] == runs.FINISHED and record["pid"] == run.pid and record["ended"]
@@ -207,10 +208,10 @@ def test_cancel_kills_the_run_and_its_trainer(runs_root, data_dir):
     run = runs.start("demo", data_dir=data_dir)
     assert runs.active_run() == run
     deadline = time.monotonic() + TIMEOUT_S
-    while "[custom_cnn] seed 42" not in runs.log_tail(run):  # core.train is going
+    while "[custom_cnn] seed 42" not in runs.log_tail(run):  # core.training.train is going
         assert time.monotonic() < deadline and runs.load_run(run.folder).status == runs.RUNNING
         time.sleep(0.2)
-    assert len(group_members(run.pid)) >= 2  # the run's process and core.train
+    assert len(group_members(run.pid)) >= 2  # the run's process and core.training.train
     cancelled = runs.cancel(run)
     assert cancelled.status == runs.CANCELLED and cancelled.ended
     assert group_members(run.pid) == []
@@ -223,7 +224,7 @@ def test_cancel_kills_the_run_and_its_trainer(runs_root, data_dir):
 
 
 def test_a_run_that_fails_is_reported_failed(runs_root, tmp_path):
-    (tmp_path / "empty" / "Training").mkdir(parents=True)  # no class folders: core.train stops
+    (tmp_path / "empty" / "Training").mkdir(parents=True)  # no class folders: core.training.train stops
     run, _ = wait_until_ended(runs.start("demo", data_dir=tmp_path / "empty"))
     assert run.status == runs.FAILED and run.exit_code == 1
     assert "error:" in runs.log_tail(run)
@@ -337,13 +338,13 @@ def test_progress_counts_a_phase_stopped_early_in_full(tmp_path, seed42, seed43,
 def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
     makefile = (paths.ROOT / "Makefile").read_text().split("\ntrain:", 1)[1].split("\n\n", 1)[0]
     make = [
-        shlex.split(line.split("-m core.train", 1)[1])
+        shlex.split(line.split("-m core.training.train", 1)[1])
         for line in makefile.splitlines()
-        if "-m core.train" in line
+        if "-m core.training.train" in line
     ]
     assert [list(step.args()) for step in runs.PRESETS["full"].steps] == make
     assert runs.PRESETS["full"].models == ("mobilenetv2", "custom_cnn", "mobilenetv2_scratch")
-    monkeypatch.setenv(MAX_EPOCHS_ENV_VAR, "3")  # the run plans what core.train will configure
+    monkeypatch.setenv(MAX_EPOCHS_ENV_VAR, "3")  # the run plans what core.training.train will configure
     units = [
         (u["model"], u["seed"], u["max_epochs"]) for step in runs.PRESETS["full"].steps for u in step.units()
     ]
@@ -355,7 +356,7 @@ def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
     ]
     lines = runs.PRESETS["demo"].command_lines()
     assert lines == [
-        "python -m core.train --model custom_cnn --epochs 2 --artifacts 'runs/<run id>/artifacts'"
+        "python -m core.training.train --model custom_cnn --epochs 2 --artifacts 'runs/<run id>/artifacts'"
     ]
 
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from test_compare import table as predictions_table
 
-from core import seeds
-from core.data import CLASS_NAMES
-from core.evaluate import metrics_from_predictions
+from core.data.dataset import CLASS_NAMES
+from core.evaluation import seeds
+from core.evaluation.evaluate import metrics_from_predictions
 
 TITLES = {"a": "Model A", "b": "Model B"}
 

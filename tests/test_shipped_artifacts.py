@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from core import artifacts, models, paths
-from core.data import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
-from core.decode import load_images
-from core.evaluate import metrics_from_predictions
+from core import artifacts, paths
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.data.decode import load_images
+from core.evaluation.evaluate import metrics_from_predictions
+from core.models import registry
 
 TEST_IMAGES = 1311  # the Kaggle release's Testing split
 SHIPPED = artifacts.available_models()
@@ -19,19 +20,19 @@ def make_train_seeds(name: str) -> int:
     """How many runs of `name` `make train` trains (its --seeds; one without)."""
     for line in (paths.ROOT / "Makefile").read_text().splitlines():
         words = line.split()
-        if "core.train" in words and words[words.index("--model") + 1] == name:
+        if "core.training.train" in words and words[words.index("--model") + 1] == name:
             return int(words[words.index("--seeds") + 1]) if "--seeds" in words else 1
     raise AssertionError(f"make train does not train {name}")
 
 
 def test_every_registered_model_is_shipped():
-    assert models.names() == SHIPPED
+    assert registry.names() == SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_model_was_trained_with_its_current_recipe(name):
-    assert artifacts.load_config(name) == models.get(name).config
-    assert artifacts.load_manifest(name)["command"].startswith("python -m core.train")
+    assert artifacts.load_config(name) == registry.get(name).config
+    assert artifacts.load_manifest(name)["command"].startswith("python -m core.training.train")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -48,22 +49,22 @@ def test_each_model_ships_its_runs_over_seeds_on_one_validation_split(name):
 
 
 def test_leave_one_source_out_ran_each_compared_model_with_its_shipped_recipe_on_every_fold():
-    from core.crosssource import FOLDS, short
+    from core.studies.crosssource import FOLDS, short
 
     summary = artifacts.load_crosssource()
-    compared = [name for name in SHIPPED if not models.get(name).control]
+    compared = [name for name in SHIPPED if not registry.get(name).control]
     assert list(summary["folds"]) == list(FOLDS)
     for fold in FOLDS:
         entry = summary["folds"][fold]
         assert sorted(entry["models"]) == sorted(compared)
         for name, figures in entry["models"].items():
-            assert figures["config"] == dataclasses.asdict(short(models.get(name).config))
+            assert figures["config"] == dataclasses.asdict(short(registry.get(name).config))
             assert figures["held_out_images"] == entry["held_out_images"]
             assert sum(map(sum, figures["confusion"])) == figures["held_out_images"]
 
 
 def test_localisation_scores_every_shipped_model_and_method_on_every_boxed_test_image():
-    from core.gradcam import METHODS
+    from core.serving.gradcam import METHODS
 
     summary, table = artifacts.load_localisation()
     assert summary["images"]["full"] == 389  # the box file's Testing rows
@@ -111,7 +112,7 @@ def test_every_test_image_is_listed_exactly_once(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_validation_predictions_come_from_training_and_set_the_guard_threshold(name):
-    from core.ood import SCORE_COLUMN, load_guard
+    from core.serving.ood import SCORE_COLUMN, load_guard
 
     validation = artifacts.load_predictions(name, split="validation")
     manifest = artifacts.load_manifest(name)
@@ -157,10 +158,10 @@ def test_predictions_cover_the_dataset_and_reproduce(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_gradcam_reaches_the_last_conv_layer_of_each_saved_model(name):
     from conftest import make_scan
-    from core.gradcam import Explainer
+    from core.serving.gradcam import Explainer
 
     config = artifacts.load_config(name)
-    explainer = Explainer(artifacts.load_model(name), models.get(name).explain_layer)
+    explainer = Explainer(artifacts.load_model(name), registry.get(name).explain_layer)
     image = np.asarray(make_scan(1, 0, config.image_size).convert("RGB"))
     heatmap = explainer.heatmap(image, class_index=1, method="Grad-CAM++")
     assert heatmap.shape == (config.image_size, config.image_size)
@@ -177,17 +178,17 @@ def test_gradcam_on_the_split_model_is_tf_keras_vis_on_the_whole_model(name, met
     from tf_keras_vis.utils.scores import CategoricalScore
 
     from conftest import make_scan
-    from core.gradcam import Explainer
+    from core.serving.gradcam import Explainer
 
     config, model = artifacts.load_config(name), artifacts.load_model(name)
     image = np.asarray(make_scan(2, 1, config.image_size).convert("RGB"))
     whole = {"Grad-CAM": Gradcam, "Grad-CAM++": GradcamPlusPlus}[method](model, ReplaceToLinear())
-    explainer, peaks = Explainer(model, models.get(name).explain_layer), []
+    explainer, peaks = Explainer(model, registry.get(name).explain_layer), []
     for class_index in range(4):
         expected = whole(
             CategoricalScore([class_index]),
             image[None].astype(np.float32),
-            penultimate_layer=models.get(name).explain_layer,
+            penultimate_layer=registry.get(name).explain_layer,
         )[0]
         actual = explainer.heatmap(image, class_index, method)
         assert actual.shape == expected.shape == (config.image_size, config.image_size)

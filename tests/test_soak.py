@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from benchmarks import soak
-from core.data import Sample
-from core.decode import DecodedImage
-from core.predict import FilePrediction, shown_time
+from core.data.dataset import Sample
+from core.data.decode import DecodedImage
+from core.serving.predict import FilePrediction, shown_time
 
 
 def test_the_default_schedule_is_the_issues_mix_doubled():

@@ -3,7 +3,7 @@ import pytest
 from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
-from core import stats
+from core.evaluation import stats
 
 
 def predictions(n: int, accuracy: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import artifacts, models, train
-from core.config import ModelConfig
-from core.data import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
-from core.decode import load_images
-from core.evaluate import metrics_from_predictions
-from core.models import CUSTOM_CNN, MOBILENETV2
+from core import artifacts
+from core.data.dataset import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.data.decode import load_images
+from core.evaluation.evaluate import metrics_from_predictions
+from core.models import registry
+from core.models.config import ModelConfig
+from core.models.registry import CUSTOM_CNN, MOBILENETV2
+from core.training import train
 
 TINY = {
     "mobilenetv2": dataclasses.replace(
@@ -25,7 +27,7 @@ TINY = {
 @pytest.fixture(scope="module", autouse=True)
 def decode_cache(tmp_path_factory):
     """Every run here caches its decoded images in a temporary folder, never in ~/.cache."""
-    from core.cache import CACHE_ENV_VAR
+    from core.data.cache import CACHE_ENV_VAR
 
     folder = tmp_path_factory.mktemp("decode-cache")
     with pytest.MonkeyPatch.context() as patch:
@@ -86,7 +88,7 @@ def test_saved_model_predicts_what_the_run_recorded(trained, name):
 def test_mobilenetv2_training_changes_only_the_head_and_the_top_layers(trained):
     import keras
 
-    from core.models import base_layers, build_model
+    from core.models.registry import base_layers, build_model
 
     _, root = trained
     config = TINY["mobilenetv2"]
@@ -123,7 +125,7 @@ def test_an_interrupted_run_leaves_previous_artifacts_intact(trained, monkeypatc
 def test_fine_tuning_on_cached_activations_matches_the_whole_model():
     import keras
 
-    from core.models import build_model, split_below_top, unfreeze_top
+    from core.models.registry import build_model, split_below_top, unfreeze_top
 
     config = dataclasses.replace(MOBILENETV2, image_size=32, dropout=0.0)
     images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)).astype(np.float32)
@@ -188,15 +190,15 @@ def test_cli_trains_the_named_model(tmp_path, monkeypatch):
     data = write_dataset(tmp_path / "data")
     monkeypatch.setenv("BRAIN_MRI_MAX_EPOCHS", "1")
     tiny = dataclasses.replace(TINY["custom_cnn"], epochs=5)
-    tiny = dataclasses.replace(models.get("custom_cnn"), config=tiny)
-    monkeypatch.setitem(models._REGISTRY, "custom_cnn", tiny)
+    tiny = dataclasses.replace(registry.get("custom_cnn"), config=tiny)
+    monkeypatch.setitem(registry._REGISTRY, "custom_cnn", tiny)
     train.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(tmp_path / "out")])
     assert artifacts.available_models(tmp_path / "out") == ["custom_cnn"]
     assert len(artifacts.load_history("custom_cnn", tmp_path / "out")["epochs"]) == 1
 
 
 def test_evaluate_cli_reproduces_the_recorded_metrics(trained):
-    from core import evaluate
+    from core.evaluation import evaluate
 
     data, root = trained
     before = artifacts.load_metrics("custom_cnn", root)
@@ -272,7 +274,7 @@ def test_one_combined_affine_equals_the_keras_layers_in_turn_inside_the_frame():
 
     import tensorflow as tf
 
-    from core.pipeline import affine_transforms
+    from core.training.pipeline import affine_transforms
 
     size = 64
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -303,7 +305,7 @@ def test_one_combined_affine_equals_the_keras_layers_in_turn_inside_the_frame():
 def test_random_affine_draws_within_the_configured_ranges_and_repeats_with_its_seed():
     import tensorflow as tf
 
-    from core.pipeline import random_affine
+    from core.training.pipeline import random_affine
 
     config = dataclasses.replace(CUSTOM_CNN, rotation_degrees=0.0, zoom_fraction=0.0, horizontal_flip=False)
     size = 40
@@ -321,7 +323,7 @@ def test_random_affine_draws_within_the_configured_ranges_and_repeats_with_its_s
 
 
 def test_training_batches_are_augmented_differently_each_epoch_and_the_same_each_run():
-    from core.pipeline import dataset
+    from core.training.pipeline import dataset
 
     config = dataclasses.replace(CUSTOM_CNN, batch_size=4)
     images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)

@@ -28,9 +28,9 @@ from pydicom.uid import (
 )
 
 from conftest import make_scan
-from core.decode import decode_image
-from core.imagefile import ImageError
-from core.predict import Predictor, predict_files
+from core.data.decode import decode_image
+from core.data.imagefile import ImageError
+from core.serving.predict import Predictor, predict_files
 
 SIDE = 64  # inputs are built at the output size, so resizing leaves pixels as they are
 
@@ -366,7 +366,7 @@ def _fresh_python(script: str, stdin: bytes = b"") -> subprocess.CompletedProces
 def test_pillows_bomb_warning_is_an_error():
     # 10000x10000 px lies where Pillow only warns; the warning must not leak, the file is refused.
     script = (
-        "import sys; from core.decode import decode_image; from core.imagefile import ImageError\n"
+        "import sys; from core.data.decode import decode_image; from core.data.imagefile import ImageError\n"
         "try: decode_image(sys.stdin.buffer.read(), 32, name='bomb.png')\n"
         "except ImageError as error: print(error)"
     )
@@ -377,7 +377,7 @@ def test_pillows_bomb_warning_is_an_error():
 
 def test_pydicom_is_imported_only_when_a_dicom_arrives():
     script = (
-        "import sys; from core.decode import decode_image\n"
+        "import sys; from core.data.decode import decode_image\n"
         "decode_image(sys.stdin.buffer.read(), 32); print('pydicom' in sys.modules)"
     )
     assert _fresh_python(script, stdin=_PNG).stdout.strip() == b"False"

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from core import paired, seeds, stats, verdict
+from core.evaluation import paired, seeds, stats, verdict
 
 TITLES = {"a": "Model A", "b": "Model B"}
 

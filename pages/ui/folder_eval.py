@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import folder_eval
-from core.data import DatasetError
-from core.figures import LABEL_TITLES, confusion_figure
-from core.predict import describe_skipped
+from core.data.dataset import DatasetError
+from core.evaluation import folder_eval
+from core.report.figures import LABEL_TITLES, confusion_figure
+from core.serving.predict import describe_skipped
 from core.wording import percent_interval, share
 from pages.ui import loaders, widgets
 

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from core.imagefile import ImageError
+from core.data.imagefile import ImageError
 from pages.ui import loaders, sidebar, widgets
 
 DETAIL_PAGE = "image"  # pages/image.py's URL path

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, audit, calibration, compare, models, paired, seeds, verdict
-from core.config import ModelConfig
-from core.decode import DecodedImage, decode_image, decode_sized
-from core.evaluate import metrics_from_predictions
-from core.ood import Flag
+from core import artifacts
+from core.data.decode import DecodedImage, decode_image, decode_sized
+from core.evaluation import calibration, compare, paired, seeds, verdict
+from core.evaluation.evaluate import metrics_from_predictions
+from core.models import registry
+from core.models.config import ModelConfig
+from core.serving.ood import Flag
+from core.studies import audit
 
 T = TypeVar("T")
 
@@ -47,9 +50,9 @@ def config(name: str) -> ModelConfig:
     return artifacts.load_config(name)
 
 
-def architecture(name: str) -> models.Architecture:
+def architecture(name: str) -> registry.Architecture:
     """The registry's entry for a shipped model: its colours, names and layers."""
-    return models.get(config(name).architecture)
+    return registry.get(config(name).architecture)
 
 
 @st.cache_data
@@ -105,7 +108,7 @@ def leakage_audit() -> dict | None:
 
 @st.cache_data
 def provenance() -> dict | None:
-    """Each image's source collection (core.provenance), or None. Raises DamagedArtifactError."""
+    """Each image's source collection (core.data.provenance), or None. Raises DamagedArtifactError."""
     return _unless_missing(artifacts.load_provenance)
 
 
@@ -117,14 +120,14 @@ def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> dict | None:
 
 @st.cache_data
 def localisation() -> tuple[dict, pd.DataFrame] | None:
-    """Where the models look against the tumour boxes (core.localisation), or None."""
+    """Where the models look against the tumour boxes (core.studies.localisation), or None."""
     return _unless_missing(artifacts.load_localisation)
 
 
 @st.cache_data
 def boxes(data_dir: str) -> dict:
-    """The tumour boxes of the dataset in `data_dir` (core.provenance), {} without a box file."""
-    from core import provenance
+    """The tumour boxes of the dataset in `data_dir` (core.data.provenance), {} without a box file."""
+    from core.data import provenance
 
     return provenance.read_boxes(provenance.boxes_path(Path(data_dir)))
 
@@ -210,7 +213,7 @@ def intervals(subset: str) -> dict[str, paired.Intervals]:
 
 @st.cache_data
 def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
-    """Each model's runs over seeds (core.train --seeds), scored on the chosen test images."""
+    """Each model's runs over seeds (core.training.train --seeds), scored on the chosen test images."""
     chosen = _paths(subset)  # None: every test image
 
     def runs(name: str) -> dict[int, pd.DataFrame]:
@@ -222,7 +225,7 @@ def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
 
 @st.cache_data(show_spinner="Bootstrapping…")
 def accuracy_verdict() -> verdict.Verdict | None:
-    """The first two models on the full test set and the clean subset (core.verdict), or None;
+    """The first two models on the full test set and the clean subset (core.evaluation.verdict), or None;
     from the same cached paired summaries and seed spreads the Overview shows below it."""
     names = model_names()
     if len(names) < 2:
@@ -243,30 +246,30 @@ def calibration_report(name: str, subset: str) -> calibration.Report:
 
 @st.cache_resource(show_spinner="Loading model…")
 def predictor(name: str):
-    from core.predict import Predictor
+    from core.serving.predict import Predictor
 
     return Predictor.from_artifacts(name)  # LiteRT if its .tflite loads, else Keras
 
 
 @st.cache_resource(show_spinner="Building explainer…")
 def explainer(name: str):
-    from core.gradcam import Explainer
+    from core.serving.gradcam import Explainer
 
     return Explainer(predictor(name).model, architecture(name).explain_layer)
 
 
 @st.cache_resource(show_spinner="Loading the out-of-distribution guard…")
 def checker(name: str):
-    from core.ood import Checker, load_guard
+    from core.serving.ood import Checker, load_guard
 
     return Checker(predictor(name).model, load_guard(name))
 
 
 @st.cache_resource(show_spinner="Loading the nearest training images…")
 def neighbour_check():
-    """core.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
-    from core.models import MOBILENETV2
-    from core.neighbours import NeighbourCheck
+    """core.serving.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
+    from core.models.registry import MOBILENETV2
+    from core.serving.neighbours import NeighbourCheck
 
     if MOBILENETV2.name not in model_names():
         return None
@@ -279,12 +282,12 @@ def neighbour_check():
 
 
 def second_opinion(results: dict, answers: dict[str, str]) -> str | None:
-    """The nearest training images' warning on a "no tumor" answer (core.neighbours), if any.
+    """The nearest training images' warning on a "no tumor" answer (core.serving.neighbours), if any.
 
     Args:
         results: model name -> its FilePrediction of the upload; answers: model title -> class name.
     """
-    from core.models import MOBILENETV2
+    from core.models.registry import MOBILENETV2
 
     check = neighbour_check()
     if check is None or MOBILENETV2.name not in results:

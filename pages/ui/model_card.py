@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core import generalisation
-from core.model_card import NOT_FOR, TITLE, TRAINING_DATA
-from core.provenance import COVERAGE
+from core.data.provenance import COVERAGE
+from core.report import generalisation
+from core.report.model_card import NOT_FOR, TITLE, TRAINING_DATA
 from pages.ui import loaders
 
 

@@ -1,19 +1,19 @@
-"""The Overview's "Download report" button: the whole comparison as one HTML file (core.report)."""
+"""The Overview's "Download report" button: the whole comparison as one HTML file (core.report.document)."""
 
 import streamlit as st
 
-from core import report
+from core.report import document
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def _html(modified: float) -> str:
     """The report of the artifacts as they stood at `modified` (their latest modification time)."""
-    return report.build()
+    return document.build()
 
 
 def _current() -> str:
     """The report, built on the first click (it takes a second or two) and again once artifacts change."""
-    return _html(report.modified())
+    return _html(document.modified())
 
 
 def download_button() -> None:
@@ -21,7 +21,7 @@ def download_button() -> None:
     st.download_button(
         "Download report",
         data=_current,  # a callable: Streamlit calls it on the click, off the script's thread
-        file_name=report.FILE_NAME,
+        file_name=document.FILE_NAME,
         mime="text/html",
         on_click="ignore",
         icon=":material/download:",

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import paired, paths, release
+from core import paths
 from core.artifacts import ArtifactError
-from core.data import TEST_SPLIT, DatasetError
+from core.data import release
+from core.data.dataset import TEST_SPLIT, DatasetError
+from core.evaluation import paired
 from pages.ui import loaders
 
 DATA_KEY = "data_dir"

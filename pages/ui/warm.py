@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import streamlit as st
 
-from core.gradcam import METHODS
+from core.serving.gradcam import METHODS
 from pages.ui import loaders
 
 log = logging.getLogger(__name__)

@@ -5,12 +5,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import compare
-from core.data import CLASS_TITLES
-from core.gradcam import METHODS
-from core.ood import Flag
-from core.predict import NOT_RECOGNISED, TOO_SMALL, verdict
-from core.provenance import Box
+from core.data.dataset import CLASS_TITLES
+from core.data.provenance import Box
+from core.evaluation import compare
+from core.serving.gradcam import METHODS
+from core.serving.ood import Flag
+from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, verdict
 from pages.ui import loaders
 
 OPACITY = 0.4  # the CAM overlays' opacity until the user moves a slider
@@ -131,14 +131,14 @@ def gradcam_pair(
     Args:
         images: model name -> (S, S, 3) uint8 at that model's input size.
         box: the tumour's box, drawn on both pictures, with how the map scores against it.
-        refused: what Live prediction shows instead of a class for this image (core.predict.verdict
+        refused: what Live prediction shows instead of a class for this image (core.serving.predict.verdict
             of the guard's flags), or None: the maps are drawn, the label is not given.
         bars: end with the probabilities' bar chart (off where the page shows it already).
     """
-    from core import localisation
-    from core.figures import cam_colour_bar, probability_bars
-    from core.gradcam import overlay
-    from core.predict import shown_label
+    from core.report.figures import cam_colour_bar, probability_bars
+    from core.serving.gradcam import overlay
+    from core.serving.predict import shown_label
+    from core.studies import localisation
 
     probabilities = {name: loaders.predictor(name).probabilities(images[name][None])[0] for name in images}
     cams = heatmaps(images, [(name, int(probs.argmax())) for name, probs in probabilities.items()], method)

@@ -1,0 +1,1 @@
+"""The dataset: finding, decoding and caching images, duplicates, releases and sources. No TensorFlow."""

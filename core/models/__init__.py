@@ -1,0 +1,1 @@
+"""The models: their configs, the registry and the builders."""

@@ -1,0 +1,126 @@
+"""The Generalisation page's tables: sources, each model per source, leave one source out, the guard.
+
+Pure pandas and numpy over the artifacts (core.data.provenance's provenance.json, each model's
+predictions.csv, core.studies.crosssource's results); no Streamlit, no TensorFlow.
+"""
+
+import numpy as np
+import pandas as pd
+
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES
+from core.data.provenance import NOTUMOR
+from core.evaluation import stats
+from core.studies.crosssource import SIGNALS, tumour_recall
+from core.wording import percent_interval
+
+
+def source_counts(provenance: dict) -> pd.DataFrame:
+    """One row per split and source: images per class and the total."""
+    rows = []
+    for split, by_source in provenance["counts"].items():
+        for source, by_class in by_source.items():
+            counts = {CLASS_TITLES[name]: by_class[name] for name in CLASS_NAMES}
+            rows.append(
+                {
+                    "Split": split,
+                    "Source": source,
+                    **counts,
+                    "Images": sum(counts.values()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def inference_sentence(provenance: dict) -> str:
+    """How well the content alone recovers the figshare slices (provenance.json), or ""."""
+    check = provenance.get("inference")
+    if not check:
+        return ""
+    return (
+        f" Without the box file, the files' content alone (colour or grey, size, a thumbnail) picks "
+        f"out figshare's tumour slices with {check['figshare_precision']:.0%} precision and "
+        f"{check['figshare_recall']:.0%} recall on the {check['test_images']:,} Testing tumour slices "
+        "(trained on Training's): the collections are alike, but not the same."
+    )
+
+
+def _labels(column: pd.Series) -> np.ndarray:
+    return column.map(CLASS_NAMES.index).to_numpy()
+
+
+def per_source(
+    predictions: dict[str, pd.DataFrame], test_sources: dict[str, str], titles: dict[str, str]
+) -> pd.DataFrame:
+    """Each model's accuracy and tumour recall (95% intervals) on the test images of each source.
+
+    Args:
+        predictions: model name -> its predictions table (already restricted to a subset, if any).
+        test_sources: test image path -> source (provenance.json).
+    """
+    rows = []
+    first = next(iter(predictions.values()))
+    sources = first["path"].map(test_sources).fillna("unknown")
+    for source in sorted(sources.unique()):
+        paths = set(first.loc[sources == source, "path"])
+        row: dict = {"Source": source, "Images": len(paths)}
+        for name, table in predictions.items():
+            part = table[table["path"].isin(paths)]
+            y_true, y_pred = _labels(part["true_label"]), _labels(part["predicted_label"])
+            row[f"{titles[name]}: accuracy"] = percent_interval(
+                stats.bootstrap_interval(y_true, y_pred, "accuracy")
+            )
+            has_tumours = (y_true != NOTUMOR).any()
+            recall = stats.bootstrap_interval(y_true, y_pred, tumour_recall) if has_tumours else None
+            row[f"{titles[name]}: tumour recall"] = percent_interval(recall) if recall else "no tumours"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def crosssource_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
+    """One row per held-out source and model: tumour recall, accuracy, the other test images."""
+    rows = []
+    for fold, entry in summary["folds"].items():
+        for name, figures in entry["models"].items():
+            rows.append(
+                {
+                    "Held out": fold,
+                    "Model": titles.get(name, name),
+                    "Held-out images": figures["held_out_images"],
+                    "Tumour recall": percent_interval(figures["tumour_recall"]),
+                    "Accuracy": percent_interval(figures["accuracy"]),
+                    "Accuracy, other test images": percent_interval(figures["in_source_accuracy"]),
+                    "Training images": figures["training_images"],
+                    "Pasted-lesion slices": figures.get("lesion_pastes", 0),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def warnings_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
+    """One row per held-out source and model, one column per warning rule: the share of the
+    held-out tumours the model calls "no tumor" that the rule catches, and (in brackets) its false
+    alarms: warnings on the other test images whose answer was right."""
+    rows = []
+    for fold, entry in summary["folds"].items():
+        for name, figures in entry["models"].items():
+            if not (found := figures.get("warnings")):
+                continue
+            missed, right = found["missed_tumours"], found["in_source_right"]
+            row = {"Held out": fold, "Model": titles.get(name, name), "Tumours called no tumor": missed}
+            for rule in SIGNALS:
+                caught = f"{found[rule]['caught'] / missed:.0%}" if missed else "-"
+                row[rule.capitalize()] = f"{caught} ({found[rule]['false_alarms'] / right:.1%})"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def recall_line(summary: dict, titles: dict[str, str]) -> str:
+    """One sentence: each model's tumour recall, and accuracy, on each held-out source (a model card's)."""
+    parts = []
+    for fold, entry in summary["folds"].items():
+        figures = ", ".join(
+            f"{titles.get(name, name)} {m['tumour_recall']['estimate']:.0%} ({m['accuracy']['estimate']:.0%})"
+            for name, m in entry["models"].items()
+        )
+        parts.append(f"without {fold}: {figures}")
+    return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."

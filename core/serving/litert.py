@@ -1,0 +1,169 @@
+"""LiteRT (TensorFlow Lite) copies of the saved models, and a fast CPU interpreter for them.
+
+CLI: python -m core.serving.litert --model {<registered name>,all} [--data DIR]
+converts artifacts/<model>/model.keras to model.tflite (float32) and model_int8.tflite in the
+same folder; core.training.train writes them too.
+
+model_int8.tflite is fully integer (static quantisation): weights and activations in int8,
+their ranges calibrated on CALIBRATION_IMAGES training images; it takes the raw uint8 pixels
+as they are and returns float32 probabilities.
+"""
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core import artifacts, cli, paths
+from core.artifacts import TFLITE_FILE, TFLITE_INT8_FILE
+from core.files import atomic_path
+
+if TYPE_CHECKING:
+    import keras
+
+
+CALIBRATION_IMAGES = 200  # training images whose activations set the int8 ranges
+INT8_MAX_LABELS_CHANGED = 0.005  # the int8 copy serves only if it changes at most this share of labels
+
+
+def int8_serves(fp32_ms: float, int8_ms: float, labels_changed: int, n_images: int) -> bool:
+    """Whether the app should predict with the int8 copy: faster, and the same answers.
+
+    A rule on agreement with float32, which reads no label, so no choice is tuned on test labels.
+    """
+    return int8_ms < fp32_ms and labels_changed <= INT8_MAX_LABELS_CHANGED * n_images
+
+
+def calibration_images(images: np.ndarray, count: int = CALIBRATION_IMAGES) -> np.ndarray:
+    """`count` images spread evenly over `images` (N, S, S, 3) uint8 (all of them if fewer)."""
+    return images[np.linspace(0, len(images) - 1, min(count, len(images))).astype(int)]
+
+
+def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None = None) -> dict[str, int]:
+    """Write model.tflite (float32) and, given calibration images, model_int8.tflite (full int8).
+
+    Each file is written atomically (core.files.atomic_path).
+
+    Args:
+        calibration: (N, S, S, 3) uint8 training images (calibration_images); None writes no int8 copy.
+
+    Returns:
+        Each file's name and size in bytes.
+    """
+    import tensorflow as tf
+
+    sizes = {}
+    with tempfile.TemporaryDirectory() as saved_model:
+        # Keras 3 goes through a SavedModel: the route TF's converter supports best.
+        model.export(saved_model, format="tf_saved_model", verbose=False)
+        copies = [(TFLITE_FILE, None)]
+        if calibration is not None:
+            copies.append((TFLITE_INT8_FILE, calibration))
+        for file, images in copies:
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+            if images is not None:  # static: int8 weights and activations, ranges from `images`
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda images=images: (
+                    [image[None].astype(np.float32)] for image in images
+                )
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = tf.uint8  # the decoded pixels, unconverted
+            path = Path(out_dir) / file
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(converter.convert())
+            sizes[file] = path.stat().st_size
+    return sizes
+
+
+class LiteRTModel:
+    """A .tflite classifier on the LiteRT interpreter (XNNPACK, every CPU core).
+
+    Args:
+        path: a .tflite file taking (N, S, S, 3) raw 0-255 RGB, as float32 or quantized uint8,
+            returning (N, 4) float32.
+
+    Raises:
+        artifacts.DamagedArtifactError: not a readable .tflite file (also a ValueError).
+        ValueError: not one image in and four scores out.
+    """
+
+    def __init__(self, path: Path, num_threads: int | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        # A damaged file raises artifacts.DamagedArtifactError, a ValueError naming the file.
+        with artifacts.reading(self.path, artifacts.writer(self.path.name, self.path.parent.name)):
+            # XNNPACK is the default delegate: no options needed for the fast CPU kernels.
+            self._interpreter = Interpreter(
+                model_path=str(self.path), num_threads=num_threads or os.cpu_count()
+            )
+        (self._input,) = self._interpreter.get_input_details()
+        (self._output,) = self._interpreter.get_output_details()
+        shape, outputs = self._input["shape_signature"], self._output["shape_signature"]
+        image_in = len(shape) == 4 and shape[1] == shape[2] and shape[3] == 3
+        if not image_in or list(outputs[1:]) != [4] or self._input["dtype"] not in (np.float32, np.uint8):
+            raise ValueError(
+                f"expected (N, S, S, 3) float32 or uint8 -> (N, 4), got {shape} -> {outputs}: {self.path}"
+            )
+        self.image_size = int(shape[1])
+        self.quantized = self._input["dtype"] == np.uint8  # the full-integer copy
+        self._batch = 0
+        self._lock = threading.Lock()  # one interpreter, so one call at a time (Streamlit threads)
+
+    def _resize(self, batch: int) -> None:
+        """Resize the input tensor only when the batch size changes: allocation is not free."""
+        if batch != self._batch:
+            self._interpreter.resize_tensor_input(self._input["index"], [batch, *self._input["shape"][1:]])
+            self._interpreter.allocate_tensors()
+            self._batch = batch
+
+    def _quantized(self, images: np.ndarray) -> np.ndarray:
+        """Pixels as the int8 copy's uint8 input holds them: unchanged when its scale is 1."""
+        scale, zero_point = self._input["quantization"]
+        if (scale, zero_point) == (1.0, 0):
+            return np.asarray(images, np.uint8)
+        return np.clip(np.rint(np.asarray(images, np.float32) / scale + zero_point), 0, 255).astype(np.uint8)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""
+        batch = (
+            self._quantized(images) if self._input["dtype"] == np.uint8 else np.asarray(images, np.float32)
+        )
+        if batch.ndim != 4 or batch.shape[1:] != (self.image_size, self.image_size, 3):
+            raise ValueError(f"expected (N, {self.image_size}, {self.image_size}, 3), got {batch.shape}")
+        with self._lock:
+            self._resize(len(batch))
+            self._interpreter.set_tensor(self._input["index"], batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output["index"]).copy()  # (N, 4)
+
+
+def training_calibration(name: str, root: Path, data_dir: Path) -> np.ndarray:
+    """Calibration images for a saved model: from the part of Training it was fitted on."""
+    from core.data.cache import FIT_SPLIT, cached_images
+    from core.data.dataset import TRAIN_SPLIT, find_samples
+    from core.data.duplicates import validation_split
+
+    config = artifacts.load_config(name, root)
+    fit, _ = validation_split(
+        find_samples(data_dir, TRAIN_SPLIT), config.validation_fraction, config.split_seed
+    )
+    return calibration_images(cached_images(fit, config.image_size, FIT_SPLIT).images)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
+    root, data_dir = Path(args.artifacts), paths.data_dir(args.data)
+    for name in cli.selected_models(args.model):
+        calibration = training_calibration(name, root, data_dir)
+        sizes = export(artifacts.load_model(name, root), artifacts.model_dir(name, root), calibration)
+        keras_mb = (artifacts.model_dir(name, root) / artifacts.MODEL_FILE).stat().st_size / 1e6
+        listed = ", ".join(f"{file} {size / 1e6:.1f} MB" for file, size in sizes.items())
+        print(f"[{name}] {artifacts.MODEL_FILE} {keras_mb:.1f} MB -> {listed}", flush=True)
+
+
+if __name__ == "__main__":
+    cli.run(main)

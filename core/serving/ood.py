@@ -1,0 +1,127 @@
+"""Out-of-distribution guard: does an upload look like the brain MRI slices a model learned from?
+
+Each model's own penultimate features (MobileNetV2: the pooled 1280-vector; custom CNN: its
+128-unit dense layer) of the images it was fitted on give four class means and one shared
+covariance, shrunk towards a diagonal (Ledoit-Wolf) so it stays invertible. An image's score is
+its smallest squared Mahalanobis distance to a class mean. The threshold is the 99th percentile
+of the validation images' scores: by construction about 1 genuine image in 100 is flagged, and
+the measured rate on the test set is reported next to it (core.studies.ood_report). Which layer holds a
+model's features is its registry entry's `feature_layer`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core import artifacts
+from core.files import atomic_path
+from core.models.registry import compiled, features_and_probabilities
+
+if TYPE_CHECKING:
+    import keras
+
+    from core.data.decode import DecodedImage
+
+QUANTILE = 0.99
+SCORE_COLUMN = "ood_score"  # in predictions.csv and validation_predictions.csv
+
+
+@dataclass(frozen=True)
+class Guard:
+    means: np.ndarray  # (C, D) class means of the fitted features
+    precision: np.ndarray  # (D, D) inverse of the shared covariance
+    threshold: float  # scores above it are out of distribution
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """(N, D) features -> (N,) smallest squared Mahalanobis distance to a class mean."""
+        centred = features[:, None, :] - self.means[None]  # (N, C, D)
+        distances = np.einsum("ncd,de,nce->nc", centred, self.precision, centred)
+        return distances.min(axis=1)
+
+    def flags(self, features: np.ndarray) -> np.ndarray:
+        """(N,) True where an image is out of distribution."""
+        return self.scores(features) > self.threshold
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as temporary, temporary.open("wb") as file:
+            np.savez_compressed(file, means=self.means, precision=self.precision, threshold=self.threshold)
+
+    @classmethod
+    def load(cls, path: Path) -> "Guard":
+        with np.load(path) as stored:
+            return cls(stored["means"], stored["precision"], float(stored["threshold"]))
+
+
+def fit(
+    features: np.ndarray, labels: np.ndarray, validation_features: np.ndarray, quantile: float = QUANTILE
+) -> Guard:
+    """Class means and shrunk shared covariance from `features`; threshold from the validation scores.
+
+    Args:
+        features: (N, D) penultimate features of the images the model was fitted on.
+        labels: (N,) their class indices.
+        validation_features: (M, D) features of held-out images of the same distribution.
+    """
+    from sklearn.covariance import LedoitWolf
+
+    classes = np.unique(labels)
+    means = np.stack([features[labels == c].mean(axis=0) for c in classes])
+    centred = features - means[np.searchsorted(classes, labels)]
+    precision = LedoitWolf(assume_centered=True).fit(centred).precision_
+    guard = Guard(means.astype(np.float32), precision.astype(np.float32), threshold=np.inf)
+    threshold = float(np.quantile(guard.scores(validation_features), quantile))
+    return Guard(guard.means, guard.precision, threshold)
+
+
+def load_guard(name: str, root: Path | None = None) -> Guard:
+    """A model's guard. Raises artifacts.ArtifactError if ood.npz is missing or damaged."""
+    stored = artifacts.load_arrays(name, artifacts.GUARD_FILE, root)
+    return Guard(stored["means"], stored["precision"], float(stored["threshold"]))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Why a model's guard does not vouch for an upload."""
+
+    reason: str  # for the user: the distance over the threshold, or the sizes
+    # The upload is smaller than the model's input: enlarged, a genuine scan loses the detail the
+    # guard measures and can score as foreign, so the verdict is "too small to judge", not foreign.
+    too_small: bool = False
+
+
+class Checker:
+    """A model's guard with the feature extractor it needs, compiled once for uploads."""
+
+    def __init__(self, model: "keras.Model", guard: Guard) -> None:
+        self._features_and_probabilities = compiled(features_and_probabilities(model))
+        self.guard = guard
+
+    def scores(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 at the model's size -> (N,) scores; above guard.threshold is foreign."""
+        features, _ = self._features_and_probabilities(images.astype(np.float32))
+        return self.guard.scores(np.asarray(features))
+
+    def flags(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 -> (N,) True where an image is out of distribution."""
+        return self.scores(images) > self.guard.threshold
+
+    def warning(self, score: float) -> str | None:
+        """A sentence for the user when `score` is out of distribution, else None."""
+        if score <= self.guard.threshold:
+            return None
+        return (
+            f"feature distance {score:,.0f}, over the {self.guard.threshold:,.0f} that 99% of "
+            "genuine validation images stay under"
+        )
+
+    def flag(self, upload: "DecodedImage") -> Flag | None:
+        """None if the guard vouches for an upload decoded at the model's size, else why not."""
+        warning = self.warning(float(self.scores(upload.pixels[None])[0]))
+        if warning is None:
+            return None
+        if upload.enlarged:
+            side = len(upload.pixels)
+            return Flag(f"{upload.width}x{upload.height} px, under the {side}x{side} px it takes", True)
+        return Flag(warning)

@@ -1,0 +1,1 @@
+"""Training: the input pipeline, pasted lesions, the training command and background runs."""

@@ -1,0 +1,489 @@
+"""Train a model on the dataset's Training split, evaluate it on Testing, write its artifacts.
+
+CLI: python -m core.training.train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
+     [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
+     [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
+
+Validation is a seeded part of Training, stratified by class and grouped by near duplicate
+(core.data.duplicates: no validation image has a copy in the fitted part); every choice (early
+stopping, learning-rate drops) looks at it, never at Testing. --seeds N trains N runs per
+model (seeds 42, 43, ...) on the same split. Artifacts are staged and swapped in only when
+complete, so an interrupted run leaves the previous ones intact. Decoded images are cached on
+disk (core.data.cache) unless --no-cache. Lesions are pasted into no-tumour training slices
+(core.training.lesions, config.lesion_pastes) from the tumour-box file beside the dataset
+(<data>-boxes.csv, or $BRAIN_MRI_BOXES); without it, training goes on without them and says so.
+
+--strategy mirrored trains under tf.distribute.MirroredStrategy: one replica per local GPU
+(the CPU alone on a machine without one), gradients all-reduced across them, the same
+global batch size. Several machines would use tf.distribute.MultiWorkerMirroredStrategy instead,
+each started with a TF_CONFIG environment variable that lists the workers and its own index.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core import artifacts, cli, machine, paths
+from core.data import provenance
+from core.data.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
+from core.data.dataset import (
+    CLASS_NAMES,
+    TRAIN_SPLIT,
+    find_samples,
+    fingerprint,
+)
+from core.data.decode import Decoded
+from core.data.duplicates import validation_split
+from core.evaluation.evaluate import evaluate, model_facts, summary_line, write_evaluation
+from core.files import write_json
+from core.models import registry
+from core.models.config import COSINE, PLATEAU, ModelConfig
+from core.models.registry import (
+    NUM_CLASSES,
+    build_model,
+    compiled,
+    predict_batches,
+    split_at,
+    split_below_top,
+    unfreeze_top,
+)
+from core.serving import litert
+from core.training import lesions
+from core.training.pipeline import augmented_copies, dataset
+
+HEAD, FINE_TUNE, ONE_PHASE = "head", "fine-tune", "train"  # phase names in history.json
+STRATEGIES = ("mirrored",)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a run, as history.json records it."""
+
+    name: str
+    first_epoch: int
+    last_epoch: int
+    best_epoch: int | None  # lowest validation loss; None when the phase ran no epoch
+    wall_time_s: float
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Appends one record per epoch: phase, learning rate used, Keras' logs and wall time.
+
+    With $BRAIN_MRI_PROGRESS set, it also writes the records so far there (write_progress).
+    """
+
+    def __init__(self, phase: str, records: list[dict], config: ModelConfig) -> None:
+        super().__init__()
+        self.phase, self.records, self.config = phase, records, config
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        record = {"epoch": len(self.records) + 1, "phase": self.phase, "learning_rate": self.learning_rate}
+        record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
+        record["wall_time_s"] = round(time.perf_counter() - self.start, 2)  # training and validation
+        self.records.append(record)
+        write_progress(self.config, self.phase, self.records)
+
+
+def write_progress(config: ModelConfig, phase: str, records: list[dict]) -> None:
+    """Write a run's epoch records so far to <$BRAIN_MRI_PROGRESS>/<model>-seed-<seed>.json, if set.
+
+    history.json comes only once the run is complete; core.training.runs reads this file to show a
+    training run's progress meanwhile. It also names each phase's maximum epochs.
+    """
+    folder = paths.progress_dir()
+    if folder is None:
+        return
+    if registry.get(config.architecture).two_phase:
+        max_epochs = {HEAD: config.epochs, FINE_TUNE: config.fine_tune_epochs}
+    else:
+        max_epochs = {ONE_PHASE: config.epochs}
+    progress = {"model": config.name, "seed": config.seed, "phase": phase, "max_epochs": max_epochs}
+    write_json(folder / f"{config.name}-seed-{config.seed}.json", {**progress, "epochs": records})
+
+
+def cosine_rate(epoch: int, config: ModelConfig) -> float:
+    """Phase 1's learning rate under the cosine schedule: config.learning_rate at the first epoch,
+    config.min_learning_rate at the last (epoch counts from 0)."""
+    progress = epoch / max(1, config.epochs - 1)
+    low, high = config.min_learning_rate, config.learning_rate
+    return low + (high - low) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _callbacks(config: ModelConfig, phase: str, records: list[dict]) -> list[keras.callbacks.Callback]:
+    if phase == FINE_TUNE:  # fine-tuning epochs are costly: stop sooner, cut the rate sooner
+        patience, lr_patience = config.fine_tune_patience, max(1, config.fine_tune_patience // 2)
+    else:
+        patience, lr_patience = config.early_stopping_patience, config.reduce_lr_patience
+    if phase != FINE_TUNE and config.learning_rate_schedule == COSINE:
+        rate = keras.callbacks.LearningRateScheduler(lambda epoch: cosine_rate(epoch, config))
+    else:
+        rate = keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=config.reduce_lr_factor,
+            patience=lr_patience,
+            min_lr=config.min_learning_rate,
+        )
+    return [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        rate,  # before EpochLog, which records the rate the epoch runs at
+        EpochLog(phase, records, config),
+    ]
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+
+
+def _fit(
+    model: keras.Model,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset,
+    epochs: int,
+    config: ModelConfig,
+    phase: str,
+    records: list[dict],
+) -> Phase:
+    """Run one phase on tf.data datasets of (inputs, one-hot labels); return its summary."""
+    first = len(records) + 1
+    start = time.perf_counter()
+    if epochs > 0:
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=epochs,
+            callbacks=_callbacks(config, phase, records),
+            verbose=2,
+        )
+    phase_records = records[first - 1 :]
+    best = min(phase_records, key=lambda r: r["val_loss"])["epoch"] if phase_records else None
+    return Phase(phase, first, len(records), best, round(time.perf_counter() - start, 1))
+
+
+def _fit_images(
+    model: keras.Model,
+    fit: Decoded,
+    val: Decoded,
+    epochs: int,
+    config: ModelConfig,
+    phase: str,
+    records: list[dict],
+) -> Phase:
+    """_fit on decoded images: augmented, shuffled training batches and plain validation batches."""
+    train_data = dataset(fit.images, fit.labels, config, training=True)
+    val_data = dataset(val.images, val.labels, config, training=False)
+    return _fit(model, train_data, val_data, epochs, config, phase, records)
+
+
+def _batches(inputs: np.ndarray, labels: np.ndarray, config: ModelConfig, shuffle: bool) -> tf.data.Dataset:
+    """Batches of (cached inputs, one-hot labels); shuffled every epoch if `shuffle`."""
+    ds = tf.data.Dataset.from_tensor_slices((inputs, keras.utils.to_categorical(labels, NUM_CLASSES)))
+    if shuffle:
+        ds = ds.shuffle(len(inputs), seed=config.seed, reshuffle_each_iteration=True)
+    return ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _train_two_phase(
+    model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
+) -> list[Phase]:
+    """Phase 1: a new head on the frozen base. Phase 2: fine-tune the base's top with augmentation.
+
+    The layers below the fine-tuned top never change, so their outputs (activations) are
+    computed once: for the plain images (phase 1's features, validation) and, with
+    config.cached_copies, for that many augmented copies of the training images, on which
+    phase 2 trains the top alone. Without cached copies, phase 2 runs the whole model on
+    freshly augmented images every epoch.
+    """
+    start = time.perf_counter()
+    trunk, top = split_below_top(model, config.fine_tune_layers)
+    a_fit, a_val = predict_batches(trunk, fit.images), predict_batches(trunk, val.images)
+    timings["activations"] = round(time.perf_counter() - start, 1)
+
+    # Phase 1: the head (the same layer objects as in `model`) on the frozen base's features.
+    feature_layer = registry.get(config.architecture).feature_layer
+    features = keras.Model(trunk.output, model.get_layer(feature_layer).output)  # activations -> features
+    head = split_at(model, feature_layer)[1]
+    _compile(head, config.learning_rate)
+    head_phase = _fit(
+        head,
+        _batches(predict_batches(features, a_fit), fit.labels, config, shuffle=True),
+        _batches(predict_batches(features, a_val), val.labels, config, shuffle=False),
+        config.epochs,
+        config,
+        HEAD,
+        records,
+    )
+
+    # Phase 2: fine-tune the top of the base at a very low learning rate, with augmentation.
+    unfreeze_top(model, config.fine_tune_layers)
+    if not config.cached_copies:
+        _compile(model, config.fine_tune_learning_rate)
+        return [head_phase, _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)]
+    start = time.perf_counter()
+    copies = augmented_copies(fit.images, config, config.cached_copies)
+    call = compiled(trunk)
+    a_copies = np.concatenate([np.asarray(call(batch)) for batch in copies])  # (copies * N, ...)
+    timings["augmented activations"] = round(time.perf_counter() - start, 1)
+    print(f"[{config.name}] activations of {config.cached_copies} augmented copies cached", flush=True)
+    # An epoch is one pass's worth of batches, drawn from all the copies.
+    train_data = _batches(a_copies, np.tile(fit.labels, config.cached_copies), config, shuffle=True)
+    _compile(top, config.fine_tune_learning_rate)
+    tune_phase = _fit(
+        top,
+        train_data.repeat().take(-(-len(fit.images) // config.batch_size)),
+        _batches(a_val, val.labels, config, shuffle=False),
+        config.fine_tune_epochs,
+        config,
+        FINE_TUNE,
+        records,
+    )
+    return [head_phase, tune_phase]
+
+
+def _train_one_phase(
+    model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
+) -> list[Phase]:
+    """The whole model from its initial weights, with augmentation."""
+    _compile(model, config.learning_rate)
+    return [_fit_images(model, fit, val, config.epochs, config, ONE_PHASE, records)]
+
+
+def pasted_training_images(fit: Decoded, config: ModelConfig, data_dir: Path) -> tuple[Decoded, int]:
+    """lesions.with_pastes with the dataset's tumour-box file; without one, no pastes (said)."""
+    boxes = provenance.read_boxes(provenance.boxes_path(data_dir))
+    if config.lesion_pastes and not boxes:
+        print(
+            f"[{config.name}] no tumour-box file: training without pasted lesions",
+            file=sys.stderr,
+            flush=True,
+        )
+    fit, count = lesions.with_pastes(fit, config, boxes)
+    if count:
+        print(f"[{config.name}] {count} no-tumour slices with a pasted lesion added", flush=True)
+    return fit, count
+
+
+def fit_model(
+    config: ModelConfig,
+    fit: Decoded,
+    val: Decoded,
+    weights: str | None,
+    timings: dict | None = None,
+    strategy: str | None = None,
+) -> tuple[keras.Model, list[dict], list[Phase]]:
+    """Build `config`'s model and train it on `fit`, choosing epochs on `val`.
+
+    Returns:
+        (the trained model, one history record per epoch, the phases run). `timings` gets each
+        costly step's seconds.
+    """
+    records: list[dict] = []
+    trainer = _train_two_phase if registry.get(config.architecture).two_phase else _train_one_phase
+    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
+        model = build_model(config, weights)
+        phases = trainer(model, fit, val, config, records, {} if timings is None else timings)
+    return model, records, phases
+
+
+def _trainable_params(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def starting_weights(config: ModelConfig, flag: str | None = None) -> str | None:
+    """ImageNet weights (see paths.imagenet_weights) for a pretrained architecture, else None."""
+    return paths.imagenet_weights(flag) if registry.get(config.architecture).pretrained else None
+
+
+def distribution_strategy(name: str | None) -> tf.distribute.Strategy:
+    """The tf.distribute strategy to build, compile and fit under.
+
+    Args:
+        name: None for TensorFlow's default (one device, no distribution), or "mirrored" for
+            MirroredStrategy over all local GPUs, or the CPU where there is none. For several
+            machines, MultiWorkerMirroredStrategy with TF_CONFIG set on each is the analogue.
+
+    Raises:
+        ValueError: an unknown strategy name.
+    """
+    if name is None:
+        return tf.distribute.get_strategy()  # the default strategy: its scope changes nothing
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+
+
+def train(
+    config: ModelConfig,
+    data_dir: Path,
+    root: Path | None = None,
+    weights: str | None = "imagenet",
+    command: str = "",
+    use_cache: bool = True,
+    strategy: str | None = None,
+    seeds: int = 1,
+) -> Path:
+    """Train, evaluate and save one model, `seeds` times; return its artifact folder.
+
+    Run k (from 0) uses seed config.seed + k for the initial weights, shuffling and
+    augmentation; the validation split (config.split_seed) is the same for all. The first run
+    is the one the app serves: its folder holds the model. Every run's results (config,
+    history, metrics, predictions, manifest) are kept, the others' under runs/seed-<seed>/.
+    The folder is replaced only once every run is complete.
+
+    Args:
+        root: the artifacts folder (default: paths.artifacts_dir()).
+        weights: a pretrained architecture's starting weights (see registry.build_model).
+        command: the command line to record in the manifest.
+        use_cache: read and write decoded images in the disk cache (core.data.cache).
+        strategy: None, or "mirrored" (see distribution_strategy).
+
+    Raises:
+        DatasetError: the dataset folder is missing or malformed.
+        ValueError: an unknown strategy.
+    """
+    with artifacts.staged_model_dir(config.name, root) as out:
+        for k in range(seeds):
+            run = dataclasses.replace(config, seed=config.seed + k)
+            folder = out if k == 0 else artifacts.run_dir(out, run.seed)
+            _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
+    return artifacts.model_dir(config.name, root)
+
+
+def _train_run(
+    config: ModelConfig,
+    data_dir: Path,
+    out: Path,
+    weights: str | None,
+    command: str,
+    use_cache: bool,
+    strategy: str | None,
+    serve: bool,
+) -> None:
+    """One run of `train` into the folder `out`; with `serve`, the model files and guard too."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    train_samples = find_samples(data_dir, TRAIN_SPLIT)
+    fit_samples, val_samples = validation_split(train_samples, config.validation_fraction, config.split_seed)
+    print(
+        f"[{config.name}] seed {config.seed}: {len(fit_samples)} training / {len(val_samples)} validation "
+        f"images; decoding at {config.image_size}x{config.image_size}",
+        flush=True,
+    )
+    decode_start = time.perf_counter()
+    size = config.image_size
+    fit = cached_images(fit_samples, size, FIT_SPLIT, use_cache)
+    val = cached_images(val_samples, size, VALIDATION_SPLIT, use_cache)
+    timings = {"decode": round(time.perf_counter() - decode_start, 1)}  # other entries: disjoint
+    skipped = fit.skipped + val.skipped
+    for _, error in skipped:
+        print(f"[{config.name}] skipped {error}", file=sys.stderr, flush=True)
+    paste_start = time.perf_counter()
+    fit, pastes = pasted_training_images(fit, config, data_dir)
+    if pastes:
+        timings["lesion pastes"] = round(time.perf_counter() - paste_start, 1)
+
+    model, records, phases = fit_model(config, fit, val, weights, timings, strategy)
+    trainable = _trainable_params(model)
+
+    out.mkdir(parents=True, exist_ok=True)
+    # Save a fresh copy without optimizer state: a smaller file, the same predictions.
+    clean = build_model(config, weights=None)
+    clean.set_weights(model.get_weights())
+    clean.save(out / artifacts.MODEL_FILE)
+    if serve:
+        export_start = time.perf_counter()
+        litert.export(clean, out, litert.calibration_images(fit.images))  # the app's fast path
+        timings["export"] = round(time.perf_counter() - export_start, 1)
+    config.save(out / "config.json")
+    write_json(out / "history.json", {"epochs": records, "phases": [dataclasses.asdict(p) for p in phases]})
+
+    eval_start = time.perf_counter()
+    evaluation = evaluate(clean, config, data_dir, use_cache, split=(fit_samples, val_samples))
+    metrics = evaluation.metrics
+    metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
+    write_evaluation(out, evaluation, guard=serve)
+    if not serve:  # the served run's model is the one the app uses; the others keep their results
+        (out / artifacts.MODEL_FILE).unlink()
+    write_json(
+        out / "manifest.json",
+        {
+            "model": config.name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": command,
+            "seed": config.seed,
+            "dataset": {
+                "train_fingerprint": fingerprint(train_samples),
+                "test_fingerprint": metrics["test_fingerprint"],
+                "train_images": len(fit.kept),
+                "lesion_pastes": pastes,  # extra training images: no-tumour slices with a lesion
+                "validation_images": len(val.kept),
+                "test_images": metrics["n_images"],
+                "skipped": [path for path, _ in skipped],
+                "classes": list(CLASS_NAMES),
+            },
+            "strategy": strategy,
+            "wall_time_s": {
+                **timings,
+                **{phase.name: phase.wall_time_s for phase in phases},
+                "evaluation": round(time.perf_counter() - eval_start, 1),
+                "total": round(time.perf_counter() - started, 1),
+            },
+            "versions": machine.versions(),
+            "cpu": f"{machine.cpu()} ({os.cpu_count()} cores)",
+        },
+    )
+    print(summary_line(config.name, metrics), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
+    parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
+    parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
+    parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
+    parser.add_argument("--schedule", choices=(PLATEAU, COSINE), help="phase 1 learning-rate schedule")
+    parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
+    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
+    parser.add_argument("--seeds", type=int, default=1, help="runs per model, seeds 42, 43, ... (default 1)")
+    parser.add_argument(
+        "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
+    )
+    args = parser.parse_args(argv)
+
+    overrides = {
+        "epochs": args.epochs,
+        "fine_tune_epochs": args.fine_tune_epochs,
+        "learning_rate": args.learning_rate,
+        "fine_tune_learning_rate": args.fine_tune_learning_rate,
+        "learning_rate_schedule": args.schedule,
+    }
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    for name in cli.selected_models(args.model):
+        config = dataclasses.replace(registry.get(name).config, **overrides).capped()
+        print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
+        weights = starting_weights(config, args.weights)
+        command = " ".join(["python -m core.training.train", *argv])
+        data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
+        train(config, data_dir, root, weights, command, not args.no_cache, args.strategy, args.seeds)
+
+
+if __name__ == "__main__":
+    cli.run(main)
