@@ -22,18 +22,18 @@ test: $(READY)
 # then what is measured on the dataset: the nearest-training-image reference, sources, leakage,
 # where the models look, leave one source out.
 train: $(READY)
-	$(BIN)/python -m core.training.train --model mobilenetv2 --seeds 2
-	$(BIN)/python -m core.training.train --model custom_cnn
-	$(BIN)/python -m core.training.train --model mobilenetv2_scratch
-	$(BIN)/python -m core.serving.neighbours
-	$(BIN)/python -m core.data.provenance
-	$(BIN)/python -m core.studies.audit
-	$(BIN)/python -m core.studies.localisation
-	$(BIN)/python -m core.studies.crosssource
+	$(BIN)/python -m core train --model mobilenetv2 --seeds 2
+	$(BIN)/python -m core train --model custom_cnn
+	$(BIN)/python -m core train --model mobilenetv2_scratch
+	$(BIN)/python -m core neighbours
+	$(BIN)/python -m core sources
+	$(BIN)/python -m core audit
+	$(BIN)/python -m core localisation
+	$(BIN)/python -m core crosssource
 
 evaluate: $(READY)
-	$(BIN)/python -m core.evaluation.evaluate --model all
-	$(BIN)/python -m core.studies.localisation
+	$(BIN)/python -m core evaluate --model all
+	$(BIN)/python -m core localisation
 
 screenshots: $(READY)
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py tests/test_train_page.py \

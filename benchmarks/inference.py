@@ -85,9 +85,7 @@ def bench_model(name: str, root: Path, upload: bytes, samples: list[Sample] | No
     }
     for path in files.values():
         if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} missing (write the LiteRT files with `python -m core.serving.litert`)"
-            )
+            raise FileNotFoundError(f"{path} missing (write the LiteRT files with `python -m core litert`)")
     fp32, int8 = LiteRTModel(files["tflite_fp32"]), LiteRTModel(files["tflite_int8"])
     size = config.image_size
     print(f"[{name}] timing {repeats} calls each at {size} px", flush=True)

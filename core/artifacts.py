@@ -19,20 +19,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core import paths
+from core import commands, paths
 from core.models import registry
 from core.models.config import ModelConfig
 
 if TYPE_CHECKING:
     import keras
 
-    from core.serving.neighbours import Neighbours
 
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.csv"  # one row per test image
 VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
 GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.serving.ood)
-RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core.training.train --seeds)
+RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core train --seeds)
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
 PROVENANCE_FILE = "provenance.json"  # each image's source collection (core.data.provenance)
 CROSSSOURCE_DIR = (
@@ -40,6 +39,9 @@ CROSSSOURCE_DIR = (
 )
 CROSSSOURCE_SUMMARY = "summary.json"
 CURRENT_RECIPE = "current"  # the shipped models' recipe; earlier recipes' results sit beside it
+GUARD_REPORT_FILE = (
+    "ood_report.json"  # the guard measured on test and foreign images (core.studies.ood_report)
+)
 NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
 LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
 # Optional LiteRT copies of the model (core.serving.litert); Keras is the fallback, so not in ARTIFACT_FILES.
@@ -84,24 +86,26 @@ class DamagedArtifactError(ArtifactError, ValueError):
     """An artifact file is there but cannot be read: truncated, half-copied or a Git LFS pointer."""
 
 
+WRITERS = {  # dataset-wide artifact file -> the command that writes it
+    AUDIT_FILE: "audit",
+    PROVENANCE_FILE: "sources",
+    CROSSSOURCE_SUMMARY: "crosssource",
+    GUARD_REPORT_FILE: "guard-report",
+    NEIGHBOURS_FILE: "neighbours",
+    LOCALISATION_FILE: "localisation",
+    LOCALISATION_TABLE: "localisation",
+}
+
+
 def writer(file: str, name: str | None = None) -> str:
     """The command that (re)writes an artifact `file`, of model `name` where it belongs to one."""
     if file in BENCHMARKS:
         return f"python -m {BENCHMARKS[file]}"
-    if file == AUDIT_FILE:
-        return "python -m core.studies.audit"
-    if file == PROVENANCE_FILE:
-        return "python -m core.data.provenance"
-    if file == CROSSSOURCE_SUMMARY:
-        return "python -m core.studies.crosssource"
-    if file == NEIGHBOURS_FILE:
-        return "python -m core.serving.neighbours"
-    if file in (LOCALISATION_FILE, LOCALISATION_TABLE):
-        return "python -m core.studies.localisation"
+    if file in WRITERS:
+        return commands.command(WRITERS[file])
     if file in (TFLITE_FILE, TFLITE_INT8_FILE):
-        return f"python -m core.serving.litert --model {name} --data DIR"
-    module = "core.evaluation.evaluate" if file in EVALUATION_FILES else "core.training.train"
-    return f"python -m {module} --model {name}"
+        return commands.command("litert", "--model", str(name), "--data", "DIR")
+    return commands.command("evaluate" if file in EVALUATION_FILES else "train", "--model", str(name))
 
 
 @contextmanager
@@ -146,7 +150,7 @@ def _path(name: str, file: str, root: Path | None) -> Path:
     path = model_dir(name, root) / file
     if not path.is_file():
         raise ArtifactError(
-            f"artifact missing: {path} (train it with `python -m core.training.train --model {name}`)"
+            f"artifact missing: {path} (train it with `{commands.command('train', '--model', name)}`)"
         )
     return path
 
@@ -193,14 +197,14 @@ def _table(path: Path, command: str) -> pd.DataFrame:
 
 
 def load_run_predictions(name: str, root: Path | None = None) -> dict[int, pd.DataFrame]:
-    """Every run's test predictions by seed, the served run's included (core.training.train --seeds)."""
+    """Every run's test predictions by seed, the served run's included (core train --seeds)."""
     runs = {}
     for folder in seed_runs(name, root):
-        command = f"python -m core.training.train --model {name} --seeds N"
+        rewrite = commands.command("train", "--model", name, "--seeds", "N")
         for file in ("manifest.json", PREDICTIONS_FILE):
             if not (folder / file).is_file():
-                raise ArtifactError(f"artifact missing: {folder / file} (rewrite it with `{command}`)")
-        runs[_json(folder / "manifest.json", command)["seed"]] = _table(folder / PREDICTIONS_FILE, command)
+                raise ArtifactError(f"artifact missing: {folder / file} (rewrite it with `{rewrite}`)")
+        runs[_json(folder / "manifest.json", rewrite)["seed"]] = _table(folder / PREDICTIONS_FILE, rewrite)
     return runs
 
 
@@ -239,17 +243,15 @@ def load_provenance(root: Path | None = None) -> dict:
 
 
 def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:
-    """Where the models look against the tumour boxes: (summary, per-image table) (core.studies.localisation)."""
+    """Where the models look (core.studies.localisation): (summary, per-image table)."""
     return _dataset_json(LOCALISATION_FILE, root), _table(*_dataset_file(LOCALISATION_TABLE, root))
 
 
-def load_neighbours(root: Path | None = None) -> "Neighbours":
-    """The nearest-training-image reference (core.serving.neighbours)."""
-    from core.serving.neighbours import Neighbours
-
-    path, command = _dataset_file(NEIGHBOURS_FILE, root)
-    with reading(path, command):
-        return Neighbours.load(path)
+def load_dataset_arrays(file: str, root: Path | None = None) -> dict[str, np.ndarray]:
+    """Every array of an .npz artifact about the dataset (e.g. NEIGHBOURS_FILE), read in full."""
+    path, command = _dataset_file(file, root)
+    with reading(path, command), np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
 
 
 def crosssource_recipes(root: Path | None = None) -> list[str]:
@@ -272,8 +274,14 @@ def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict
     return _json(path, writer(file))
 
 
+def modified(root: Path | None = None) -> float:
+    """The artifacts' latest modification time: a new one means, e.g., a new report."""
+    folder = paths.artifacts_dir(root)
+    return max((path.stat().st_mtime for path in folder.rglob("*") if path.is_file()), default=0.0)
+
+
 def tflite_path(name: str, root: Path | None = None, int8: bool = False) -> Path:
-    """Where a model's LiteRT copy lives (it may not exist: `python -m core.serving.litert` writes it)."""
+    """Where a model's LiteRT copy lives (it may not exist: `python -m core litert` writes it)."""
     return model_dir(name, root) / (TFLITE_INT8_FILE if int8 else TFLITE_FILE)
 
 

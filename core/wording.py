@@ -1,11 +1,5 @@
 """How captions speak of any number of models: "both" or "all 3", lists, shared values."""
 
-from dataclasses import asdict
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from core.evaluation.stats import Interval
-
 
 def both(count: int) -> str:
     """How a caption counts the models: "both" for two, "all 3" for three."""
@@ -65,12 +59,6 @@ def control_note(
         f"minus the control is what pretraining gives{size}; the control against the custom CNN is "
         f"what the architecture gives.{caveat}"
     )
-
-
-def percent_interval(interval: "dict | Interval") -> str:
-    """E.g. "94.1% (92.0–95.8)": an estimate with its 95% interval."""
-    values = asdict(interval) if not isinstance(interval, dict) else interval
-    return f"{values['estimate']:.1%} ({values['low'] * 100:.1f}–{values['high'] * 100:.1f})"
 
 
 def share(count: int, total: int) -> str:

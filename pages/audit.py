@@ -12,7 +12,7 @@ st.title("Leakage audit")
 st.caption(audit.WHY)
 result, summary = loaders.leakage_audit(), loaders.audit_summary()
 if result is None:
-    st.info("No audit in artifacts/. Write it with `python -m core.studies.audit` (needs the dataset).")
+    st.info("No audit in artifacts/. Write it with `python -m core audit` (needs the dataset).")
     st.stop()
 
 cards = st.columns(len(summary.parts) + 1)

@@ -19,9 +19,7 @@ st.caption(
 st.subheader("Where the images come from")
 provenance = loaders.provenance()
 if provenance is None:
-    st.info(
-        "No source table in artifacts/. Write it with `python -m core.data.provenance` (needs the dataset)."
-    )
+    st.info("No source table in artifacts/. Write it with `python -m core sources` (needs the dataset).")
 else:
     st.dataframe(generalisation.source_counts(provenance), hide_index=True)
     st.caption(
@@ -37,7 +35,7 @@ else:
 st.subheader("Leave one source out")
 recipes = loaders.crosssource_recipes()
 if not recipes:
-    st.info("No leave-one-source-out results in artifacts/. Run `python -m core.studies.crosssource`.")
+    st.info("No leave-one-source-out results in artifacts/. Run `python -m core crosssource`.")
 else:
     recipe = st.segmented_control(
         "Recipe",
@@ -81,9 +79,7 @@ else:
     )
     found = generalisation.warnings_table(summary, titles)
     if found.empty:
-        st.info(
-            "These results predate the warning rules: `python -m core.studies.crosssource --warnings-only`."
-        )
+        st.info("These results predate the warning rules: `python -m core crosssource --warnings-only`.")
     else:
         st.dataframe(found, hide_index=True)
         st.caption("Each cell: caught (false alarms). Target: at least 80% caught, at most 2% false alarms.")

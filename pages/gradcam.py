@@ -1,7 +1,8 @@
 import streamlit as st
 
+from core.data import subsets
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
-from core.evaluation import compare, paired
+from core.evaluation import compare
 from core.serving.gradcam import METHODS
 from core.serving.predict import verdict
 from core.studies import localisation
@@ -57,10 +58,10 @@ if images:
 
 st.subheader("Where the models look, against the tumour boxes")
 if (scored := loaders.localisation()) is None:
-    st.info("No localisation scores in artifacts/. Write them with `python -m core.studies.localisation`.")
+    st.info("No localisation scores in artifacts/. Write them with `python -m core localisation`.")
 else:
     summary, table = scored
-    subset = localisation.CLEAN if sidebar.subset() == paired.CLEAN else localisation.FULL
+    subset = localisation.CLEAN if sidebar.subset() == subsets.CLEAN else localisation.FULL
     titles = loaders.titles()
     st.markdown(
         f"Each model's map for the true class on the {summary['images'][subset]:,} test images with a "

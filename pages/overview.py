@@ -3,7 +3,7 @@ import itertools
 import streamlit as st
 
 from core import wording
-from core.data import release
+from core.data import release, subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, paired, seeds, stats, verdict
 from core.report import generalisation
@@ -75,7 +75,7 @@ for column, name in zip(card_columns, names):
 
 audit_summary = loaders.optional(loaders.audit_summary)
 near_share = audit_summary.near_share if audit_summary else None
-st.markdown(compare.reading(headlines, titles, clean=subset == paired.CLEAN, near_share=near_share))
+st.markdown(compare.reading(headlines, titles, clean=subset == subsets.CLEAN, near_share=near_share))
 model_card.show(names, expanded=False)
 
 spreads = loaders.optional(lambda: loaders.seed_spreads(subset))

@@ -28,7 +28,7 @@ st.caption(
     f"Research tool, not a medical device. {wording.both(len(names)).capitalize()} models classify "
     f"the same upload. Limits: {st.get_option('server.maxUploadSize')} MB per file (the uploader "
     f"refuses larger files) and {MAX_BATCH_FILES} files per batch (the first {MAX_BATCH_FILES} are "
-    "classified); for a whole folder, use `python -m core.serving.predict --data DIR --out results.csv`."
+    "classified); for a whole folder, use `python -m core predict --data DIR --out results.csv`."
 )
 
 model_card.show(names, expanded=False)
@@ -99,7 +99,7 @@ with batch:
         st.warning(
             f"**{len(uploads):,} files**: a batch classifies at most {MAX_BATCH_FILES}, so the first "
             f"{MAX_BATCH_FILES} are classified and the other {len(uploads) - MAX_BATCH_FILES:,} are left "
-            "out. For a whole folder, use `python -m core.serving.predict --data DIR --out results.csv`.",
+            "out. For a whole folder, use `python -m core predict --data DIR --out results.csv`.",
             icon=":material/warning:",
         )
         uploads = uploads[:MAX_BATCH_FILES]

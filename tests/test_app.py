@@ -338,7 +338,7 @@ def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
 
 def test_the_clean_subset_gives_per_source_figures_on_its_images_only():
     app = open_page("pages/generalisation.py", subset="Clean subset")
-    from core.studies.audit import clean_test_paths
+    from core.data.subsets import clean_test_paths
 
     per_source = app.dataframe[1].value
     assert per_source["Images"].sum() == len(clean_test_paths(artifacts.load_audit()))

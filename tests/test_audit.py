@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from core import artifacts
+from core.data import subsets
 from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, TRAIN_SPLIT
 from core.studies import audit
 
@@ -49,7 +50,7 @@ def test_finds_exact_and_near_copies_and_label_conflicts(leaky_dataset):
     bright = next(t for t in result["test_images"] if t["path"].endswith("bright.jpg"))
     assert bright["nearest_train"] == "Training/meningioma/1.png"
     assert 0 < bright["distance"] <= audit.NEAR_DUPLICATE_DISTANCE
-    assert len(audit.clean_test_paths(result)) == 12
+    assert len(subsets.clean_test_paths(result)) == 12
     assert result["within"][TRAIN_SPLIT]["near_pairs"] == 0
     assert result["within"][TEST_SPLIT]["near_pairs"] == 0
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import write_dataset
 from core.data import provenance
 from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT, find_samples
-from core.studies import crosssource
+from core.studies import crosssource, sources
 
 
 def write_boxes(data_dir: Path) -> Path:
@@ -136,6 +136,6 @@ def test_the_content_inference_learns_what_tells_the_collections_apart(tmp_path)
         if relpath not in boxes:
             Image.open(path).convert("RGB").save(path)
     train, test = find_samples(data_dir, TRAIN_SPLIT), find_samples(data_dir, TEST_SPLIT)
-    check = provenance.inference_check(train, test, boxes)
+    check = sources.inference_check(train, test, boxes)
     assert check["test_images"] == 48
     assert check["figshare_precision"] == check["figshare_recall"] == 1.0

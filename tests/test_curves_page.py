@@ -6,9 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import artifacts, paths
+from core.data import subsets
 from core.data.dataset import CLASS_NAMES
-from core.evaluation import curves, paired
-from core.studies import audit
+from core.evaluation import curves
 
 PAGE = "pages/curves.py"
 TIMEOUT = 120
@@ -79,8 +79,8 @@ def test_tumour_threshold_trades_sensitivity_for_specificity(app):
 
 def test_clean_subset_counts_its_own_images():
     result = artifacts.load_audit()
-    clean = set(audit.clean_test_paths(result))
-    app = open_page(subset=paired.CLEAN)
+    clean = set(subsets.clean_test_paths(result))
+    app = open_page(subset=subsets.CLEAN)
     aucs = table(app, "ROC AUC")
     assert (aucs["positives"] + aucs["negatives"] == len(clean)).all()
     coverage = table(app, "answered (coverage)")

@@ -54,24 +54,24 @@ def open_page(page: str) -> AppTest:
         (
             "custom_cnn/metrics.json",
             lambda: artifacts.load_metrics("custom_cnn"),
-            "core.evaluation.evaluate --model custom_cnn",
+            "core evaluate --model custom_cnn",
         ),
         (
             "custom_cnn/config.json",
             lambda: artifacts.load_config("custom_cnn"),
-            "core.training.train --model custom_cnn",
+            "core train --model custom_cnn",
         ),
         (
             "mobilenetv2/history.json",
             lambda: artifacts.load_history("mobilenetv2"),
-            "core.training.train --model mobilenetv2",
+            "core train --model mobilenetv2",
         ),
         (
             "mobilenetv2/predictions.csv",
             lambda: artifacts.load_predictions("mobilenetv2"),
-            "core.evaluation.evaluate",
+            "core evaluate",
         ),
-        ("audit.json", artifacts.load_audit, "python -m core.studies.audit"),
+        ("audit.json", artifacts.load_audit, "python -m core audit"),
         ("benchmark.json", artifacts.load_benchmark, "python -m benchmarks.inference"),
     ],
 )
@@ -134,9 +134,7 @@ def test_the_pages_that_load_models_name_a_git_lfs_pointer_before_any_upload(shi
 def test_a_cut_off_guard_names_its_file(shipped):
     path = shipped / "custom_cnn" / artifacts.GUARD_FILE
     truncate(path)
-    with pytest.raises(
-        artifacts.ArtifactError, match="core.evaluation.evaluate --model custom_cnn"
-    ) as raised:
+    with pytest.raises(artifacts.ArtifactError, match="core evaluate --model custom_cnn") as raised:
         ood.load_guard("custom_cnn")
     assert str(path) in str(raised.value)
 
@@ -146,6 +144,6 @@ def test_a_cut_off_litert_file_names_itself_and_its_writer(shipped):
 
     path = artifacts.tflite_path("custom_cnn")
     truncate(path)
-    with pytest.raises(artifacts.ArtifactError, match="core.serving.litert --model custom_cnn") as raised:
+    with pytest.raises(artifacts.ArtifactError, match="core litert --model custom_cnn") as raised:
         LiteRTModel(path)
     assert str(path) in str(raised.value)

@@ -101,7 +101,7 @@ def test_predictor_falls_back_to_keras_when_the_tflite_file_is_corrupt(tiny_cnn,
 shipped_litert = pytest.mark.skipif(
     not (paths.data_dir() / TEST_SPLIT).is_dir()
     or not all(artifacts.tflite_path(name).is_file() for name in registry.names()),
-    reason=f"needs the dataset (${paths.DATA_ENV_VAR}) and the .tflite files (python -m core.serving.litert)",
+    reason=f"needs the dataset (${paths.DATA_ENV_VAR}) and the .tflite files (python -m core litert)",
 )
 
 

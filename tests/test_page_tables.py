@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from core import wording
+from core.data import subsets
 from core.data.dataset import PROBABILITY_COLUMNS
 from core.evaluation import calibration, compare, efficiency, paired
 from core.evaluation.calibration import ReliabilityBins, Report, Scores
@@ -91,7 +92,7 @@ def test_reading_takes_the_near_duplicate_share_from_the_audit():
     )
     assert "No test image has a near-identical twin" in compare.reading(headlines, titles, False, 0.0)
     without_audit = compare.reading(headlines, titles, clean=False)
-    assert "About" not in without_audit and "python -m core.studies.audit" in without_audit
+    assert "About" not in without_audit and "python -m core audit" in without_audit
 
 
 def test_check_same_test_set():
@@ -149,12 +150,12 @@ def audit_result() -> dict:
 
 
 def test_audit_summary_counts_the_test_images_and_the_conflicts():
-    summary = audit.summarize(audit_result())
-    assert summary == audit.Summary(
+    summary = subsets.AuditSummary.from_json(audit_result())
+    assert summary == subsets.AuditSummary(
         test_images=4, exact=1, near=2, clean=2, conflicts_between=1, conflicts_within=2
     )
     assert summary.share(summary.clean) == 0.5 and summary.near_share == 0.5
-    assert audit.Summary(0, 0, 0, 0, 0, 0).near_share == 0.0  # no test images: no division by zero
+    assert subsets.AuditSummary(0, 0, 0, 0, 0, 0).near_share == 0.0  # no test images: no division by zero
 
 
 def test_audit_per_class_table():

@@ -12,13 +12,12 @@ from test_app import PAGES, TIMEOUT
 
 from conftest import make_scan, write_dataset
 from core import artifacts, paths
-from core.data import provenance
 from core.data.cache import CACHE_ENV_VAR
 from core.models import registry
 from core.models.config import ModelConfig
 from core.serving.gradcam import Explainer
 from core.serving.ood import Checker, load_guard
-from core.studies import audit
+from core.studies import audit, sources
 from core.training import train
 
 TINY = ModelConfig(
@@ -63,7 +62,7 @@ def trained(registered, tmp_path_factory):
                 dataclasses.replace(registry.get(name).config, **short, batch_size=8), data, out, None
             )
     audit.main(["--data", str(data), "--artifacts", str(out)])
-    provenance.main(["--data", str(data), "--artifacts", str(out)])
+    sources.main(["--data", str(data), "--artifacts", str(out)])
     return data, out
 
 

@@ -9,10 +9,10 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from core import artifacts, cli
+from core.data import subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, verdict
 from core.report import document
-from core.studies import audit
 
 PLOTLY_BUNDLE = get_plotlyjs()[:200]  # the start of plotly.js: its licence header and version
 
@@ -26,7 +26,7 @@ def _shipped_verdict() -> tuple[verdict.Verdict, dict[str, str]]:
     names = artifacts.available_models()
     titles = {name: artifacts.load_config(name).display_name for name in names}
     joined = compare.joined_predictions({name: artifacts.load_predictions(name) for name in names})
-    clean = frozenset(audit.clean_test_paths(artifacts.load_audit()))
+    clean = frozenset(subsets.clean_test_paths(artifacts.load_audit()))
     runs = {name: artifacts.load_run_predictions(name) for name in names[:2]}
     return verdict.build(joined, names, clean, runs), titles
 
@@ -70,7 +70,7 @@ def test_plotly_js_is_embedded_once_and_each_figure_gets_a_div(shipped):
 
 def test_per_class_tables_give_each_class_its_image_count_on_both_test_sets(shipped):
     metrics = artifacts.load_metrics(artifacts.available_models()[0])
-    clean = set(audit.clean_test_paths(artifacts.load_audit()))
+    clean = set(subsets.clean_test_paths(artifacts.load_audit()))
     table = artifacts.load_predictions(artifacts.available_models()[0])
     clean_counts = table[table["path"].isin(clean)]["true_label"].value_counts()
     for name, scores in metrics["per_class"].items():
@@ -110,7 +110,7 @@ def test_text_from_the_artifacts_is_escaped():
     [
         ("**A** wins", "<strong>A</strong> wins"),
         ("or *no tumor*", "or <em>no tumor</em>"),
-        ("run `python -m core.studies.audit`", "run <code>python -m core.studies.audit</code>"),
+        ("run `python -m core audit`", "run <code>python -m core audit</code>"),
         ("a < b & **c**", "a &lt; b &amp; <strong>c</strong>"),
     ],
 )
@@ -140,9 +140,9 @@ def test_without_the_dataset_wide_artifacts_the_report_says_what_is_absent(tmp_p
     root = _copy_models(tmp_path / "artifacts", names)
     text = document.build(root)
     for command in (
-        "python -m core.studies.audit",
-        "python -m core.data.provenance",
-        "python -m core.studies.crosssource",
+        "python -m core audit",
+        "python -m core sources",
+        "python -m core crosssource",
     ):
         assert command in text
     assert "The leakage audit is not in this report" in text

@@ -10,9 +10,9 @@ import pytest
 
 from benchmarks.cold_start import CHROMIUM, LAST, TITLE, WAIT_MS, browser_page, streamlit_server
 from core import artifacts
+from core.data import subsets
 from core.evaluation import compare, verdict
 from core.report import document
-from core.studies import audit
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium"
@@ -24,7 +24,7 @@ def _headline() -> str:
     names = artifacts.available_models()
     titles = {name: artifacts.load_config(name).display_name for name in names}
     joined = compare.joined_predictions({name: artifacts.load_predictions(name) for name in names})
-    clean = frozenset(audit.clean_test_paths(artifacts.load_audit()))
+    clean = frozenset(subsets.clean_test_paths(artifacts.load_audit()))
     runs = {name: artifacts.load_run_predictions(name) for name in names[:2]}
     return verdict.headline(verdict.build(joined, names, clean, runs), titles)
 

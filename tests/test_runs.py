@@ -76,7 +76,7 @@ def test_a_run_records_what_it_runs_and_finishes(finished, data_dir):
     assert run.models == ("custom_cnn",) and run.preset == "demo"
     assert run.id.endswith("-custom_cnn") and run.folder.name == run.id
     assert run.commands == (
-        f"python -m core.training.train --model custom_cnn --epochs 2 --artifacts {run.artifacts} --data {data_dir}",
+        f"python -m core train --model custom_cnn --epochs 2 --artifacts {run.artifacts} --data {data_dir}",
     )
     record = json.loads((run.folder / runs.RUN_FILE).read_text())
     assert record["status"] == runs.FINISHED and record["pid"] == run.pid and record["ended"]
@@ -356,7 +356,7 @@ def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
     ]
     lines = runs.PRESETS["demo"].command_lines()
     assert lines == [
-        "python -m core.training.train --model custom_cnn --epochs 2 --artifacts 'runs/<run id>/artifacts'"
+        "python -m core train --model custom_cnn --epochs 2 --artifacts 'runs/<run id>/artifacts'"
     ]
 
 

@@ -64,7 +64,7 @@ def test_the_page_offers_each_preset_with_its_command(folders):
     planned = runs.PRESETS["demo"].command_lines(placeholder, str(folders["data"]))
     assert app.code[0].value == planned[0]
     app.radio[0].set_value("full").run()
-    assert app.code[0].value.count("python -m core.training.train") == len(runs.PRESETS["full"].steps)
+    assert app.code[0].value.count("python -m core train") == len(runs.PRESETS["full"].steps)
     assert not _button(app, "Start").disabled
     assert not app.progress  # no run yet
     assert list(app.dataframe[0].value["run"]) == [runs.SHIPPED]

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from core.evaluation import paired, seeds, stats, verdict
+from core.data import subsets
+from core.evaluation import seeds, stats, verdict
 
 TITLES = {"a": "Model A", "b": "Model B"}
 
@@ -21,20 +22,20 @@ def row(subset: str, estimate: float, low: float, high: float, p: float, sds=Non
     "rows, headline",
     [
         (
-            [row(paired.FULL, 0.04, 0.02, 0.06, 1e-5), row(paired.CLEAN, 0.03, 0.01, 0.05, 0.001)],
+            [row(subsets.FULL, 0.04, 0.02, 0.06, 1e-5), row(subsets.CLEAN, 0.03, 0.01, 0.05, 0.001)],
             "Model A is more accurate on the full test set and the clean subset.",
         ),
         (
-            [row(paired.FULL, -0.04, -0.06, -0.02, 1e-5), row(paired.CLEAN, -0.01, -0.03, 0.01, 0.3)],
+            [row(subsets.FULL, -0.04, -0.06, -0.02, 1e-5), row(subsets.CLEAN, -0.01, -0.03, 0.01, 0.3)],
             "Model B is more accurate on the full test set.",
         ),
-        ([row(paired.FULL, 0.01, -0.01, 0.03, 0.2)], "No clear winner on accuracy."),
+        ([row(subsets.FULL, 0.01, -0.01, 0.03, 0.2)], "No clear winner on accuracy."),
         (  # clear by McNemar, but no larger than the runs' spread over seeds
-            [row(paired.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.002))],
+            [row(subsets.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.002))],
             "No clear winner on accuracy.",
         ),
         (
-            [row(paired.FULL, 0.04, 0.02, 0.06, 1e-5), row(paired.CLEAN, -0.03, -0.05, -0.01, 0.001)],
+            [row(subsets.FULL, 0.04, 0.02, 0.06, 1e-5), row(subsets.CLEAN, -0.03, -0.05, -0.01, 0.001)],
             "The test sets disagree on which model is more accurate.",
         ),
     ],
@@ -46,7 +47,7 @@ def test_the_headline_names_a_winner_only_where_the_difference_is_clear(rows, he
 def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
     found = verdict.Verdict(
         ("a", "b"),
-        (row(paired.FULL, -0.042, -0.056, -0.027, 2e-8), row(paired.CLEAN, 0.004, -0.01, 0.02, 0.6)),
+        (row(subsets.FULL, -0.042, -0.056, -0.027, 2e-8), row(subsets.CLEAN, 0.004, -0.01, 0.02, 0.6)),
     )
     text = verdict.sentence(found, TITLES)
     assert text.startswith(
@@ -57,7 +58,7 @@ def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
 
 
 def test_seed_noise_is_named_in_the_sentence():
-    found = verdict.Verdict(("a", "b"), (row(paired.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
+    found = verdict.Verdict(("a", "b"), (row(subsets.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
     assert "no more than the runs vary over seeds" in verdict.sentence(found, TITLES)
 
 
@@ -72,11 +73,11 @@ def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):
     )
     found = verdict.build(joined, ["a", "b"], frozenset({"0", "1", "4", "5"}))
     full, clean = found.rows
-    assert (full.subset, full.n_images, full.accuracy) == (paired.FULL, 8, {"a": 1.0, "b": 0.5})
-    assert (clean.subset, clean.n_images, clean.accuracy["b"]) == (paired.CLEAN, 4, 0.5)
+    assert (full.subset, full.n_images, full.accuracy) == (subsets.FULL, 8, {"a": 1.0, "b": 0.5})
+    assert (clean.subset, clean.n_images, clean.accuracy["b"]) == (subsets.CLEAN, 4, 0.5)
     assert full.difference.estimate == pytest.approx(0.5) and full.p_value == pytest.approx(2 / 16)
     table = verdict.table(found, TITLES)
-    assert table["test images"].tolist() == [paired.FULL, paired.CLEAN]
+    assert table["test images"].tolist() == [subsets.FULL, subsets.CLEAN]
     assert table["Model A − Model B"][0].startswith("+50.0 points")
     assert table["McNemar p"][0] == "0.125" and not any("seed SD" in column for column in table)
     assert len(verdict.build(joined, ["a", "b"], None).rows) == 1  # no audit: no clean subset
@@ -85,7 +86,7 @@ def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):
 def test_the_table_puts_the_model_ahead_on_the_clean_subset_first_as_the_sentence_does():
     found = verdict.Verdict(
         ("a", "b"),
-        (row(paired.FULL, -0.042, -0.056, -0.027, 2e-8), row(paired.CLEAN, -0.03, -0.048, -0.013, 0.001)),
+        (row(subsets.FULL, -0.042, -0.056, -0.027, 2e-8), row(subsets.CLEAN, -0.03, -0.048, -0.013, 0.001)),
     )
     table = verdict.table(found, TITLES)
     assert list(table.columns[2:4]) == ["Model B", "Model A"]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from core.data.imagefile import DATASET_SUFFIXES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import numpy as np
 
 CLASS_NAMES = ("glioma", "meningioma", "notumor", "pituitary")
@@ -28,9 +30,23 @@ CLASS_ALIASES = {
     "no_tumor": "notumor",
     "pituitary_tumor": "pituitary",
 }
-NOTUMOR = CLASS_NAMES.index("notumor")  # the one class that is not a tumour
+CLASS_INDEX = {name: i for i, name in enumerate(CLASS_NAMES)}  # label -> class index
+NOTUMOR = CLASS_INDEX["notumor"]  # the one class that is not a tumour
+TUMOUR = "tumour"  # a tumour of any class: the three tumour classes together, against "notumor"
+LABEL_TITLES = CLASS_TITLES | {TUMOUR: "Tumour"}  # how pages write a label, "tumour" included
 PROBABILITY_COLUMNS = [f"prob_{name}" for name in CLASS_NAMES]  # in predictions.csv
 TRAIN_SPLIT, TEST_SPLIT = "Training", "Testing"
+
+
+def class_indices(labels: "Iterable[str]") -> "np.ndarray":
+    """Class names -> their indices in CLASS_NAMES, e.g. a predictions table's label column.
+
+    Raises:
+        KeyError: a label that is not a class name.
+    """
+    import numpy as np
+
+    return np.array([CLASS_INDEX[label] for label in labels], dtype=np.int64)
 
 
 class DatasetError(ValueError):

@@ -15,7 +15,7 @@ a tumour image in it is figshare's, a tumour image not in it is SARTAJ's (the 19
 outside figshare have no published source: they are counted with SARTAJ), and a no-tumour image
 is SARTAJ's or Br35H's, which the files do not tell apart (500 and 1,500 in the release).
 Without the box file, only the class is known. How far the content alone (colour or grey,
-file size, a thumbnail) recovers the figshare images is measured on Testing (inference_check).
+file size, a thumbnail) recovers the figshare images is measured on Testing (core.studies.sources).
 """
 
 import csv
@@ -23,9 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from core.data.dataset import CLASS_NAMES, NOTUMOR, Sample
+from core.data.dataset import NOTUMOR, Sample
 
 FIGSHARE, SARTAJ, NO_TUMOUR_COLLECTIONS, UNKNOWN = "figshare", "SARTAJ", "SARTAJ or Br35H", "unknown"
 SOURCES = (FIGSHARE, SARTAJ, NO_TUMOUR_COLLECTIONS)
@@ -92,93 +90,3 @@ def source_of(sample: Sample, boxes: dict[str, Box]) -> str:
 def sources(samples: list[Sample], boxes: dict[str, Box]) -> list[str]:
     """source_of for each sample."""
     return [source_of(sample, boxes) for sample in samples]
-
-
-INFERENCE_SIDE = 32  # the thumbnail the content-based inference looks at
-
-
-def content_features(samples: list[Sample]) -> np.ndarray:
-    """(N, F) what a file carries without a record of its origin: stored in colour or grey, file
-    size, a 32x32 grey thumbnail and its 16-bin histogram. Unreadable files give zeros."""
-    from PIL import Image
-
-    from core.data.decode import decode_image
-    from core.data.imagefile import ImageError
-
-    rows = []
-    for sample in samples:
-        try:
-            with Image.open(sample.path) as image:
-                colour = float(image.mode not in ("L", "I", "I;16", "F"))
-            grey = decode_image(sample.path, INFERENCE_SIDE)[..., 0].astype(np.float32).ravel()
-        except (ImageError, OSError):
-            rows.append(np.zeros(2 + INFERENCE_SIDE**2 + 16, np.float32))
-            continue
-        histogram = np.histogram(grey, bins=16, range=(0, 256))[0] / grey.size
-        rows.append(np.concatenate([[colour, sample.path.stat().st_size / 1e4], grey / 255, histogram]))
-    return np.stack(rows).astype(np.float32)
-
-
-def inference_check(train: list[Sample], test: list[Sample], boxes: dict[str, Box]) -> dict:
-    """How well the content alone tells figshare's tumour slices from SARTAJ's.
-
-    A gradient-boosted classifier learns figshare-or-not from Training's tumour images (the box
-    file gives the answer) and is scored on Testing's: precision and recall of "figshare".
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    train = [s for s in train if s.label != NOTUMOR]
-    test = [s for s in test if s.label != NOTUMOR]
-    y_train = np.array([s.relpath in boxes for s in train])
-    y_test = np.array([s.relpath in boxes for s in test])
-    classifier = HistGradientBoostingClassifier(random_state=0).fit(content_features(train), y_train)
-    found = classifier.predict(content_features(test)).astype(bool)
-    return {
-        "test_images": len(test),
-        "figshare_precision": float((y_test & found).sum() / max(found.sum(), 1)),
-        "figshare_recall": float((y_test & found).sum() / max(y_test.sum(), 1)),
-        "accuracy": float((y_test == found).mean()),
-    }
-
-
-def summary(data_dir: Path, boxes: dict[str, Box]) -> dict:
-    """Images per split, source and class, and each test image's source (what the pages need)."""
-    from core.data.dataset import TEST_SPLIT, TRAIN_SPLIT, find_samples
-
-    counts: dict = {}
-    test_sources: dict[str, str] = {}
-    splits = {split: find_samples(data_dir, split) for split in (TRAIN_SPLIT, TEST_SPLIT)}
-    for split, samples in splits.items():
-        for sample, source in zip(samples, sources(samples, boxes)):
-            by_class = counts.setdefault(split, {}).setdefault(source, dict.fromkeys(CLASS_NAMES, 0))
-            by_class[CLASS_NAMES[sample.label]] += 1
-            if split == TEST_SPLIT:
-                test_sources[sample.relpath] = source
-    check = inference_check(splits[TRAIN_SPLIT], splits[TEST_SPLIT], boxes) if boxes else None
-    return {"box_file": bool(boxes), "counts": counts, "test_sources": test_sources, "inference": check}
-
-
-def main(argv: list[str] | None = None) -> None:
-    import sys
-
-    from core import cli, paths
-    from core.artifacts import PROVENANCE_FILE
-    from core.files import write_json
-
-    parser = cli.parser("Write each image's source collection (artifacts/provenance.json).", models=False)
-    parser.add_argument("--boxes", help=f"tumour-box CSV (default: ${BOXES_ENV_VAR} or <data>-boxes.csv)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    data_dir = paths.data_dir(args.data)
-    boxes = read_boxes(boxes_path(data_dir, args.boxes))
-    if not boxes:
-        print("no tumour-box file: only the class tells the sources apart", file=sys.stderr)
-    result = summary(data_dir, boxes)
-    write_json(Path(args.artifacts) / PROVENANCE_FILE, result)
-    for split, by_source in result["counts"].items():
-        print(split, {source: sum(by_class.values()) for source, by_class in by_source.items()})
-
-
-if __name__ == "__main__":
-    from core.cli import run
-
-    run(main)

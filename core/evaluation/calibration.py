@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS
+from core.data.dataset import PROBABILITY_COLUMNS, class_indices
 
 N_BINS = 15
 _EPSILON = 1e-12
@@ -134,7 +134,7 @@ def report(validation: pd.DataFrame, test: pd.DataFrame) -> Report:
 
 
 def _arrays(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return table[PROBABILITY_COLUMNS].to_numpy(), table["true_label"].map(CLASS_NAMES.index).to_numpy()
+    return table[PROBABILITY_COLUMNS].to_numpy(), class_indices(table["true_label"])
 
 
 def report_table(reports: dict[str, Report], titles: dict[str, str]) -> pd.DataFrame:

@@ -254,7 +254,7 @@ def reading(
     if near_share is None:
         return text + (
             "A test image may have a near-identical twin in the training set, which a model can answer "
-            "from memory; `python -m core.studies.audit` counts them and opens the clean subset."
+            "from memory; `python -m core audit` counts them and opens the clean subset."
         )
     if near_share == 0:
         return text + "No test image has a near-identical twin in the training set."

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR, PROBABILITY_COLUMNS
+from core.data.dataset import CLASS_INDEX, CLASS_NAMES, CLASS_TITLES, NOTUMOR, PROBABILITY_COLUMNS, TUMOUR
 from core.wording import share
 
-TUMOUR = "tumour"  # the three tumour classes together, against "notumor"
 POSITIVES = (TUMOUR, *CLASS_NAMES)  # what a threshold can call
 POSITIVE_TITLES = {TUMOUR: "Tumour (any class)"} | CLASS_TITLES
 THRESHOLDS = np.linspace(0.0, 1.0, 201)  # the referral curve's t: steps of 0.005
@@ -48,7 +47,7 @@ def binary_labels_and_scores(table: pd.DataFrame, positive: str) -> tuple[np.nda
         scores = 1.0 - table[PROBABILITY_COLUMNS[NOTUMOR]].to_numpy(float)
     else:
         is_positive = table["true_label"] == positive
-        scores = table[PROBABILITY_COLUMNS[CLASS_NAMES.index(positive)]].to_numpy(float)
+        scores = table[PROBABILITY_COLUMNS[CLASS_INDEX[positive]]].to_numpy(float)
     return is_positive.to_numpy(bool), scores
 
 

@@ -1,6 +1,6 @@
 """Evaluation: scikit-learn metrics, per-image predictions and model facts.
 
-CLI: python -m core.evaluation.evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR] [--no-cache]
+CLI: python -m core evaluate --model {mobilenetv2,custom_cnn,all} [--data DIR] [--no-cache]
 re-evaluates the saved models and rewrites their metrics.json, predictions.csv (Testing),
 validation_predictions.csv (the validation split) and ood.npz (the out-of-distribution guard).
 """
@@ -21,6 +21,7 @@ from core.data.dataset import (
     TEST_SPLIT,
     TRAIN_SPLIT,
     Sample,
+    class_indices,
     find_samples,
     fingerprint,
 )
@@ -94,7 +95,7 @@ def predictions_table(samples: list[Sample], probabilities: np.ndarray) -> pd.Da
 
 def metrics_from_predictions(table: pd.DataFrame) -> dict:
     """classification_metrics recomputed from a predictions table."""
-    y_true = table["true_label"].map(CLASS_NAMES.index).to_numpy()
+    y_true = class_indices(table["true_label"])
     return classification_metrics(y_true, table[PROBABILITY_COLUMNS].to_numpy())
 
 

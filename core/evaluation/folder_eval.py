@@ -7,7 +7,7 @@ Layouts (folder names in any case; hidden files and folders ignored; images foun
 - by class: glioma/, meningioma/, notumor/, pituitary/ (or core.data.dataset's aliases), any subset;
 - tumour / no tumour: e.g. tumor/ and no_tumor/, or yes/ and no/ (TUMOUR_FOLDERS, NO_TUMOUR_FOLDERS).
 
-CLI: python -m core.evaluation.folder_eval FOLDER [--model NAME|all] [--artifacts DIR] [--out results.csv]
+CLI: python -m core folder FOLDER [--model NAME|all] [--artifacts DIR] [--out results.csv]
 """
 
 import itertools
@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from core import cli
-from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, DatasetError
+from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, LABEL_TITLES, TUMOUR, DatasetError, class_indices
 from core.data.imagefile import FOLDER_SUFFIXES
 from core.evaluation import stats
-from core.report.figures import LABEL_TITLES
+from core.evaluation.stats import percent_interval
 from core.serving.ood import Checker, load_guard
 from core.serving.predict import (
     CHUNK_SIZE,
@@ -37,9 +37,8 @@ from core.serving.predict import (
     predict_files,
     read_named,
 )
-from core.wording import percent_interval
 
-CLASSES, TUMOUR = "classes", "tumour"  # LabelledFolder.kind; TUMOUR is also the label of a tumour image
+CLASSES = "classes"  # LabelledFolder.kind: class sub-folders; TUMOUR (tumour / no tumour) is the other
 TUMOUR_FOLDERS = frozenset({"tumor", "tumour", "yes", "tumors", "tumours"})
 NO_TUMOUR_FOLDERS = frozenset(
     {"notumor", "no_tumor", "no-tumor", "notumour", "no_tumour", "no-tumour", "no", "normal", "healthy"}
@@ -195,10 +194,7 @@ def scores(table: pd.DataFrame, model: str, kind: str) -> ModelScores:
     if healthy.any():
         specificity = stats.bootstrap_interval(is_tumour[healthy], called_tumour[healthy], "accuracy")
     if kind == CLASSES and len(scored):
-        index = {name: i for i, name in enumerate(CLASS_NAMES)}
-        accuracy = stats.bootstrap_interval(
-            true.map(index).to_numpy(np.int8), predicted.map(index).to_numpy(np.int8), "accuracy"
-        )
+        accuracy = stats.bootstrap_interval(class_indices(true), class_indices(predicted), "accuracy")
     correct = _correct(true, predicted, kind)
     return ModelScores(
         model=model,

@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 
 from core import wording
-from core.data.dataset import CLASS_NAMES
+from core.data.dataset import CLASS_NAMES, class_indices
 from core.evaluation import stats
-
-FULL, CLEAN = "Full test set", "Clean subset"
 
 
 def restrict(table: pd.DataFrame, paths: set[str] | None) -> pd.DataFrame:
@@ -22,7 +20,7 @@ def restrict(table: pd.DataFrame, paths: set[str] | None) -> pd.DataFrame:
 
 
 def _indices(labels: pd.Series) -> np.ndarray:
-    return labels.map(CLASS_NAMES.index).to_numpy(np.int8)  # int8: the bootstrap gathers them often
+    return class_indices(labels).astype(np.int8)  # int8: the bootstrap gathers them often
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Seed-to-seed spread: every run of a model (core.training.train --seeds), scored on the same test images.
+"""Seed-to-seed spread: every run of a model (core train --seeds), scored on the same test images.
 
 A single run's bootstrap interval says how much the score would move on other test images;
 the spread over seeds says how much it moves when only the initial weights, the shuffling and
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import CLASS_NAMES
+from core.data.dataset import class_indices
 from core.evaluation import stats
 
 LABEL_COLUMNS = ("true_label", "predicted_label")  # in every predictions table
@@ -46,7 +46,7 @@ def spread(runs: dict[int, pd.DataFrame]) -> Spread:
     """
     scores = {}
     for seed, table in sorted(runs.items()):
-        y_true, y_pred = (table[column].map(CLASS_NAMES.index).to_numpy() for column in LABEL_COLUMNS)
+        y_true, y_pred = (class_indices(table[column]) for column in LABEL_COLUMNS)
         scores[seed] = [float(stats.METRICS[metric](y_true, y_pred)) for metric in ("accuracy", "macro_f1")]
     return Spread(
         seeds=tuple(scores),

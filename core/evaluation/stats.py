@@ -7,12 +7,14 @@ exact test looks only at the images where exactly one model is right.
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
 
-N_CLASSES = 4
+from core.data.dataset import CLASS_NAMES, NOTUMOR
+
+N_CLASSES = len(CLASS_NAMES)
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
@@ -22,6 +24,12 @@ class Interval:
     estimate: float  # on the images as they are
     low: float  # 2.5th percentile of the bootstrap
     high: float  # 97.5th percentile
+
+
+def percent_interval(interval: dict | Interval) -> str:
+    """E.g. "94.1% (92.0–95.8)": an estimate with its 95% interval."""
+    values = asdict(interval) if not isinstance(interval, dict) else interval
+    return f"{values['estimate']:.1%} ({values['low'] * 100:.1f}–{values['high'] * 100:.1f})"
 
 
 def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -49,6 +57,12 @@ def recall_of(cls: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         return (members & (y_pred == cls)).sum(axis=-1) / np.maximum(members.sum(axis=-1), 1)
 
     return recall
+
+
+def tumour_recall(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Share of tumour images called any tumour class, as a resample score (R, N) -> (R,)."""
+    tumours = y_true != NOTUMOR
+    return (tumours & (y_pred != NOTUMOR)).sum(axis=-1) / np.maximum(tumours.sum(axis=-1), 1)
 
 
 METRICS = {"accuracy": _accuracy, "macro_f1": _macro_f1}

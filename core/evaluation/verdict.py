@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import wording
+from core.data import subsets
 from core.evaluation import paired, seeds, stats
 
 SIGNIFICANCE = 0.05  # McNemar's p below this, and an interval clear of zero: a real difference
@@ -18,7 +19,7 @@ SIGNIFICANCE = 0.05  # McNemar's p below this, and an interval clear of zero: a 
 class Row:
     """Two models, a and b, on one set of test images; the difference is a minus b."""
 
-    subset: str  # paired.FULL or paired.CLEAN
+    subset: str  # subsets.FULL or subsets.CLEAN
     n_images: int
     accuracy: dict[str, float]  # model name -> accuracy on these images
     difference: stats.Interval  # accuracy of a minus b, paired bootstrap
@@ -73,8 +74,8 @@ def build(
     """
     pair = names[:2]
     rows = []
-    for subset, chosen in ((paired.FULL, None), (paired.CLEAN, clean)):
-        if subset == paired.CLEAN and not clean:
+    for subset, chosen in ((subsets.FULL, None), (subsets.CLEAN, clean)):
+        if subset == subsets.CLEAN and not clean:
             continue
         images = paired.restrict(joined, chosen)
         spreads = (
@@ -121,7 +122,7 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
     the full test set follows. A lead is called a lead only when `Row.clear`, and a lead no larger
     than the seed-to-seed spread says so.
     """
-    rows = sorted(verdict.rows, key=lambda r: r.subset != paired.CLEAN)  # clean first
+    rows = sorted(verdict.rows, key=lambda r: r.subset != subsets.CLEAN)  # clean first
     parts = []
     for r in rows:
         winner = titles[_winner(r, verdict.names)]
@@ -139,7 +140,7 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
 
 def _leader_first(verdict: Verdict) -> tuple[str, str]:
     """The two models, the one ahead where the sentence begins (the clean subset) first."""
-    first = min(verdict.rows, key=lambda r: r.subset != paired.CLEAN)
+    first = min(verdict.rows, key=lambda r: r.subset != subsets.CLEAN)
     a, b = verdict.names
     return (a, b) if first.difference.estimate >= 0 else (b, a)
 

@@ -105,9 +105,10 @@ def build_model(config: ModelConfig, weights: str | None = None) -> "keras.Model
 
 
 # What every model trains with so that it learns the tumour, not the collection: one no-tumour slice
-# with a pasted lesion per no-tumour training slice (core.training.lesions). Chosen on leave-one-source-out
-# results (core.studies.crosssource); intensity augmentation (core.training.pipeline.random_intensity) was tried
-# there too and cost accuracy on the held-out collections.
+# with a pasted lesion per no-tumour training slice (core.training.lesions). Chosen on
+# leave-one-source-out results (core.studies.crosssource); intensity augmentation
+# (core.training.pipeline.random_intensity) was tried there too and cost accuracy on the held-out
+# collections.
 ROBUST = {"lesion_pastes": 1.0}
 
 # fmt: off

@@ -1,11 +1,12 @@
 """The whole comparison as one self-contained HTML file, to read offline or attach to a review.
 
-CLI: python -m core.report.document --out report.html [--artifacts DIR]
+CLI: python -m core report --out report.html [--artifacts DIR]
 
 Everything comes from the artifacts (core.artifacts) through the core functions the pages call:
-the verdict (core.evaluation.verdict), each model's headline and per-class figures (core.evaluation.compare), the
-confusion matrices (core.report.figures), the leakage audit (core.studies.audit), generalisation
-(core.report.generalisation, core.studies.localisation) and the model card (core.report.model_card). Plotly's
+the verdict (core.evaluation.verdict), each model's headline and per-class figures
+(core.evaluation.compare), the confusion matrices (core.report.figures), the leakage audit
+(core.studies.audit), generalisation (core.report.generalisation, core.studies.localisation) and
+the model card (core.report.model_card). Plotly's
 JavaScript is embedded once, so the figures draw without a network. A missing or damaged
 optional artifact (the audit, the sources, leave one source out, localisation, the benchmark)
 leaves its section saying so; the rest still renders.
@@ -23,8 +24,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 
-from core import artifacts, cli, paths
-from core.data import provenance, release
+from core import artifacts, cli, paths, report
+from core.data import provenance, release, subsets
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, TRAIN_SPLIT
 from core.evaluation import compare, paired, verdict
 from core.models import registry
@@ -35,7 +36,7 @@ from core.studies import audit, localisation
 
 T = TypeVar("T")
 
-FILE_NAME = "brain-mri-report.html"
+FILE_NAME = report.FILE_NAME
 TITLE = "Brain tumour MRI: transfer learning vs training from scratch"
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}
 MISSING = "–"  # a cell with no value
@@ -112,7 +113,7 @@ class Found:
     @property
     def clean_paths(self) -> frozenset[str] | None:
         """The clean subset's test images, or None without an audit."""
-        return frozenset(audit.clean_test_paths(self.audit)) if self.audit else None
+        return frozenset(subsets.clean_test_paths(self.audit)) if self.audit else None
 
     @property
     def n_images(self) -> int:
@@ -142,7 +143,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
     names = artifacts.available_models(root)
     if not names:
         raise artifacts.ArtifactError(
-            f"no trained model in {root}: train them with `python -m core.training.train --model all`"
+            f"no trained model in {root}: train them with `python -m core train --model all`"
         )
     configs = {name: artifacts.load_config(name, root) for name in names}
     architectures = {name: registry.get(config.architecture) for name, config in configs.items()}
@@ -162,7 +163,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
     if found_audit:  # as the pages' loaders.subset_metrics
         from core.evaluation.evaluate import metrics_from_predictions  # scikit-learn: only where it is needed
 
-        clean = set(audit.clean_test_paths(found_audit))
+        clean = set(subsets.clean_test_paths(found_audit))
         clean_metrics = {
             name: metrics_from_predictions(paired.restrict(table, clean))
             for name, table in predictions.items()
@@ -192,7 +193,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
 
 def subset_metrics(found: Found, subset: str) -> dict[str, dict] | None:
     """Each model's classification metrics on the full test set or the clean subset (None: no audit)."""
-    return found.metrics if subset == paired.FULL else found.clean_metrics
+    return found.metrics if subset == subsets.FULL else found.clean_metrics
 
 
 # --- HTML pieces ---------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def _header(found: Found, generated: datetime) -> str:
 
 
 def verdict_section(found: Found) -> list[str]:
-    """The verdict box: headline, sentence and table (core.evaluation.verdict), and the leave-one-source-out line."""
+    """The verdict box: headline, sentence and table (core.evaluation.verdict), and the held-out line."""
     if len(found.names) < 2:
         return [
             _absent("The verdict", f"it compares two models, and the artifacts hold one ({found.names[0]}).")
@@ -340,7 +341,7 @@ def _cards_table(found: Found, headlines: dict[str, compare.Headline]) -> pd.Dat
 def headline_section(found: Found) -> list[str]:
     """Each model's card on the full test set and the clean subset, the reading, the published row."""
     parts = []
-    for subset in (paired.FULL, paired.CLEAN):
+    for subset in (subsets.FULL, subsets.CLEAN):
         headlines = _headlines(found, subset)
         if headlines is None:
             parts.append(_absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
@@ -350,8 +351,8 @@ def headline_section(found: Found) -> list[str]:
             table(_cards_table(found, headlines)),
         ]
         # The reading's advice on the full test set is the sidebar's switch: here, the next table.
-        if subset == paired.CLEAN or found.audit is None:
-            parts.append(_p(compare.reading(headlines, found.titles, clean=subset == paired.CLEAN)))
+        if subset == subsets.CLEAN or found.audit is None:
+            parts.append(_p(compare.reading(headlines, found.titles, clean=subset == subsets.CLEAN)))
     parts.append(
         _p(
             "In brackets: the model minus the one it is compared with. Inference: median batch-1 latency "
@@ -362,7 +363,7 @@ def headline_section(found: Found) -> list[str]:
             "caption",
         )
     )
-    full = _headlines(found, paired.FULL)
+    full = _headlines(found, subsets.FULL)
     reference = compare.reference_table(full, found.titles, found.n_images, PUBLISHED_MOBILENETV2)
     parts += [
         "<h3>Against the published figures</h3>",
@@ -385,7 +386,7 @@ def per_class_section(found: Found, figure: _Figures) -> list[str]:
     """Precision, recall and F1 per class and model, with images per class, on each test set."""
     parts = []
     colors = {found.titles[name]: found.colors[name] for name in found.names}
-    for subset in (paired.FULL, paired.CLEAN):
+    for subset in (subsets.FULL, subsets.CLEAN):
         chosen = subset_metrics(found, subset)
         if chosen is None:
             parts.append(_absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
@@ -410,7 +411,7 @@ def confusion_section(found: Found, figure: _Figures) -> list[str]:
     parts = [
         _p("Rows: true class. Columns: predicted class. Cells: images; shade: share of the row.", "caption")
     ]
-    for subset in (paired.FULL, paired.CLEAN):
+    for subset in (subsets.FULL, subsets.CLEAN):
         chosen = subset_metrics(found, subset)
         if chosen is None:
             parts.append(_absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
@@ -430,7 +431,7 @@ def leakage_section(found: Found) -> list[str]:
     """The leakage audit: duplicates between and within the splits, each model on the clean subset."""
     if found.audit is None:
         return [_absent("The leakage audit", found.absent["audit"])]
-    result, summary = found.audit, audit.summarize(found.audit)
+    result, summary = found.audit, subsets.AuditSummary.from_json(found.audit)
     counts = pd.DataFrame(
         [
             {"test images": label, "images": count, "share": summary.share(count)}
@@ -528,7 +529,7 @@ def _crosssource_parts(found: Found, recipe: str, summary: dict, figure: _Figure
         parts.append(
             _absent(
                 "The warning rules",
-                "these results predate them (`python -m core.studies.crosssource --warnings-only`).",
+                "these results predate them (`python -m core crosssource --warnings-only`).",
             )
         )
     else:
@@ -554,10 +555,10 @@ def generalisation_section(found: Found, figure: _Figures) -> list[str]:
             table(generalisation.source_counts(found.provenance), counts=[*CLASS_TITLES.values(), "Images"]),
             _p(generalisation.inference_sentence(found.provenance).strip(), "caption"),
         ]
-        for subset in (paired.FULL, paired.CLEAN):
-            if subset == paired.CLEAN and found.clean_paths is None:
+        for subset in (subsets.FULL, subsets.CLEAN):
+            if subset == subsets.CLEAN and found.clean_paths is None:
                 continue
-            chosen = found.clean_paths if subset == paired.CLEAN else None
+            chosen = found.clean_paths if subset == subsets.CLEAN else None
             predictions = {name: paired.restrict(found.predictions[name], chosen) for name in compared}
             parts += [
                 f"<h4>Each model per source, {html.escape(subset.lower())}</h4>",
@@ -592,7 +593,7 @@ def _localisation_parts(found: Found) -> list[str]:
             f"{summary['threshold']:.0%} of its maximum. 95% bootstrap intervals."
         )
     ]
-    for subset, heading in ((localisation.FULL, paired.FULL), (localisation.CLEAN, paired.CLEAN)):
+    for subset, heading in ((localisation.FULL, subsets.FULL), (localisation.CLEAN, subsets.CLEAN)):
         if subset not in summary["images"]:
             continue
         sentences = [
@@ -676,12 +677,6 @@ def build(
         f"{_header(found, generated or datetime.now().astimezone())}\n"
         f"<nav><ol>{contents}</ol></nav>\n{sections}\n{RELAYOUT}</body></html>\n"
     )
-
-
-def modified(root: Path | None = None) -> float:
-    """The artifacts' latest modification time: a new one means a new report."""
-    folder = paths.artifacts_dir(root)
-    return max((path.stat().st_mtime for path in folder.rglob("*") if path.is_file()), default=0.0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,13 +6,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.data.dataset import CLASS_NAMES, CLASS_TITLES
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES, LABEL_TITLES
 from core.evaluation.calibration import ReliabilityBins
 from core.evaluation.curves import POSITIVE_TITLES, ClassCurves, OperatingPoint, Referral
 from core.models import registry
 
 CLASS_AXIS = [CLASS_TITLES[name] for name in CLASS_NAMES]
-LABEL_TITLES = CLASS_TITLES | {"tumour": "Tumour"}  # a tumour of any class
 
 
 def per_class_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
@@ -439,7 +438,7 @@ def roc_curves(
     """One-vs-rest ROC curves, one panel per class, one line per model with its AUC in the legend.
 
     Args:
-        curves: model title -> positive (a class name or curves.TUMOUR) -> its curves; every model
+        curves: model title -> positive (a class name or TUMOUR) -> its curves; every model
             has the same positives.
         colors: model title -> colour.
         marks: model title -> an operating point, drawn on its curve in its positive's panel.
@@ -488,7 +487,7 @@ def precision_recall_curves(
     in the legend; a dashed line at the share of positives (calling every image positive).
 
     Args:
-        curves: model title -> positive (a class name or curves.TUMOUR) -> its curves.
+        curves: model title -> positive (a class name or TUMOUR) -> its curves.
         colors: model title -> colour.
         corner: show only the top-right corner (recall and precision >= 80%).
     """

@@ -7,11 +7,9 @@ predictions.csv, core.studies.crosssource's results); no Streamlit, no TensorFlo
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import CLASS_NAMES, CLASS_TITLES
-from core.data.provenance import NOTUMOR
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR, class_indices
 from core.evaluation import stats
-from core.studies.crosssource import SIGNALS, tumour_recall
-from core.wording import percent_interval
+from core.evaluation.stats import percent_interval
 
 
 def source_counts(provenance: dict) -> pd.DataFrame:
@@ -45,7 +43,7 @@ def inference_sentence(provenance: dict) -> str:
 
 
 def _labels(column: pd.Series) -> np.ndarray:
-    return column.map(CLASS_NAMES.index).to_numpy()
+    return class_indices(column)
 
 
 def per_source(
@@ -70,7 +68,7 @@ def per_source(
                 stats.bootstrap_interval(y_true, y_pred, "accuracy")
             )
             has_tumours = (y_true != NOTUMOR).any()
-            recall = stats.bootstrap_interval(y_true, y_pred, tumour_recall) if has_tumours else None
+            recall = stats.bootstrap_interval(y_true, y_pred, stats.tumour_recall) if has_tumours else None
             row[f"{titles[name]}: tumour recall"] = percent_interval(recall) if recall else "no tumours"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -107,7 +105,7 @@ def warnings_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
                 continue
             missed, right = found["missed_tumours"], found["in_source_right"]
             row = {"Held out": fold, "Model": titles.get(name, name), "Tumours called no tumor": missed}
-            for rule in SIGNALS:
+            for rule in (key for key, value in found.items() if isinstance(value, dict)):
                 caught = f"{found[rule]['caught'] / missed:.0%}" if missed else "-"
                 row[rule.capitalize()] = f"{caught} ({found[rule]['false_alarms'] / right:.1%})"
             rows.append(row)

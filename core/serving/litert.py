@@ -1,6 +1,6 @@
 """LiteRT (TensorFlow Lite) copies of the saved models, and a fast CPU interpreter for them.
 
-CLI: python -m core.serving.litert --model {<registered name>,all} [--data DIR]
+CLI: python -m core litert --model {<registered name>,all} [--data DIR]
 converts artifacts/<model>/model.keras to model.tflite (float32) and model_int8.tflite in the
 same folder; core.training.train writes them too.
 

@@ -56,6 +56,14 @@ class Neighbours:
             return cls(stored["features"], stored["tumour"])
 
 
+def load_reference(root: Path | None = None) -> Neighbours:
+    """The shipped reference (NEIGHBOURS_FILE). Raises artifacts.ArtifactError if missing or damaged."""
+    from core import artifacts
+
+    stored = artifacts.load_dataset_arrays(artifacts.NEIGHBOURS_FILE, root)
+    return Neighbours(stored["features"], stored["tumour"])
+
+
 def normalised(features: np.ndarray) -> np.ndarray:
     features = np.asarray(features, np.float32)
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)

@@ -1,6 +1,6 @@
 """Predictions on uploaded files: one image, a batch, or a whole folder streamed to a CSV.
 
-CLI: python -m core.serving.predict --data DIR --out results.csv [--model {mobilenetv2,custom_cnn,all}]
+CLI: python -m core predict --data DIR --out results.csv [--model {mobilenetv2,custom_cnn,all}]
 classifies every image under DIR (recursively), 32 files at a time, one CSV row per file.
 """
 

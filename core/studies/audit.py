@@ -1,6 +1,6 @@
 """Leakage audit: exact and near-duplicate images between Training and Testing, and within each.
 
-CLI: python -m core.studies.audit [--data DIR] [--artifacts DIR]  -> artifacts/audit.json
+CLI: python -m core audit [--data DIR] [--artifacts DIR]  -> artifacts/audit.json
 
 Duplicates are found as core.data.duplicates defines them (SHA-256 of the file; standardised
 grayscale thumbnails within NEAR_DUPLICATE_DISTANCE). The audit also measures the validation
@@ -8,13 +8,13 @@ split: how many validation images have a near duplicate among the images trainin
 for an image-by-image split and for the grouped split training uses.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
+from core.data import subsets
 from core.data.dataset import (
     CLASS_NAMES,
     CLASS_TITLES,
@@ -34,6 +34,7 @@ from core.data.duplicates import (
     signatures,
     validation_split,
 )
+from core.data.subsets import clean_test_paths
 from core.evaluation.evaluate import metrics_from_predictions
 from core.files import write_json
 from core.models.config import SPLIT_SEED, VALIDATION_FRACTION
@@ -149,58 +150,6 @@ def validation_leak(samples: list[Sample]) -> dict:
     return {name: leak(fit, validation) for name, (fit, validation) in splits.items()}
 
 
-def clean_test_paths(result: dict) -> list[str]:
-    """Test images with no exact or near duplicate in Training."""
-    return [t["path"] for t in result["test_images"] if not t["near"]]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """An audit's headline counts."""
-
-    test_images: int
-    exact: int  # test images byte-identical to a training image
-    near: int  # test images with a near duplicate in Training, exact copies included
-    clean: int  # the others: the clean subset
-    conflicts_between: int  # test-train near duplicates whose labels disagree
-    conflicts_within: int  # near-duplicate pairs inside a split whose labels disagree
-
-    def share(self, count: int) -> float:
-        """`count` as a share of the test images."""
-        return count / max(self.test_images, 1)
-
-    @property
-    def parts(self) -> dict[str, int]:
-        """The test images in three kinds that add up to them, by what the pages call each."""
-        return {
-            "Same file in Training": self.exact,
-            "Near duplicate, not the same file": self.near_only,
-            "Clean subset": self.clean,
-        }
-
-    @property
-    def near_only(self) -> int:
-        """Test images with a near duplicate in Training that is not the same file."""
-        return self.near - self.exact
-
-    @property
-    def near_share(self) -> float:
-        return self.share(self.near)
-
-
-def summarize(result: dict) -> Summary:
-    """The headline counts of an audit (the dict `audit` returns)."""
-    between = result["test_vs_train"]
-    return Summary(
-        test_images=result["dataset"]["test_images"],
-        exact=between["exact"],
-        near=between["near"],
-        clean=len(clean_test_paths(result)),
-        conflicts_between=len(between["label_conflicts"]),
-        conflicts_within=sum(len(split["label_conflicts"]) for split in result["within"].values()),
-    )
-
-
 def per_class_table(result: dict) -> pd.DataFrame:
     """Per class (its title): test images, and how many have the same file or a near duplicate in Training."""
     return pd.DataFrame(
@@ -302,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(args.artifacts)
     root.mkdir(parents=True, exist_ok=True)
     write_json(root / artifacts.AUDIT_FILE, result)
-    summary = summarize(result)
+    summary = subsets.AuditSummary.from_json(result)
     print(
         f"{summary.exact} of {summary.test_images} test images are byte-identical to a training image, "
         f"{summary.near} ({summary.near_share:.0%}) have a near duplicate there; "

@@ -1,6 +1,6 @@
 """Leave one source out: train without a collection's images, test on them.
 
-CLI: python -m core.studies.crosssource [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
+CLI: python -m core crosssource [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
      [--recipe NAME] [--note TEXT] [--warnings-only]
 
 For each collection whose tumours can be told apart (core.data.provenance: figshare, SARTAJ), both
@@ -33,7 +33,15 @@ import pandas as pd
 from core import artifacts, cli, paths
 from core.data import provenance
 from core.data.cache import cached_images
-from core.data.dataset import CLASS_NAMES, NOTUMOR, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples
+from core.data.dataset import (
+    CLASS_NAMES,
+    NOTUMOR,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    Sample,
+    class_indices,
+    find_samples,
+)
 from core.data.decode import Decoded
 from core.data.duplicates import validation_split
 from core.evaluation import stats
@@ -64,12 +72,6 @@ def short(config: ModelConfig) -> ModelConfig:
     ).capped()
 
 
-def tumour_recall(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Share of tumour images called any tumour class, as a resample score (R, N) -> (R,)."""
-    tumours = y_true != NOTUMOR
-    return (tumours & (y_pred != NOTUMOR)).sum(axis=-1) / np.maximum(tumours.sum(axis=-1), 1)
-
-
 def _interval(y_true: np.ndarray, y_pred: np.ndarray, metric: str | Callable) -> dict:
     return dataclasses.asdict(stats.bootstrap_interval(y_true, y_pred, metric))
 
@@ -86,15 +88,14 @@ def fold_samples(
 
 def summarise(table: pd.DataFrame, threshold: float) -> dict:
     """One fold model's figures from its predictions table (parts HELD_OUT and IN_SOURCE)."""
-    index = {name: i for i, name in enumerate(CLASS_NAMES)}
-    y_true, y_pred = table["true_label"].map(index).to_numpy(), table["predicted_label"].map(index).to_numpy()
+    y_true, y_pred = class_indices(table["true_label"]), class_indices(table["predicted_label"])
     held, other = (table["part"] == HELD_OUT).to_numpy(), (table["part"] == IN_SOURCE).to_numpy()
     y_held, p_held, y_other, p_other = y_true[held], y_pred[held], y_true[other], y_pred[other]
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), int)
     np.add.at(confusion, (y_held, p_held), 1)
     return {
         "held_out_images": int(held.sum()),
-        "tumour_recall": _interval(y_held, p_held, tumour_recall),
+        "tumour_recall": _interval(y_held, p_held, stats.tumour_recall),
         "accuracy": _interval(y_held, p_held, "accuracy"),
         "confusion": confusion.tolist(),
         "in_source_images": int(other.sum()),
@@ -157,7 +158,7 @@ def add_warnings(
         for name, figures in entry["models"].items():
             table = tables[name]
             other = next((t for n, t in tables.items() if n != name), table)
-            predicted = table["predicted_label"].map(CLASS_NAMES.index).to_numpy()
+            predicted = class_indices(table["predicted_label"])
             doubted = reference.doubts(predicted, np.stack([features[path] for path in table["path"]]))
             figures["warnings"] = warnings(table, figures["guard"]["threshold"], other, doubted)
 

@@ -1,6 +1,6 @@
 """Where the models look, scored against the tumour boxes: is a model right for the right reasons?
 
-CLI: python -m core.studies.localisation [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
+CLI: python -m core localisation [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
      [--methods NAME ...]
 
 Each boxed Testing image (the figshare slices of the tumour-box file, core.data.provenance) is
@@ -29,11 +29,12 @@ import pandas as pd
 from core import artifacts, cli, paths
 from core.data import provenance
 from core.data.dataset import CLASS_NAMES, TEST_SPLIT, find_samples
+from core.data.subsets import clean_test_paths
 from core.evaluation import stats
+from core.evaluation.stats import percent_interval
 from core.files import atomic_path, write_json
 from core.serving.gradcam import METHODS
-from core.studies import audit
-from core.wording import p_text, percent_interval
+from core.wording import p_text
 
 if TYPE_CHECKING:
     from core.serving.gradcam import Explainer
@@ -193,7 +194,7 @@ def localisation(
     samples = [s for s in find_samples(data_dir, TEST_SPLIT) if s.relpath in boxes]
     if not samples:
         raise FileNotFoundError(f"no boxed Testing image (tumour-box file: {boxes_file})")
-    clean = set(audit.clean_test_paths(artifacts.load_audit(root)))
+    clean = set(clean_test_paths(artifacts.load_audit(root)))
     tables = []
     for name in names:
         config = artifacts.load_config(name, root)

@@ -1,7 +1,7 @@
 """How well each model's out-of-distribution guard (core.serving.ood) works: false alarms on the test set
 and detections of clearly foreign images.
 
-CLI: python -m core.studies.ood_report [--model NAME]  -> artifacts/ood_report.json: each model's guard
+CLI: python -m core guard-report [--model NAME]  -> artifacts/ood_report.json: each model's guard
 on the test set (false alarms, from the scores evaluation stored) and on foreign images.
 """
 
@@ -20,8 +20,6 @@ from core.serving import ood
 
 if TYPE_CHECKING:
     import keras
-
-REPORT_FILE = "ood_report.json"  # at the artifacts root
 
 
 def foreign_images(size: int = 256) -> Iterator[tuple[str, str, np.ndarray]]:
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
             for item in foreign:
                 verdict = "flagged" if item["flagged"] else "passed "
                 print(f"  {verdict} {item['kind']:<28} {item['name']:<22} score {item['score']:.0f}")
-    write_json(root / REPORT_FILE, report)
+    write_json(root / artifacts.GUARD_REPORT_FILE, report)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Training runs started from the app: each one a background `python -m core.training.train` process.
+"""Training runs started from the app: each one a background `python -m core train` process.
 
 A run lives in its own folder, <runs>/<run id>/ (paths.runs_dir: --runs, $BRAIN_MRI_RUNS or
 runs/), and all its state is on disk, so it outlives page reloads and app restarts:
@@ -8,12 +8,12 @@ runs/), and all its state is on disk, so it outlives page reloads and app restar
     progress/      core.training.train's epoch records so far, one file per model and seed
     artifacts/     the run's --artifacts folder: the shipped artifacts/ are never written
 
-`start` launches `python -m core.training.runs --exec RUN_DIR` in a new session; that process runs the
+`start` launches `python -m core runs --exec RUN_DIR` in a new session; that process runs the
 preset's core.training.train commands one after another and records their exit code in run.json.
 One run goes at a time. `cancel` kills the run's process group. `promote` replaces a shipped
 model folder with a finished run's, only when asked, and atomically.
 
-CLI (used by `start`, not by hand): python -m core.training.runs --exec RUN_DIR
+CLI (used by `start`, not by hand): python -m core runs --exec RUN_DIR
 """
 
 import argparse
@@ -36,12 +36,11 @@ from pathlib import Path
 import pandas as pd
 
 from core import artifacts, paths
+from core.data import subsets
 from core.data.dataset import TRAIN_SPLIT, DatasetError
 from core.evaluation import efficiency
 from core.files import write_json
 from core.models import registry
-from core.studies import audit
-from core.studies.ood_report import REPORT_FILE
 
 RUN_FILE, LOG_FILE, PROGRESS_DIR, ARTIFACTS_DIR = "run.json", "train.log", "progress", "artifacts"
 LOCK_FILE = ".lock"  # in the runs folder: starting a run and recording its end take turns
@@ -58,11 +57,11 @@ TABLE_COLUMNS = (
     "created",
 )
 STARTING_GRACE_S = 30.0  # a run whose process is not yet recorded counts as running this long
-TRAIN_COMMAND = "python -m core.training.train"
+TRAIN_COMMAND = "python -m core train"
 # Artifacts computed from the shipped models (or next to them) that a promotion does not rewrite.
 DERIVED = {
     artifacts.BENCHMARK_FILE: artifacts.writer(artifacts.BENCHMARK_FILE),
-    REPORT_FILE: "python -m core.studies.ood_report",
+    artifacts.GUARD_REPORT_FILE: artifacts.writer(artifacts.GUARD_REPORT_FILE),
     artifacts.LOCALISATION_FILE: artifacts.writer(artifacts.LOCALISATION_FILE),
     artifacts.CROSSSOURCE_DIR: artifacts.writer(artifacts.CROSSSOURCE_SUMMARY),
     artifacts.NEIGHBOURS_FILE: artifacts.writer(artifacts.NEIGHBOURS_FILE),
@@ -72,7 +71,7 @@ _CHILDREN: dict[int, subprocess.Popen] = {}  # runs this process started: polled
 
 @dataclass(frozen=True)
 class Step:
-    """One `python -m core.training.train` command of a preset."""
+    """One `python -m core train` command of a preset."""
 
     model: str
     epochs: int | None = None  # None: the registry's config
@@ -285,7 +284,7 @@ def _alive(pid: int | None, folder: Path) -> bool:
         except OSError:
             return False
         state = stat.rsplit(")", 1)[-1].split()[0]
-        return state != "Z" and b"core.training.runs" in command and folder.name.encode() in command
+        return state != "Z" and b"\0core\0runs\0--exec\0" in command and folder.name.encode() in command
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
@@ -416,7 +415,7 @@ def start(
         env = {**os.environ, paths.PROGRESS_ENV_VAR: str(folder / PROGRESS_DIR), "PYTHONUNBUFFERED": "1"}
         with (folder / LOG_FILE).open("ab") as log, _recorded_if_failing(folder, record):
             process = subprocess.Popen(
-                [sys.executable, "-m", "core.training.runs", "--exec", str(folder)],
+                [sys.executable, "-m", "core", "runs", "--exec", str(folder)],
                 cwd=paths.ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -446,7 +445,7 @@ def execute(folder: str | os.PathLike) -> int:
     code = 0
     for args in _read(folder)["steps"]:
         print(f"$ {command_line(args)}", flush=True)
-        code = subprocess.call([sys.executable, "-m", "core.training.train", *args], cwd=paths.ROOT)
+        code = subprocess.call([sys.executable, "-m", "core", "train", *args], cwd=paths.ROOT)
         if code != 0:
             break
     with _lock(folder.parent):
@@ -616,7 +615,7 @@ def _clean_accuracy(name: str, root: Path, metrics: dict, result: dict | None) -
     if result is None or result["dataset"].get("test_fingerprint") != metrics.get("test_fingerprint"):
         return float("nan")
     table = artifacts.load_predictions(name, root)
-    clean = table[table["path"].isin(audit.clean_test_paths(result))]
+    clean = table[table["path"].isin(subsets.clean_test_paths(result))]
     return float((clean["true_label"] == clean["predicted_label"]).mean()) if len(clean) else float("nan")
 
 

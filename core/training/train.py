@@ -1,6 +1,6 @@
 """Train a model on the dataset's Training split, evaluate it on Testing, write its artifacts.
 
-CLI: python -m core.training.train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
+CLI: python -m core train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
      [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
 
@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import artifacts, cli, machine, paths
+from core import artifacts, cli, commands, machine, paths
 from core.data import provenance
 from core.data.cache import FIT_SPLIT, VALIDATION_SPLIT, cached_images
 from core.data.dataset import (
@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
         config = dataclasses.replace(registry.get(name).config, **overrides).capped()
         print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
         weights = starting_weights(config, args.weights)
-        command = " ".join(["python -m core.training.train", *argv])
+        command = commands.command("train", *argv)
         data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
         train(config, data_dir, root, weights, command, not args.no_cache, args.strategy, args.seeds)
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data.dataset import DatasetError
+from core.data.dataset import LABEL_TITLES, DatasetError
 from core.evaluation import folder_eval
-from core.report.figures import LABEL_TITLES, confusion_figure
+from core.report.figures import confusion_figure
 from core.serving.predict import describe_skipped
 from core.wording import percent_interval, share
 from pages.ui import loaders, widgets

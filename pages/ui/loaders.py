@@ -9,13 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from core import artifacts
+from core.data import subsets
 from core.data.decode import DecodedImage, decode_image, decode_sized
 from core.evaluation import calibration, compare, paired, seeds, verdict
 from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
 from core.models.config import ModelConfig
 from core.serving.ood import Flag
-from core.studies import audit
 
 T = TypeVar("T")
 
@@ -145,9 +145,9 @@ def audit_rows() -> dict[str, dict]:
 
 
 @st.cache_data
-def audit_summary() -> audit.Summary | None:
+def audit_summary() -> subsets.AuditSummary | None:
     result = leakage_audit()
-    return audit.summarize(result) if result else None
+    return subsets.AuditSummary.from_json(result) if result else None
 
 
 @st.cache_data
@@ -163,11 +163,11 @@ def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
 def clean_paths() -> frozenset[str] | None:
     """The clean subset's test images, or None without an audit."""
     result = leakage_audit()
-    return frozenset(audit.clean_test_paths(result)) if result else None
+    return frozenset(subsets.clean_test_paths(result)) if result else None
 
 
 def _paths(subset: str) -> frozenset[str] | None:
-    return clean_paths() if subset == paired.CLEAN else None
+    return clean_paths() if subset == subsets.CLEAN else None
 
 
 @st.cache_data
@@ -178,7 +178,7 @@ def subset_predictions(name: str, subset: str) -> pd.DataFrame:
 @st.cache_data
 def subset_metrics(name: str, subset: str) -> dict:
     """classification_metrics of one model on the chosen test images."""
-    if subset == paired.FULL:  # evaluation wrote them: no need to import scikit-learn yet
+    if subset == subsets.FULL:  # evaluation wrote them: no need to import scikit-learn yet
         return metrics(name)
     return metrics_from_predictions(subset_predictions(name, subset))
 
@@ -190,7 +190,7 @@ def _joined_predictions(subset: str) -> pd.DataFrame:
     return paired.restrict(joined, _paths(subset))
 
 
-def joined_predictions(subset: str = paired.FULL) -> pd.DataFrame:
+def joined_predictions(subset: str = subsets.FULL) -> pd.DataFrame:
     """Every model's test predictions side by side; stops the page if they do not match."""
     try:
         return _joined_predictions(subset)
@@ -213,7 +213,7 @@ def intervals(subset: str) -> dict[str, paired.Intervals]:
 
 @st.cache_data
 def seed_spreads(subset: str) -> dict[str, seeds.Spread]:
-    """Each model's runs over seeds (core.training.train --seeds), scored on the chosen test images."""
+    """Each model's runs over seeds (core train --seeds), scored on the chosen test images."""
     chosen = _paths(subset)  # None: every test image
 
     def runs(name: str) -> dict[int, pd.DataFrame]:
@@ -230,10 +230,10 @@ def accuracy_verdict() -> verdict.Verdict | None:
     names = model_names()
     if len(names) < 2:
         return None
-    subsets = [paired.FULL] + ([paired.CLEAN] if clean_paths() else [])
+    shown = [subsets.FULL] + ([subsets.CLEAN] if clean_paths() else [])
     rows = tuple(
         verdict.row(paired_summary(subset), subset, optional(lambda subset=subset: seed_spreads(subset)))
-        for subset in subsets
+        for subset in shown
     )
     return verdict.Verdict(names=(names[0], names[1]), rows=rows)
 
@@ -269,11 +269,11 @@ def checker(name: str):
 def neighbour_check():
     """core.serving.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
     from core.models.registry import MOBILENETV2
-    from core.serving.neighbours import NeighbourCheck
+    from core.serving.neighbours import NeighbourCheck, load_reference
 
     if MOBILENETV2.name not in model_names():
         return None
-    reference = _unless_missing(artifacts.load_neighbours)
+    reference = _unless_missing(load_reference)
     if reference is None:
         return None
     return NeighbourCheck(

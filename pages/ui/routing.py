@@ -15,9 +15,7 @@ def require_models() -> list[str]:
     run_through_app()
     names = loaders.model_names()
     if not names:
-        st.error(
-            "No trained models in artifacts/. Train them with `python -m core.training.train --model all`."
-        )
+        st.error("No trained models in artifacts/. Train them with `python -m core train --model all`.")
         st.stop()
     return names
 

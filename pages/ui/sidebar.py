@@ -6,9 +6,8 @@ import streamlit as st
 
 from core import paths
 from core.artifacts import ArtifactError
-from core.data import release
+from core.data import release, subsets
 from core.data.dataset import TEST_SPLIT, DatasetError
-from core.evaluation import paired
 from pages.ui import loaders
 
 DATA_KEY = "data_dir"
@@ -25,10 +24,10 @@ def subset_switch() -> None:
     except ArtifactError as error:  # the pages that need the metrics say so; the others still work
         st.sidebar.warning(str(error))
         return
-    counts = {paired.FULL: n_images, paired.CLEAN: len(clean) if clean else 0}
+    counts = {subsets.FULL: n_images, subsets.CLEAN: len(clean) if clean else 0}
     st.sidebar.radio(
         "Test images",
-        list(counts) if clean else [paired.FULL],
+        list(counts) if clean else [subsets.FULL],
         format_func=lambda choice: f"{choice} ({counts[choice]:,})",
         key=SUBSET_KEY,
         help="The clean subset leaves out the test images that have a near duplicate in Training "
@@ -37,15 +36,15 @@ def subset_switch() -> None:
 
 
 def subset() -> str:
-    """The test images the user chose: paired.FULL or paired.CLEAN."""
-    return st.session_state.get(SUBSET_KEY) or paired.FULL
+    """The test images the user chose: subsets.FULL or subsets.CLEAN."""
+    return st.session_state.get(SUBSET_KEY) or subsets.FULL
 
 
 def subset_caption() -> str:
     """What the chosen test images are, with their count, for the top of a page."""
     n_images = loaders.n_test_images()
     source = f"the Kaggle dataset's Testing split, {release.describe(n_images)}"
-    if subset() == paired.CLEAN:
+    if subset() == subsets.CLEAN:
         return (
             f"**Clean subset**: the {len(loaders.clean_paths()):,} of {n_images:,} test images ({source}) "
             "with no near duplicate in Training."

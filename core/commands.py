@@ -1,0 +1,36 @@
+"""The table of commands: `python -m core <command> [options]` runs one, `python -m core --help`
+lists them. Every message that names a command (artifact errors, the Train page, the Makefile)
+spells it through `command`, so a command is named in one place.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # the module whose main(argv) runs it
+    summary: str  # one line for --help
+
+
+COMMANDS = {
+    "train": Command("core.training.train", "train models on Training, evaluate them on Testing"),
+    "evaluate": Command("core.evaluation.evaluate", "re-evaluate the saved models on Testing and validation"),
+    "predict": Command("core.serving.predict", "classify every image under a folder into a CSV"),
+    "folder": Command("core.evaluation.folder_eval", "score the models on a labelled folder of your own"),
+    "litert": Command("core.serving.litert", "export the saved models to LiteRT (float32 and int8)"),
+    "neighbours": Command("core.serving.neighbours", "build the nearest-training-image reference"),
+    "sources": Command("core.studies.sources", "find each image's source collection (provenance.json)"),
+    "audit": Command("core.studies.audit", "audit the test set and validation split for leaked duplicates"),
+    "guard-report": Command("core.studies.ood_report", "measure the out-of-distribution guard"),
+    "localisation": Command("core.studies.localisation", "score where the models look against tumour boxes"),
+    "crosssource": Command("core.studies.crosssource", "train without one source collection, test on it"),
+    "report": Command("core.report.document", "write the self-contained HTML report"),
+    "runs": Command("core.training.runs", "list, start or cancel background training runs"),
+}
+
+
+def command(name: str, *args: str) -> str:
+    """How a user types command `name` with `args`: "python -m core train --model custom_cnn"."""
+    if name not in COMMANDS:
+        raise KeyError(f"no command {name!r}; the commands are {', '.join(COMMANDS)}")
+    return " ".join(["python -m core", name, *args])
