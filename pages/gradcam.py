@@ -4,7 +4,7 @@ from core.data import subsets
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.evaluation import compare
 from core.serving.gradcam import METHODS
-from core.serving.predict import verdict
+from core.serving.predict import refusal
 from core.studies import localisation
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
@@ -27,7 +27,7 @@ try:
             uploads = loaders.upload_inputs(upload.getvalue(), upload.name)
             flags = loaders.foreign_warnings(uploads)
             widgets.warn_if_foreign(flags)
-            refused = verdict(flags.values())  # as Live prediction: no class for a refused upload
+            refused = refusal(flags.values())  # as Live prediction: no class for a refused upload
             images = {name: decoded.pixels for name, decoded in uploads.items()}
     elif (folder := sidebar.require_dataset()) is not None:
         st.caption(sidebar.subset_caption())

@@ -75,7 +75,7 @@ for column, name in zip(card_columns, names):
 
 audit_summary = loaders.optional(loaders.audit_summary)
 near_share = audit_summary.near_share if audit_summary else None
-st.markdown(compare.reading(headlines, titles, clean=subset == subsets.CLEAN, near_share=near_share))
+st.markdown(compare.cards_sentence(headlines, titles, clean=subset == subsets.CLEAN, near_share=near_share))
 model_card.show(names, expanded=False)
 
 spreads = loaders.optional(lambda: loaders.seed_spreads(subset))
@@ -113,7 +113,7 @@ if len(names) >= 2:
 
 if spreads and len(names) >= 2:
     st.subheader("Over seeds")
-    readings = (seeds.reading(spreads, a, b, titles) for a, b in itertools.combinations(names, 2))
+    readings = (seeds.spread_sentence(spreads, a, b, titles) for a, b in itertools.combinations(names, 2))
     st.markdown(" ".join(dict.fromkeys(readings)))  # a model with one run is named once
     for name in names:
         if loaders.architecture(name).control:

@@ -9,13 +9,13 @@ from core.serving.predict import (
     MAX_BATCH_FILES,
     NOT_RECOGNISED,
     TOO_SMALL,
+    batch_summary,
     predict_files,
+    refusal,
     shown_label,
     shown_labels,
     shown_time,
-    summarize,
     tumour_dispute,
-    verdict,
 )
 from pages.ui import loaders, model_card, routing, widgets
 
@@ -59,7 +59,7 @@ with single:
         else:
             flags = loaders.foreign_warnings({n: result.upload for n, result in results.items()})
             widgets.warn_if_foreign(flags)
-            refused = verdict(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
+            refused = refusal(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
             answers = {titles[n]: CLASS_NAMES[int(r.probabilities.argmax())] for n, r in results.items()}
             if not refused:  # answers to doubt: the models disagree, or the nearest training images do
                 for doubt in (tumour_dispute(answers), loaders.second_opinion(results, answers)):
@@ -112,7 +112,7 @@ with batch:
             checkers={n: loaders.checker(n) for n in names},
         )
         progress.empty()
-        summary = summarize(table)
+        summary = batch_summary(table)
         st.markdown(
             f"**{summary.classified}** classified, **{summary.failed}** refused; "
             f"the models agree on **{summary.agree}**."

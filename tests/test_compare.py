@@ -80,7 +80,7 @@ def test_headline_and_reading():
         return {"timings_ms": {"litert_fp32_batch_1": {"median_ms": ms, "p95_ms": ms + 1}}}
 
     assert compare.headline(fast, manifest).ms_per_image is None  # not benchmarked
-    text = compare.reading(
+    text = compare.cards_sentence(
         {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)},
         {"a": "A", "b": "B"},
         False,
@@ -91,11 +91,11 @@ def test_headline_and_reading():
         "b": compare.headline(small, manifest, bench(5.0)),
     }
     assert headlines["a"].training_time_s == 110.0 and headlines["b"].ms_per_image == 5.0
-    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
+    text = compare.cards_sentence(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
     assert "Model B is the smaller and faster network (0.9 M parameters, 5.0 ms per image)" in text
     assert "near-identical twin" in text
     headlines["b"] = dataclasses.replace(headlines["b"], ms_per_image=30.0)
-    text = compare.reading(headlines, {"a": "Model A", "b": "Model B"}, clean=True)
+    text = compare.cards_sentence(headlines, {"a": "Model A", "b": "Model B"}, clean=True)
     assert "Model B is the smaller network (0.9 M parameters), Model A the faster (20.0 ms per image)" in text
     assert "leave out every test image with a near duplicate" in text
 
@@ -130,5 +130,5 @@ def test_models_as_fast_at_the_precision_shown_are_named_together():
         return compare.Headline(0.9, 0.9, params, 1.0, ms, 60.0)
 
     headlines = {"a": headline(3_000_000, 1.6), "b": headline(900_000, 0.52), "c": headline(2_000_000, 0.49)}
-    text = compare.reading(headlines, {"a": "A", "b": "B", "c": "C"}, clean=True)
+    text = compare.cards_sentence(headlines, {"a": "A", "b": "B", "c": "C"}, clean=True)
     assert text.startswith("B is the smaller network (0.9 M parameters); B and C are the fastest (0.5 ms")

@@ -65,7 +65,7 @@ def test_a_fold_trains_without_its_collection_and_tests_on_all_of_it(boxed_datas
 
 def test_the_summary_counts_tumour_recall_and_the_confusion():
     names = list(CLASS_NAMES)
-    summary = crosssource.summarise(fold_table(), threshold=5.0)
+    summary = crosssource.fold_summary(fold_table(), threshold=5.0)
     assert summary["tumour_recall"]["estimate"] == 0.5  # two of four held-out tumours called a tumour
     assert summary["accuracy"]["estimate"] == 0.25
     assert summary["in_source_accuracy"]["estimate"] == 0.5

@@ -54,7 +54,7 @@ def test_the_summary_gives_intervals_per_class_and_the_paired_pointing_differenc
                     "iou": 0.05,
                 }
             )
-    result = localisation.summarise(pd.DataFrame(rows), compared=["a", "b"])
+    result = localisation.summary(pd.DataFrame(rows), compared=["a", "b"])
     full = result["models"]["a"]["Grad-CAM++"]["full"]
     assert full["pointing"]["estimate"] == 0.5 and full["pointing"]["low"] < 0.5 < full["pointing"]["high"]
     assert full["pointing_per_class"] == {"glioma": 0.5, "meningioma": 0.5}

@@ -87,11 +87,11 @@ def test_share_in_words(share, expected):
 def test_reading_takes_the_near_duplicate_share_from_the_audit():
     headlines = {"a": headline(0.97, 2_000_000, 6.0), "b": headline(0.95, 900_000, 1.5)}
     titles = {"a": "A", "b": "B"}
-    assert "About a third of these test images have a near-identical twin" in compare.reading(
+    assert "About a third of these test images have a near-identical twin" in compare.cards_sentence(
         headlines, titles, clean=False, near_share=0.365
     )
-    assert "No test image has a near-identical twin" in compare.reading(headlines, titles, False, 0.0)
-    without_audit = compare.reading(headlines, titles, clean=False)
+    assert "No test image has a near-identical twin" in compare.cards_sentence(headlines, titles, False, 0.0)
+    without_audit = compare.cards_sentence(headlines, titles, clean=False)
     assert "About" not in without_audit and "python -m core audit" in without_audit
 
 
@@ -183,12 +183,12 @@ def batch_table() -> pd.DataFrame:
 
 
 def test_batch_summary_counts_a_table_and_adds_up():
-    summary = predict.summarize(batch_table())
+    summary = predict.batch_summary(batch_table())
     # a.png's models agree, but it is flagged (shown as Not recognised), so it counts in neither.
     assert summary == predict.BatchSummary(files=3, failed=1, agree=0, disagree=1, out_of_distribution=1)
     assert summary.classified == 2
     assert summary + summary == predict.BatchSummary(6, 2, 0, 2, 2)
-    without_checkers = predict.summarize(batch_table().drop(columns="out_of_distribution"))
+    without_checkers = predict.batch_summary(batch_table().drop(columns="out_of_distribution"))
     assert without_checkers.out_of_distribution == 0
 
 

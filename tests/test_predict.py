@@ -17,14 +17,14 @@ from core.serving.predict import (
     TOO_SMALL,
     BatchSummary,
     Predictor,
+    batch_summary,
     image_files,
     main,
     predict_files,
     predict_stream,
+    refusal,
     shown_labels,
     shown_time,
-    summarize,
-    verdict,
 )
 
 
@@ -65,7 +65,7 @@ def test_an_image_under_the_models_size_is_too_small_to_judge_not_foreign(tiny_c
     shown = shown_labels(table, [config.name])
     assert shown[f"{config.name}_label"].tolist() == [TOO_SMALL, NOT_RECOGNISED]
     assert shown[f"{config.name}_confidence"].isna().all()
-    summary = summarize(table.reset_index())
+    summary = batch_summary(table.reset_index())
     assert (summary.too_small, summary.out_of_distribution, summary.agree) == (1, 1, 0)
 
 
@@ -80,7 +80,7 @@ def test_an_image_under_the_models_size_is_too_small_to_judge_not_foreign(tiny_c
     ids=["no flag", "only too small", "too small and foreign", "foreign"],
 )
 def test_verdict_is_foreign_over_too_small_over_nothing(flags, expected):
-    assert verdict(flags) == expected
+    assert refusal(flags) == expected
 
 
 def test_predict_file_returns_image_probabilities_and_time(predictor):
@@ -277,7 +277,7 @@ def test_a_not_recognised_row_shows_no_confidence():
 
 
 def test_a_not_recognised_row_does_not_count_as_agreement():
-    summary = summarize(flagged_table())
+    summary = batch_summary(flagged_table())
     assert summary == BatchSummary(files=2, failed=0, agree=1, disagree=0, out_of_distribution=1)
 
 

@@ -10,11 +10,11 @@ def test_known_releases_are_named_by_their_test_set_size():
 
 def test_inspect_counts_a_folder_and_its_fingerprint_follows_the_files(tmp_path):
     folder = write_dataset(tmp_path / "data", per_class=3)
-    first = release.inspect(folder)
+    first = release.read_folder(folder)
     assert (first.train_images, first.test_images) == (12, 12)
     assert first.release == "an unrecognised release"
     (folder / "Testing" / "glioma" / "000.jpg").unlink()
-    assert release.inspect(folder).test_fingerprint != first.test_fingerprint
+    assert release.read_folder(folder).test_fingerprint != first.test_fingerprint
 
 
 def test_a_folder_with_only_testing_is_enough(tmp_path):
@@ -22,4 +22,4 @@ def test_a_folder_with_only_testing_is_enough(tmp_path):
     for path in sorted((folder / "Training").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     (folder / "Training").rmdir()
-    assert release.inspect(folder).train_images == 0
+    assert release.read_folder(folder).train_images == 0

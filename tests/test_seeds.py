@@ -39,15 +39,17 @@ def test_scores_are_scikit_learns():
 
 def test_a_difference_beyond_the_spread_is_called_larger():
     apart = {"a": runs([95, 96, 95]), "b": runs([80, 81, 80])}
-    assert "larger than the seed-to-seed spread" in seeds.reading(apart, "a", "b", TITLES)
-    assert "every run of one model beats every run of the other" in seeds.reading(apart, "a", "b", TITLES)
+    assert "larger than the seed-to-seed spread" in seeds.spread_sentence(apart, "a", "b", TITLES)
+    assert "every run of one model beats every run of the other" in seeds.spread_sentence(
+        apart, "a", "b", TITLES
+    )
     close = {"a": runs([88, 92, 88]), "b": runs([89, 91, 89])}
-    text = seeds.reading(close, "a", "b", TITLES)
+    text = seeds.spread_sentence(close, "a", "b", TITLES)
     assert "not clearly larger" in text and "ranges overlap" in text
 
 
 def test_a_single_run_has_no_spread_and_says_so():
     single = {"a": seeds.spread({42: run(90)}), "b": seeds.spread({42: run(80)})}
     assert single["a"].sd == 0 and seeds.caption(single["a"]) == "One run (no seed spread)"
-    assert "--seeds 3" in seeds.reading(single, "a", "b", TITLES)
+    assert "--seeds 3" in seeds.spread_sentence(single, "a", "b", TITLES)
     assert seeds.table(single, TITLES)["runs"].tolist() == [1, 1]

@@ -29,7 +29,7 @@ class Folder:
         return describe(self.test_images)
 
 
-def inspect(data_dir: Path) -> Folder:
+def read_folder(data_dir: Path) -> Folder:
     """Image counts and test fingerprint of a dataset folder.
 
     Raises:

@@ -220,7 +220,7 @@ def share_in_words(share: float) -> str:
     return f"About {_FRACTIONS[nearest]}" if abs(nearest - share) <= 0.05 else f"About {share:.0%}"
 
 
-def reading(
+def cards_sentence(
     headlines: dict[str, Headline], titles: dict[str, str], clean: bool, near_share: float | None = None
 ) -> str:
     """A plain-language sentence or two on size and speed, and what the test images are worth.

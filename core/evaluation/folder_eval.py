@@ -122,7 +122,7 @@ def find_labelled(folder: Path) -> LabelledFolder:
 
 
 @dataclass(frozen=True)
-class Headline:
+class LeadFigure:
     metric: str  # "accuracy", "tumour recall" or "specificity"
     interval: stats.Interval
 
@@ -146,13 +146,13 @@ class ModelScores:
     too_small: int  # images its guard flagged only once enlarged
 
     @property
-    def headline(self) -> Headline | None:
+    def headline(self) -> LeadFigure | None:
         """Accuracy by class; tumour recall (else specificity) for tumour folders; None if nothing scored."""
         if self.kind == CLASSES and self.accuracy:
-            return Headline("accuracy", self.accuracy)
+            return LeadFigure("accuracy", self.accuracy)
         if self.tumour_recall:
-            return Headline("tumour recall", self.tumour_recall)
-        return Headline("specificity", self.specificity) if self.specificity else None
+            return LeadFigure("tumour recall", self.tumour_recall)
+        return LeadFigure("specificity", self.specificity) if self.specificity else None
 
 
 def _is_tumour(labels: pd.Series) -> np.ndarray:

@@ -80,7 +80,7 @@ def table(spreads: dict[str, Spread], titles: dict[str, str]) -> pd.DataFrame:
     )
 
 
-def reading(spreads: dict[str, Spread], a: str, b: str, titles: dict[str, str]) -> str:
+def spread_sentence(spreads: dict[str, Spread], a: str, b: str, titles: dict[str, str]) -> str:
     """Whether the difference of two models' mean accuracies exceeds their seed-to-seed spread."""
     first, second = spreads[a], spreads[b]
     if min(first.runs, second.runs) < 2:

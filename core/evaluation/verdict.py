@@ -34,7 +34,7 @@ class Row:
 
     @property
     def within_seed_noise(self) -> bool:
-        """Whether the difference is no larger than twice the widest seed-to-seed SD (seeds.reading)."""
+        """Whether the difference is at most twice the widest seed-to-seed SD (seeds.spread_sentence)."""
         if not self.spreads or min(s.runs for s in self.spreads.values()) < 2:
             return False
         return abs(self.difference.estimate) <= 2 * max(s.sd for s in self.spreads.values())

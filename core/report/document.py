@@ -352,7 +352,7 @@ def headline_section(found: Found) -> list[str]:
         ]
         # The reading's advice on the full test set is the sidebar's switch: here, the next table.
         if subset == subsets.CLEAN or found.audit is None:
-            parts.append(_p(compare.reading(headlines, found.titles, clean=subset == subsets.CLEAN)))
+            parts.append(_p(compare.cards_sentence(headlines, found.titles, clean=subset == subsets.CLEAN)))
     parts.append(
         _p(
             "In brackets: the model minus the one it is compared with. Inference: median batch-1 latency "

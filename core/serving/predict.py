@@ -153,7 +153,7 @@ def predict_files(
                     flags.append(checkers[model_name].flag(result.upload))
             row["agree"] = len({row[f"{m}_label"] for m in predictors}) == 1
             if checkers:
-                shown = verdict(flags)
+                shown = refusal(flags)
                 row["out_of_distribution"] = shown == NOT_RECOGNISED
                 row["too_small"] = shown == TOO_SMALL
         except ImageError as error:
@@ -167,7 +167,7 @@ def predict_files(
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def verdict(flags: Iterable[Flag | None]) -> str | None:
+def refusal(flags: Iterable[Flag | None]) -> str | None:
     """What an upload is shown as instead of a class, given each model's guard (Checker.flag).
 
     NOT_RECOGNISED where some guard finds it unlike the training data, TOO_SMALL where every
@@ -222,7 +222,7 @@ def _marked(table: pd.DataFrame, column: str) -> pd.Series:
     return table[column].eq(True)  # NaN for failed rows
 
 
-def summarize(table: pd.DataFrame) -> BatchSummary:
+def batch_summary(table: pd.DataFrame) -> BatchSummary:
     """The counts of a predict_files table.
 
     A failed row has no `agree` and counts in neither agree nor disagree; nor does a flagged or
@@ -337,7 +337,7 @@ def predict_stream(
             table = pd.concat([table, pd.DataFrame(unreadable)]).set_index("file")
             table = table.loc[[name for name, _, _ in chunk]].reset_index()
         table.reindex(columns=columns).to_csv(out, mode="a", header=False, index=False)
-        summary += summarize(table)
+        summary += batch_summary(table)
         if on_chunk:
             on_chunk(summary.files)
     return summary

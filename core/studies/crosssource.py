@@ -86,7 +86,7 @@ def fold_samples(
     return kept, held, other_test
 
 
-def summarise(table: pd.DataFrame, threshold: float) -> dict:
+def fold_summary(table: pd.DataFrame, threshold: float) -> dict:
     """One fold model's figures from its predictions table (parts HELD_OUT and IN_SOURCE)."""
     y_true, y_pred = class_indices(table["true_label"]), class_indices(table["predicted_label"])
     held, other = (table["part"] == HELD_OUT).to_numpy(), (table["part"] == IN_SOURCE).to_numpy()
@@ -243,7 +243,7 @@ def crosssource(
             with atomic_path(out / f"{fold}-{name}.csv") as temporary:
                 table.to_csv(temporary, index=False, float_format=SCORE_FORMAT)
             entry["models"][name] = {
-                **summarise(table, threshold),
+                **fold_summary(table, threshold),
                 **facts,
                 "config": dataclasses.asdict(config),
             }

@@ -149,7 +149,7 @@ def measure(
     return pd.DataFrame(rows, columns=list(SCORES))
 
 
-def summarise(table: pd.DataFrame, compared: list[str]) -> dict:
+def summary(table: pd.DataFrame, compared: list[str]) -> dict:
     """localisation.json's content from the per-image table (columns path, model, method, label,
     clean and SCORES)."""
     result: dict = {"grow": GROW, "threshold": THRESHOLD, "images": {}, "models": {}, "paired": {}}
@@ -215,7 +215,7 @@ def localisation(
             tables.append(scored)
     table = pd.concat(tables, ignore_index=True)
     compared = [n for n in names if not get_architecture(n).control]
-    result = summarise(table, compared)
+    result = summary(table, compared)
     with atomic_path(root / TABLE_FILE) as temporary:
         table.to_csv(temporary, index=False, float_format="%.4g")
     write_json(root / SUMMARY_FILE, result)

@@ -55,7 +55,7 @@ def subset_caption() -> str:
 @st.cache_data(show_spinner=False)
 def _inspect(folder: str) -> release.Folder | None:
     try:
-        return release.inspect(Path(folder))
+        return release.read_folder(Path(folder))
     except (DatasetError, OSError):
         return None
 

@@ -10,7 +10,7 @@ from core.data.provenance import Box
 from core.evaluation import compare
 from core.serving.gradcam import METHODS
 from core.serving.ood import Flag
-from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, verdict
+from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, refusal
 from pages.ui import loaders
 
 OPACITY = 0.4  # the CAM overlays' opacity until the user moves a slider
@@ -39,7 +39,7 @@ def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ..
 def warn_if_foreign(found: dict[str, Flag]) -> None:
     """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
     reasons = "; ".join(f"{short_name(name)}: {flag.reason}" for name, flag in found.items())
-    if verdict(found.values()) == NOT_RECOGNISED:
+    if refusal(found.values()) == NOT_RECOGNISED:
         st.warning(
             "**This does not look like the brain MRI slices the models learned from**, so a tumor "
             f"label would mean nothing here ({reasons}).",
@@ -131,7 +131,7 @@ def gradcam_pair(
     Args:
         images: model name -> (S, S, 3) uint8 at that model's input size.
         box: the tumour's box, drawn on both pictures, with how the map scores against it.
-        refused: what Live prediction shows instead of a class for this image (core.serving.predict.verdict
+        refused: what Live prediction shows instead of a class for this image (core.serving.predict.refusal
             of the guard's flags), or None: the maps are drawn, the label is not given.
         bars: end with the probabilities' bar chart (off where the page shows it already).
     """
