@@ -7,16 +7,26 @@ from collections.abc import Callable
 from core import paths
 from core.artifacts import ArtifactError
 from core.data.dataset import DatasetError
+from core.data.provenance import BOXES_ENV_VAR
 from core.models.registry import names as model_names
 
 
-def parser(description: str, models: bool = True, data: bool = True) -> argparse.ArgumentParser:
-    """An argument parser with --artifacts and, if `models`, --model; if `data`, --data."""
+def parser(
+    description: str, models: bool = True, data: bool = True, cache: bool = False, boxes: bool = False
+) -> argparse.ArgumentParser:
+    """An argument parser with --artifacts and, if `models`, --model; if `data`, --data; if
+    `cache`, --no-cache; if `boxes`, --boxes (the tumour-box file)."""
     parser = argparse.ArgumentParser(description=description)
     if models:
         parser.add_argument("--model", choices=[*model_names(), "all"], default="all")
     if data:
         parser.add_argument("--data", help=f"dataset folder (default: ${paths.DATA_ENV_VAR} or data/)")
+    if cache:
+        parser.add_argument(
+            "--no-cache", action="store_true", help="decode every image afresh (no disk cache)"
+        )
+    if boxes:
+        parser.add_argument("--boxes", help=f"tumour-box CSV (default: ${BOXES_ENV_VAR} or <data>-boxes.csv)")
     parser.add_argument(
         "--artifacts",
         default=str(paths.artifacts_dir()),

@@ -3,7 +3,7 @@ import streamlit as st
 from core import wording
 from core.data.dataset import CLASS_NAMES
 from core.evaluation import curves
-from core.report.figures import coverage_curve, precision_recall_curves, roc_curves
+from core.report.curve_figures import coverage_curve, precision_recall_curves, roc_curves
 from pages.ui import loaders, routing, sidebar, widgets
 
 names = routing.require_models()

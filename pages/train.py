@@ -3,7 +3,7 @@ import streamlit as st
 from core import artifacts, paths
 from core.models import registry
 from core.report.figures import training_curves
-from core.training import runs
+from core.training import monitor, presets, promotion, runs
 from pages.ui import routing, sidebar, widgets
 
 REFRESH_S = 2  # while a run goes, its progress redraws this often (the rest of the page stays)
@@ -20,12 +20,12 @@ st.caption(
 
 going = runs.active_run()
 preset = st.radio(
-    "Preset", list(runs.PRESETS), format_func=lambda name: runs.PRESETS[name].title, horizontal=True
+    "Preset", list(presets.PRESETS), format_func=lambda name: presets.PRESETS[name].title, horizontal=True
 )
 data_dir = st.session_state.get(sidebar.DATA_KEY) or None  # the sidebar's dataset folder
-st.caption(runs.PRESETS[preset].description)
+st.caption(presets.PRESETS[preset].description)
 shown_data = paths.shown(data_dir) if data_dir else None
-planned = runs.PRESETS[preset].command_lines(
+planned = presets.PRESETS[preset].command_lines(
     paths.shown(paths.runs_dir() / "<run id>" / "artifacts"), shown_data
 )
 st.code("\n".join(planned), language="bash", wrap_lines=True)
@@ -52,7 +52,7 @@ def show_run(run: runs.Run) -> None:
     st.subheader(f"Run {run.id}")
     ended = f", ended {run.ended}" if run.ended else ""
     st.markdown(f":{STATUS_COLORS[run.status]}-badge[{run.status}] started {run.started}{ended}")
-    progress = runs.progress(run)
+    progress = monitor.progress(run)
     st.progress(progress.fraction, text=progress.text())
     if run.status == runs.RUNNING and st.button("Cancel run", icon=":material/stop:"):
         try:
@@ -69,7 +69,7 @@ def show_run(run: runs.Run) -> None:
                 figure = training_curves(progress.history(), metric, color)
                 st.plotly_chart(figure, width="stretch", key=f"curve-{metric}")
     with st.expander("Log (last lines)", expanded=run.status == runs.FAILED):
-        st.code(runs.log_tail(run) or "(nothing yet)", language=None)
+        st.code(monitor.log_tail(run) or "(nothing yet)", language=None)
         st.caption(f"Full log: `{run.log}`. Commands: " + "; ".join(f"`{c}`" for c in run.commands))
 
 
@@ -78,7 +78,7 @@ if latest is not None:
     st.fragment(show_run, run_every=REFRESH_S if going else None)(latest)
 
 st.subheader("Runs and the shipped models")
-table = runs.runs_table()
+table = promotion.runs_table()
 st.dataframe(
     table,
     hide_index=True,
@@ -110,11 +110,11 @@ for run in finished:
             label = f"Replace {artifacts.model_dir(model)} with this run's"
             if st.button(label, key=f"promote-{run.id}-{model}"):
                 try:
-                    promotion = runs.promote(run, model)
+                    promoted = promotion.promote(run, model)
                 except (ValueError, OSError) as error:  # unfinished, incomplete, damaged, disk
                     st.error(str(error))
                 else:
                     st.cache_data.clear()  # every page reads the new folder
                     st.cache_resource.clear()
-                    st.session_state[PROMOTED_KEY] = promotion.message()
+                    st.session_state[PROMOTED_KEY] = promoted.message()
                     st.rerun()

@@ -8,7 +8,7 @@ from core import wording
 from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS
 from core.evaluation import compare, curves
 from core.evaluation.evaluate import metrics_from_predictions
-from core.report import figures
+from core.report import curve_figures
 
 
 def predictions(rows: list[tuple[str, list[float]]]) -> pd.DataFrame:
@@ -243,7 +243,7 @@ COLORS = {"A": "#111111", "B": "#222222"}
 
 def test_roc_figure_has_a_panel_per_class_a_line_per_model_and_auc_in_the_legend():
     by_title = {"A": curves.per_class_curves(PERFECT), "B": curves.per_class_curves(REVERSED)}
-    fig = figures.roc_curves(by_title, COLORS)
+    fig = curve_figures.roc_curves(by_title, COLORS)
     lines = [trace for trace in fig.data if trace.name != "chance"]
     assert len(fig.data) == 4 * 3 and len(lines) == 8  # per class: chance and two models
     assert "A · Glioma: AUC 1.000" in {trace.name for trace in lines}
@@ -256,7 +256,7 @@ def test_roc_figure_has_a_panel_per_class_a_line_per_model_and_auc_in_the_legend
 def test_roc_figure_marks_an_operating_point_in_its_class_panel():
     by_title = {"A": {curves.TUMOUR: curves.class_curves(MIXED, curves.TUMOUR)}}
     point = curves.operating_point(MIXED, curves.TUMOUR, 0.6)
-    fig = figures.roc_curves(by_title, COLORS, marks={"A": point})
+    fig = curve_figures.roc_curves(by_title, COLORS, marks={"A": point})
     mark = fig.data[-1]
     assert mark.name == "A: t = 0.60" and mark.mode == "markers"
     assert (mark.x[0], mark.y[0]) == pytest.approx((0.0, 0.75))  # 1 - specificity, sensitivity
@@ -264,7 +264,7 @@ def test_roc_figure_marks_an_operating_point_in_its_class_panel():
 
 
 def test_precision_recall_figure_shows_average_precision_and_the_share_of_positives():
-    fig = figures.precision_recall_curves({"A": curves.per_class_curves(PERFECT)}, COLORS)
+    fig = curve_figures.precision_recall_curves({"A": curves.per_class_curves(PERFECT)}, COLORS)
     chance = [trace for trace in fig.data if trace.name.startswith("chance")]
     lines = [trace for trace in fig.data if not trace.name.startswith("chance")]
     assert len(chance) == 4 and all(list(trace.y) == [0.25, 0.25] for trace in chance)
@@ -274,7 +274,7 @@ def test_precision_recall_figure_shows_average_precision_and_the_share_of_positi
 def test_coverage_figure_draws_each_model_and_marks_the_chosen_t():
     tables = {"A": MIXED, "B": random_predictions(seed=2)}
     chosen = {title: curves.referral(table, 0.55) for title, table in tables.items()}
-    fig = figures.coverage_curve(
+    fig = curve_figures.coverage_curve(
         {title: curves.referral_curve(table) for title, table in tables.items()}, COLORS, chosen
     )
     assert [trace.name for trace in fig.data] == ["A", "B", "A: t = 0.55", "B: t = 0.55"]
@@ -299,11 +299,12 @@ def test_per_class_wide_shows_each_class_image_count_given_the_metrics():
 
 def test_corner_zoom_narrows_the_axes_to_where_good_curves_differ():
     by_title = {"A": curves.per_class_curves(PERFECT)}
-    whole, corner = figures.roc_curves(by_title, COLORS), figures.roc_curves(by_title, COLORS, corner=True)
+    whole = curve_figures.roc_curves(by_title, COLORS)
+    corner = curve_figures.roc_curves(by_title, COLORS, corner=True)
     assert list(whole.layout.xaxis.range) == [-0.02, 1.02]
     assert list(corner.layout.xaxis.range) == [-0.005, 0.2] and list(corner.layout.yaxis.range) == [
         0.8,
         1.005,
     ]
-    pr = figures.precision_recall_curves(by_title, COLORS, corner=True)
+    pr = curve_figures.precision_recall_curves(by_title, COLORS, corner=True)
     assert list(pr.layout.xaxis4.range) == [0.8, 1.005]

@@ -1,4 +1,5 @@
-"""Training runs in the background (core.training.runs): real short runs of the custom CNN on tiny images."""
+"""Training runs in the background (core.training: runs, presets, monitor, promotion): real short
+runs of the custom CNN on tiny images."""
 
 import json
 import os
@@ -15,7 +16,7 @@ from core import artifacts, paths
 from core.data.cache import CACHE_ENV_VAR
 from core.data.dataset import DatasetError
 from core.models.config import MAX_EPOCHS_ENV_VAR
-from core.training import runs
+from core.training import monitor, presets, promotion, runs
 
 TIMEOUT_S = 120
 
@@ -39,8 +40,8 @@ def wait_until_ended(run: runs.Run, every_s: float = 0.2) -> tuple[runs.Run, lis
     """Poll the run until it ends; returns it and the epochs done seen at each poll."""
     seen, deadline = [], time.monotonic() + TIMEOUT_S
     while (run := runs.load_run(run.folder)).status == runs.RUNNING:
-        assert time.monotonic() < deadline, runs.log_tail(run)
-        seen.append(runs.progress(run).epochs_done)
+        assert time.monotonic() < deadline, monitor.log_tail(run)
+        seen.append(monitor.progress(run).epochs_done)
         time.sleep(every_s)
     return run, seen
 
@@ -72,7 +73,7 @@ def finished(data_dir, tmp_path_factory) -> tuple[runs.Run, list[int]]:
 
 def test_a_run_records_what_it_runs_and_finishes(finished, data_dir):
     run, _ = finished
-    assert run.status == runs.FINISHED and run.exit_code == 0, runs.log_tail(run)
+    assert run.status == runs.FINISHED and run.exit_code == 0, monitor.log_tail(run)
     assert run.models == ("custom_cnn",) and run.preset == "demo"
     assert run.id.endswith("-custom_cnn") and run.folder.name == run.id
     assert run.commands == (
@@ -81,7 +82,7 @@ def test_a_run_records_what_it_runs_and_finishes(finished, data_dir):
     record = json.loads((run.folder / runs.RUN_FILE).read_text())
     assert record["status"] == runs.FINISHED and record["pid"] == run.pid and record["ended"]
     assert artifacts.available_models(run.artifacts) == ["custom_cnn"]
-    assert "test accuracy" in runs.log_tail(run)
+    assert "test accuracy" in monitor.log_tail(run)
 
 
 def test_progress_is_written_every_epoch_and_grows(finished):
@@ -89,7 +90,7 @@ def test_progress_is_written_every_epoch_and_grows(finished):
     assert seen == sorted(seen) and seen[0] < 2  # it was watched before its last epoch
     written = json.loads((run.folder / runs.PROGRESS_DIR / "custom_cnn-seed-42.json").read_text())
     assert written["max_epochs"] == {"train": 2} and [r["epoch"] for r in written["epochs"]] == [1, 2]
-    progress = runs.progress(run)
+    progress = monitor.progress(run)
     assert (progress.epochs_done, progress.epochs_planned, progress.fraction) == (2, 2, 1.0)
     assert (progress.model, progress.seed, progress.phase, progress.phase_max_epochs) == (
         "custom_cnn",
@@ -105,9 +106,9 @@ def test_progress_is_written_every_epoch_and_grows(finished):
 
 def test_runs_table_sets_the_run_beside_the_shipped_models(finished, tmp_path):
     run, _ = finished
-    table = runs.runs_table(run.folder.parent, artifacts_root=run.artifacts)  # the run's as "shipped"
-    assert list(table.columns) == list(runs.TABLE_COLUMNS)
-    assert list(table["run"]) == [runs.SHIPPED, run.id]
+    table = promotion.runs_table(run.folder.parent, artifacts_root=run.artifacts)  # the run's as "shipped"
+    assert list(table.columns) == list(promotion.TABLE_COLUMNS)
+    assert list(table["run"]) == [promotion.SHIPPED, run.id]
     metrics = artifacts.load_metrics("custom_cnn", run.artifacts)
     assert table["accuracy"].tolist() == [metrics["accuracy"]] * 2
     assert table["epochs"].tolist() == [2, 2]
@@ -115,7 +116,7 @@ def test_runs_table_sets_the_run_beside_the_shipped_models(finished, tmp_path):
     minutes = artifacts.load_manifest("custom_cnn", run.artifacts)["wall_time_s"]["total"] / 60
     assert table["training (min)"].tolist() == [minutes] * 2  # one training time, as every page shows
     assert table["clean accuracy"].isna().all()  # no leakage audit of this test set
-    assert runs.runs_table(tmp_path / "no-runs", artifacts_root=tmp_path / "none").empty
+    assert promotion.runs_table(tmp_path / "no-runs", artifacts_root=tmp_path / "none").empty
 
 
 def test_promote_replaces_a_model_folder_atomically_and_names_what_is_stale(finished, tmp_path):
@@ -124,13 +125,13 @@ def test_promote_replaces_a_model_folder_atomically_and_names_what_is_stale(fini
     (root / "custom_cnn").mkdir(parents=True)
     (root / "custom_cnn" / "old.txt").write_text("the previous model")
     (root / artifacts.BENCHMARK_FILE).write_text("{}")
-    promotion = runs.promote(run, "custom_cnn", artifacts_root=root)
-    assert promotion.folder == root / "custom_cnn" and promotion.run_id == run.id
+    promoted = promotion.promote(run, "custom_cnn", artifacts_root=root)
+    assert promoted.folder == root / "custom_cnn" and promoted.run_id == run.id
     assert artifacts.available_models(root) == ["custom_cnn"]
     assert not (root / "custom_cnn" / "old.txt").exists()
     assert sorted(p.name for p in root.iterdir()) == [artifacts.BENCHMARK_FILE, "custom_cnn"]  # no leftovers
-    assert promotion.stale == (f"{artifacts.BENCHMARK_FILE} (`python -m benchmarks.inference`)",)
-    assert "still come from the previous models" in promotion.message()
+    assert promoted.stale == (f"{artifacts.BENCHMARK_FILE} (`python -m benchmarks.inference`)",)
+    assert "still come from the previous models" in promoted.message()
     assert artifacts.available_models(run.artifacts) == ["custom_cnn"]  # the run keeps its copy
 
 
@@ -146,7 +147,7 @@ def test_a_failed_promotion_leaves_the_shipped_folder_as_it_was(finished, tmp_pa
             Path(destination).mkdir(exist_ok=True)
             raise OSError("disk full")
 
-        monkeypatch.setattr(runs.shutil, "copytree", broken_copy)
+        monkeypatch.setattr(promotion.shutil, "copytree", broken_copy)
     else:  # the shipped folder was moved aside, and moving the new one in fails
         rename = Path.rename
 
@@ -157,7 +158,7 @@ def test_a_failed_promotion_leaves_the_shipped_folder_as_it_was(finished, tmp_pa
 
         monkeypatch.setattr(Path, "rename", broken_rename)
     with pytest.raises(OSError, match="disk full"):
-        runs.promote(run, "custom_cnn", artifacts_root=root)
+        promotion.promote(run, "custom_cnn", artifacts_root=root)
     assert [p.name for p in root.iterdir()] == ["custom_cnn"]
     assert (root / "custom_cnn" / "old.txt").read_text() == "the previous model"
 
@@ -165,12 +166,12 @@ def test_a_failed_promotion_leaves_the_shipped_folder_as_it_was(finished, tmp_pa
 def test_promote_refuses_another_test_set(finished, tmp_path):
     run, _ = finished
     root = tmp_path / "shipped"
-    runs.promote(run, "custom_cnn", artifacts_root=root)
+    promotion.promote(run, "custom_cnn", artifacts_root=root)
     (root / "custom_cnn").rename(root / "mobilenetv2")
     metrics = json.loads((root / "mobilenetv2" / "metrics.json").read_text())
     (root / "mobilenetv2" / "metrics.json").write_text(json.dumps({**metrics, "test_fingerprint": "other"}))
     with pytest.raises(ValueError, match="another test set"):
-        runs.promote(run, "custom_cnn", artifacts_root=root)
+        promotion.promote(run, "custom_cnn", artifacts_root=root)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def test_promote_refuses_what_it_cannot_serve(finished, tmp_path, model, damage,
         (copy / runs.ARTIFACTS_DIR / model / damage).write_text('{"accuracy": ')
         run = runs.load_run(copy)
     with pytest.raises((ValueError, artifacts.ArtifactError), match=error):
-        runs.promote(run, model, artifacts_root=tmp_path / "shipped")
+        promotion.promote(run, model, artifacts_root=tmp_path / "shipped")
     assert not (tmp_path / "shipped" / model).exists()
 
 
@@ -208,7 +209,7 @@ def test_cancel_kills_the_run_and_its_trainer(runs_root, data_dir):
     run = runs.start("demo", data_dir=data_dir)
     assert runs.active_run() == run
     deadline = time.monotonic() + TIMEOUT_S
-    while "[custom_cnn] seed 42" not in runs.log_tail(run):  # core.training.train is going
+    while "[custom_cnn] seed 42" not in monitor.log_tail(run):  # core.training.train is going
         assert time.monotonic() < deadline and runs.load_run(run.folder).status == runs.RUNNING
         time.sleep(0.2)
     assert len(group_members(run.pid)) >= 2  # the run's process and core.training.train
@@ -220,17 +221,17 @@ def test_cancel_kills_the_run_and_its_trainer(runs_root, data_dir):
     with pytest.raises(RuntimeError, match="is cancelled, not running"):
         runs.cancel(cancelled)
     with pytest.raises(ValueError, match="only a finished run can be promoted"):
-        runs.promote(cancelled, "custom_cnn", artifacts_root=runs_root / "shipped")
+        promotion.promote(cancelled, "custom_cnn", artifacts_root=runs_root / "shipped")
 
 
 def test_a_run_that_fails_is_reported_failed(runs_root, tmp_path):
     (tmp_path / "empty" / "Training").mkdir(parents=True)  # no class folders: core.training.train stops
     run, _ = wait_until_ended(runs.start("demo", data_dir=tmp_path / "empty"))
     assert run.status == runs.FAILED and run.exit_code == 1
-    assert "error:" in runs.log_tail(run)
-    assert runs.progress(run).fraction == 0.0
+    assert "error:" in monitor.log_tail(run)
+    assert monitor.progress(run).fraction == 0.0
     with pytest.raises(ValueError, match="is failed; only a finished run"):
-        runs.promote(run, "custom_cnn", artifacts_root=tmp_path / "shipped")
+        promotion.promote(run, "custom_cnn", artifacts_root=tmp_path / "shipped")
 
 
 def test_a_launch_that_fails_is_recorded_failed_at_once(runs_root, data_dir, monkeypatch):
@@ -326,7 +327,7 @@ def test_progress_counts_a_phase_stopped_early_in_full(tmp_path, seed42, seed43,
     for seed, records in ((42, seed42), (43, seed43)):
         if records:
             _progress(folder, seed, records)
-    progress = runs.progress(runs.load_run(folder))
+    progress = monitor.progress(runs.load_run(folder))
     assert (progress.epochs_done, progress.epochs_planned) == expected[:2]
     assert progress.fraction == pytest.approx(expected[2])
     current = seed43 or seed42
@@ -338,15 +339,17 @@ def test_progress_counts_a_phase_stopped_early_in_full(tmp_path, seed42, seed43,
 def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
     makefile = (paths.ROOT / "Makefile").read_text().split("\ntrain:", 1)[1].split("\n\n", 1)[0]
     make = [
-        shlex.split(line.split("-m core.training.train", 1)[1])
+        shlex.split(line.split("-m core train", 1)[1])
         for line in makefile.splitlines()
-        if "-m core.training.train" in line
+        if "-m core train" in line
     ]
-    assert [list(step.args()) for step in runs.PRESETS["full"].steps] == make
-    assert runs.PRESETS["full"].models == ("mobilenetv2", "custom_cnn", "mobilenetv2_scratch")
+    assert [list(step.args()) for step in presets.PRESETS["full"].steps] == make
+    assert presets.PRESETS["full"].models == ("mobilenetv2", "custom_cnn", "mobilenetv2_scratch")
     monkeypatch.setenv(MAX_EPOCHS_ENV_VAR, "3")  # the run plans what core.training.train will configure
     units = [
-        (u["model"], u["seed"], u["max_epochs"]) for step in runs.PRESETS["full"].steps for u in step.units()
+        (u["model"], u["seed"], u["max_epochs"])
+        for step in presets.PRESETS["full"].steps
+        for u in step.units()
     ]
     assert units == [
         ("mobilenetv2", 42, 6),  # two phases
@@ -354,7 +357,7 @@ def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
         ("custom_cnn", 42, 3),
         ("mobilenetv2_scratch", 42, 3),
     ]
-    lines = runs.PRESETS["demo"].command_lines()
+    lines = presets.PRESETS["demo"].command_lines()
     assert lines == [
         "python -m core train --model custom_cnn --epochs 2 --artifacts 'runs/<run id>/artifacts'"
     ]

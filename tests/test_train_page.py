@@ -18,7 +18,7 @@ from benchmarks.cold_start import CHROMIUM, WAIT_MS, browser_page, streamlit_ser
 from conftest import write_dataset
 from core import artifacts, paths
 from core.data.cache import CACHE_ENV_VAR
-from core.training import runs
+from core.training import presets, promotion, runs
 
 PAGE = "pages/train.py"
 TIMEOUT_S = 120
@@ -59,15 +59,15 @@ def _badges(app) -> str:
 def test_the_page_offers_each_preset_with_its_command(folders):
     app = open_page(PAGE, data_dir=str(folders["data"]))
     assert app.title[0].value == "Train"
-    assert app.radio[0].options == [preset.title for preset in runs.PRESETS.values()]
+    assert app.radio[0].options == [preset.title for preset in presets.PRESETS.values()]
     placeholder = str(folders["runs"] / "<run id>" / "artifacts")
-    planned = runs.PRESETS["demo"].command_lines(placeholder, str(folders["data"]))
+    planned = presets.PRESETS["demo"].command_lines(placeholder, str(folders["data"]))
     assert app.code[0].value == planned[0]
     app.radio[0].set_value("full").run()
-    assert app.code[0].value.count("python -m core train") == len(runs.PRESETS["full"].steps)
+    assert app.code[0].value.count("python -m core train") == len(presets.PRESETS["full"].steps)
     assert not _button(app, "Start").disabled
     assert not app.progress  # no run yet
-    assert list(app.dataframe[0].value["run"]) == [runs.SHIPPED]
+    assert list(app.dataframe[0].value["run"]) == [promotion.SHIPPED]
 
 
 def test_start_shows_the_progress_then_the_finished_run_which_promotes(folders):
@@ -88,7 +88,7 @@ def test_start_shows_the_progress_then_the_finished_run_which_promotes(folders):
     assert app.progress[0].value == 100  # percent
     assert "2 of at most 2 epochs" in app.progress[0].proto.text
     assert len(app.get("plotly_chart")) == 2  # accuracy and loss curves from the progress records
-    assert list(app.dataframe[0].value["run"]) == [runs.SHIPPED, run.id]
+    assert list(app.dataframe[0].value["run"]) == [promotion.SHIPPED, run.id]
 
     app.button(key=f"promote-{run.id}-custom_cnn").click().run()
     assert not app.exception, [e.message for e in app.exception]

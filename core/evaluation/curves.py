@@ -10,7 +10,9 @@ Two rules turn a model's probabilities into decisions, both "yes when a score is
 Every rate comes with the counts it is made of. Pure numpy, pandas and scikit-learn.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,18 +222,23 @@ def referral_table(points: dict[str, Referral], titles: dict[str, str]) -> pd.Da
     Args:
         points: model name -> its Referral; titles: model name -> its title.
     """
-    return pd.DataFrame(
-        [
-            {
-                "model": titles[name],
-                "answered (coverage)": share(point.answered, point.images),
-                "accuracy on answered": share(point.correct, point.answered),
-                "referred": point.referred,
-                "errors referred": share(point.errors_referred, point.errors),
-            }
-            for name, point in points.items()
-        ]
+    return _per_model(
+        points,
+        titles,
+        lambda point: {
+            "answered (coverage)": share(point.answered, point.images),
+            "accuracy on answered": share(point.correct, point.answered),
+            "referred": point.referred,
+            "errors referred": share(point.errors_referred, point.errors),
+        },
     )
+
+
+def _per_model(
+    points: dict[str, Any], titles: dict[str, str], columns: Callable[[Any], dict]
+) -> pd.DataFrame:
+    """One row per model: its title, then `columns` of its point."""
+    return pd.DataFrame([{"model": titles[name], **columns(point)} for name, point in points.items()])
 
 
 @dataclass(frozen=True)
@@ -290,18 +297,16 @@ def operating_table(points: dict[str, OperatingPoint], titles: dict[str, str]) -
     Args:
         points: model name -> its OperatingPoint; titles: model name -> its title.
     """
-    return pd.DataFrame(
-        [
-            {
-                "model": titles[name],
-                "sensitivity": share(point.true_positives, point.positives),
-                "specificity": share(point.true_negatives, point.negatives),
-                "precision": share(point.true_positives, point.true_positives + point.false_positives),
-                "missed": point.false_negatives,
-                "false alarms": point.false_positives,
-            }
-            for name, point in points.items()
-        ]
+    return _per_model(
+        points,
+        titles,
+        lambda point: {
+            "sensitivity": share(point.true_positives, point.positives),
+            "specificity": share(point.true_negatives, point.negatives),
+            "precision": share(point.true_positives, point.true_positives + point.false_positives),
+            "missed": point.false_negatives,
+            "false alarms": point.false_positives,
+        },
     )
 
 

@@ -198,8 +198,7 @@ def summary_line(name: str, metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
+    parser = cli.parser(__doc__.splitlines()[0], cache=True)
     args = parser.parse_args(argv)
     root = Path(args.artifacts)
     for name in cli.selected_models(args.model):

@@ -260,13 +260,9 @@ def crosssource(
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument(
-        "--boxes", help=f"tumour-box CSV (default: ${provenance.BOXES_ENV_VAR} or <data>-boxes.csv)"
-    )
+    parser = cli.parser(__doc__.splitlines()[0], cache=True, boxes=True)
     parser.add_argument("--recipe", default=CURRENT, help=f"the results' folder name (default {CURRENT})")
     parser.add_argument("--note", help="what the recipe is, shown with its results")
-    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
     parser.add_argument(
         "--warnings-only",
         action="store_true",

@@ -15,7 +15,7 @@ from core.artifacts import PROVENANCE_FILE
 from core.data.dataset import CLASS_NAMES, NOTUMOR, TEST_SPLIT, TRAIN_SPLIT, Sample, find_samples
 from core.data.decode import decode_image
 from core.data.imagefile import ImageError
-from core.data.provenance import BOXES_ENV_VAR, Box, boxes_path, read_boxes, sources
+from core.data.provenance import Box, boxes_path, read_boxes, sources
 from core.files import write_json
 
 INFERENCE_SIDE = 32  # the thumbnail the content-based inference looks at
@@ -78,8 +78,9 @@ def summary(data_dir: Path, boxes: dict[str, Box]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli.parser("Write each image's source collection (artifacts/provenance.json).", models=False)
-    parser.add_argument("--boxes", help=f"tumour-box CSV (default: ${BOXES_ENV_VAR} or <data>-boxes.csv)")
+    parser = cli.parser(
+        "Write each image's source collection (artifacts/provenance.json).", models=False, boxes=True
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     data_dir = paths.data_dir(args.data)
     boxes = read_boxes(boxes_path(data_dir, args.boxes))

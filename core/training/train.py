@@ -454,14 +454,13 @@ def _train_run(
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = cli.parser(__doc__.splitlines()[0])
+    parser = cli.parser(__doc__.splitlines()[0], cache=True)
     parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
     parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
     parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
     parser.add_argument("--fine-tune-learning-rate", type=float, help="phase 2 learning rate")
     parser.add_argument("--schedule", choices=(PLATEAU, COSINE), help="phase 1 learning-rate schedule")
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
-    parser.add_argument("--no-cache", action="store_true", help="decode every image afresh (no disk cache)")
     parser.add_argument("--seeds", type=int, default=1, help="runs per model, seeds 42, 43, ... (default 1)")
     parser.add_argument(
         "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
