@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core.data import provenance
-from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.data.dataset import CLASS_NAMES
 from core.studies import audit
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
@@ -27,7 +27,7 @@ st.caption(
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Each model on the clean subset")
+    st.subheader(audit.CLEAN_SUBSET_HEADING)
     table = audit.subset_metrics(
         {name: loaders.predictions(name) for name in names}, result, loaders.titles()
     )
@@ -41,19 +41,11 @@ with left:
 with right:
     st.subheader("Per class")
     st.dataframe(audit.per_class_table(result), hide_index=True)
-training, testing = result["within"][TRAIN_SPLIT], result["within"][TEST_SPLIT]
-st.markdown(
-    f"Duplicates inside a split: **{training['near_pairs']:,}** near-duplicate pairs in "
-    f"Training ({training['exact_pairs']:,} identical files), "
-    f"**{testing['near_pairs']:,}** in Testing ({testing['exact_pairs']:,} identical). "
-    f"Pairs whose labels disagree: **{summary.conflicts_between}** between the splits, "
-    f"**{summary.conflicts_within}** within."
-)
-method = result["method"]
-st.caption(f"Exact: {method['exact']}. Near: {method['near']}, at most {method['threshold']}.")
+st.markdown(audit.within_sentence(result))
+st.caption(audit.method_sentence(result))
 
 if (leak := audit.validation_leak_table(result)) is not None:
-    st.subheader("The validation split")
+    st.subheader(audit.VALIDATION_HEADING)
     st.markdown(
         "Training holds out a validation split for every choice made while training (when to stop, "
         "when to lower the learning rate). Split image by image, part of it has a near duplicate "
@@ -86,12 +78,8 @@ if (folder := sidebar.require_dataset()) is not None:
             train_side.image(loaders.test_image(str(folder), row["nearest_train"], 112))
             st.caption(f"{widgets.class_title(row['label'])} · distance {row['distance']:.3f}")
 
-st.subheader("Labels the collections disagree on")
-st.markdown(
-    f"{len(provenance.LABEL_CONFLICTS)} slices of the figshare collection, labelled *meningioma* there, "
-    "are filed under *pituitary* in the Kaggle release (found by matching thumbnails; the tumour-box "
-    "file leaves them out)."
-)
+st.subheader(audit.LABEL_CONFLICTS_HEADING)
+st.markdown(audit.LABEL_CONFLICTS_SENTENCE)
 if folder is not None:
     for column, path in zip(st.columns(len(provenance.LABEL_CONFLICTS)), provenance.LABEL_CONFLICTS):
         if (folder / path).is_file():

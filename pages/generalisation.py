@@ -1,8 +1,6 @@
 import streamlit as st
 
-from core.artifacts import CURRENT_RECIPE
 from core.report import figures, generalisation
-from core.report.model_card import recipe_sentence
 from pages.ui import loaders, model_card, routing, sidebar
 from pages.ui.folder_eval import folder_section
 
@@ -16,7 +14,7 @@ st.caption(
     "three, and a model can learn which collection a slice comes from instead of the tumour."
 )
 
-st.subheader("Where the images come from")
+st.subheader(generalisation.SOURCES_HEADING)
 provenance = loaders.provenance()
 if provenance is None:
     st.info("No source table in artifacts/. Write it with `python -m core sources` (needs the dataset).")
@@ -28,11 +26,11 @@ else:
         "nothing in the files tells apart. No collection gives tumours and no-tumour slices of one "
         "acquisition in comparable numbers." + generalisation.inference_sentence(provenance)
     )
-    st.markdown(f"**Each model per source**, {sidebar.subset_caption()}")
+    st.markdown(f"**{generalisation.PER_SOURCE_HEADING}**, {sidebar.subset_caption()}")
     predictions = {name: loaders.subset_predictions(name, sidebar.subset()) for name in compared}
     st.dataframe(generalisation.per_source(predictions, provenance["test_sources"], titles), hide_index=True)
 
-st.subheader("Leave one source out")
+st.subheader(generalisation.CROSSSOURCE_HEADING)
 recipes = loaders.crosssource_recipes()
 if not recipes:
     st.info("No leave-one-source-out results in artifacts/. Run `python -m core crosssource`.")
@@ -42,20 +40,12 @@ else:
         recipes,
         default=recipes[0],
         required=True,
-        format_func=lambda r: "Shipped recipe" if r == CURRENT_RECIPE else f"Tried: {r.replace('-', ' ')}",
+        format_func=generalisation.recipe_title,
     )
     summary = loaders.crosssource(recipe)
-    st.markdown(
-        "Each model trained without one collection's images, then tested on all of them. "
-        f"{summary.get('note') or recipe_sentence(summary)}"
-    )
+    st.markdown(generalisation.crosssource_sentence(summary))
     st.dataframe(generalisation.crosssource_table(summary, titles), hide_index=True)
-    st.caption(
-        f"A short schedule, the same for both models: at most {summary['short_epochs']} epochs a phase, "
-        f"MobileNetV2 fine-tuned on {summary['short_copies']} cached augmented copies; 95% bootstrap "
-        "intervals. The no-tumour slices stay in training: a collection whose tumours the model never "
-        "saw while its no-tumour slices are familiar is what a new hospital looks like."
-    )
+    st.caption(generalisation.schedule_caption(summary))
     fold = st.segmented_control(
         "Confusion without", list(summary["folds"]), default=next(iter(summary["folds"]))
     )
@@ -63,12 +53,12 @@ else:
         columns = st.columns(len(summary["folds"][fold]["models"]))
         for column, (name, result) in zip(columns, summary["folds"][fold]["models"].items()):
             with column:
-                st.markdown(f"**{titles.get(name, name)}** on the held-out {fold} images")
+                st.markdown(generalisation.held_out_title(titles.get(name, name), fold))
                 color = loaders.architecture(name).color
                 figure = figures.confusion_figure(result["confusion"], normalize=False, color=color)
                 st.plotly_chart(figure, key=f"crosssource-{recipe}-{fold}-{name}")
 
-    st.subheader("Warnings on a collection the model has not seen")
+    st.subheader(generalisation.WARNINGS_HEADING)
     st.markdown(
         "Which rule would have warned the user about the held-out tumours a fold model calls "
         "*no tumor*, and at what cost: a false alarm is a warning on one of the other test images "
@@ -79,10 +69,10 @@ else:
     )
     found = generalisation.warnings_table(summary, titles)
     if found.empty:
-        st.info("These results predate the warning rules: `python -m core crosssource --warnings-only`.")
+        st.info(generalisation.WARNINGS_PREDATE)
     else:
         st.dataframe(found, hide_index=True)
-        st.caption("Each cell: caught (false alarms). Target: at least 80% caught, at most 2% false alarms.")
+        st.caption(generalisation.WARNINGS_CAPTION)
 
 model_card.show(compared)
 

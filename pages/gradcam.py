@@ -56,20 +56,14 @@ except ImageError as error:
 if images:
     widgets.gradcam_pair(images, method, opacity, box, refused)
 
-st.subheader("Where the models look, against the tumour boxes")
+st.subheader(localisation.HEADING)
 if (scored := loaders.localisation()) is None:
     st.info("No localisation scores in artifacts/. Write them with `python -m core localisation`.")
 else:
     summary, table = scored
     subset = localisation.CLEAN if sidebar.subset() == subsets.CLEAN else localisation.FULL
     titles = loaders.titles()
-    st.markdown(
-        f"Each model's map for the true class on the {summary['images'][subset]:,} test images with a "
-        "tumour box (the figshare slices): **pointing game**, the map's peak in the box grown by "
-        f"{summary['grow']:.0%} of the image side on every edge (a random peak lands there about 11% "
-        "of the time); **mass in box**, the share of the map inside the box; **IoU**, the box against "
-        f"the map above {summary['threshold']:.0%} of its maximum. 95% bootstrap intervals."
-    )
+    st.markdown(localisation.scores_sentence(summary, subset))
     st.dataframe(localisation.scores_table(summary, subset, titles), hide_index=True)
     st.caption(localisation.paired_sentence(summary, subset, method, titles))
     compared = summary["paired"].get(method, {}).get(subset, {}).get("models")

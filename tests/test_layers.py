@@ -179,3 +179,10 @@ def test_the_overview_loads_no_training_or_study_code():
         [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_no_core_file_is_over_500_lines():
+    long = {
+        name: n for name, path in core_modules().items() if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert not long, f"split these by job: {long}"

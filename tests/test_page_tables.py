@@ -5,12 +5,14 @@ import pandas as pd
 import pytest
 
 from core import wording
-from core.data import subsets
+from core.artifacts import CURRENT_RECIPE
+from core.data import provenance, subsets
 from core.data.dataset import PROBABILITY_COLUMNS
 from core.evaluation import calibration, compare, efficiency, paired
 from core.evaluation.calibration import ReliabilityBins, Report, Scores
+from core.report import generalisation, model_card
 from core.serving import predict
-from core.studies import audit
+from core.studies import audit, localisation
 
 
 def test_calibration_table_has_a_row_before_and_after_scaling_per_model():
@@ -164,6 +166,60 @@ def test_audit_per_class_table():
     assert table.columns.tolist() == [
         "class", "test images", "same file in Training", "near duplicate (incl. same file)"
     ]  # fmt: skip
+
+
+def test_the_audit_sentences_count_the_pairs_inside_each_split_and_name_the_method():
+    result = audit_result() | {"method": {"exact": "SHA-256", "near": "thumbnails", "threshold": 0.1}}
+    result["within"]["Training"] |= {"near_pairs": 1200, "exact_pairs": 3}
+    result["within"]["Testing"] |= {"near_pairs": 5, "exact_pairs": 0}
+    sentence = audit.within_sentence(result)
+    assert "**1,200** near-duplicate pairs in Training (3 identical files)" in sentence
+    assert "**5** in Testing (0 identical)" in sentence
+    assert "**1** between the splits, **2** within" in sentence
+    assert audit.method_sentence(result) == "Exact: SHA-256. Near: thumbnails, at most 0.1."
+    assert audit.LABEL_CONFLICTS_SENTENCE.startswith(f"{len(provenance.LABEL_CONFLICTS)} slices")
+
+
+def crosssource_summary(models: list[str], note: str | None = None) -> dict:
+    """One recipe's leave-one-source-out results: one fold, `models` trained on the plain recipe."""
+    figures = {"config": {}, "tumour_recall": {"estimate": 0.5}, "accuracy": {"estimate": 0.75}}
+    summary = {"folds": {"SARTAJ": {"models": dict.fromkeys(models, figures)}}}
+    return summary | {"short_epochs": 12, "short_copies": 2} | ({"note": note} if note else {})
+
+
+@pytest.mark.parametrize(("models", "who"), [(["a", "b"], "both models"), (["a", "b", "c"], "every model")])
+def test_the_schedule_caption_counts_the_fold_models(models, who):
+    caption = generalisation.schedule_caption(crosssource_summary(models))
+    assert caption.startswith(f"A short schedule, the same for {who}: at most 12 epochs a phase")
+    assert "2 cached augmented copies" in caption
+
+
+def test_the_crosssource_sentence_names_the_recipe_or_the_runs_own_note():
+    plain = generalisation.crosssource_sentence(crosssource_summary(["a"]))
+    assert plain.endswith("of them. Recipe: every image decoded in grey, rotation, shift, zoom and flips.")
+    noted = generalisation.crosssource_sentence(crosssource_summary(["a"], note="An older run."))
+    assert noted.endswith("of them. An older run.")
+    assert generalisation.recipe_title(CURRENT_RECIPE) == "Shipped recipe"
+    assert generalisation.recipe_title("intensity-and-pastes") == "Tried: intensity and pastes"
+    assert generalisation.held_out_title("CNN", "SARTAJ") == "**CNN** on the held-out SARTAJ images"
+
+
+def test_the_localisation_sentence_counts_the_boxed_images_of_one_subset_only():
+    summary = {"images": {localisation.FULL: 1234}, "grow": 0.1, "threshold": 0.5}
+    one = localisation.scores_sentence(summary, localisation.FULL)
+    assert "on the 1,234 test images with a tumour box" in one
+    both = localisation.scores_sentence(summary)
+    assert "on the test images with a tumour box" in both
+    assert "grown by 10% of the image side" in both and "above 50% of its maximum" in both
+
+
+def test_the_model_card_lines_name_each_collection_and_the_held_out_recall():
+    assert [item.split("**")[1] for item in model_card.coverage_items()] == list(provenance.COVERAGE)
+    line = model_card.beyond_line(crosssource_summary(["a"]), {"a": "A"})
+    assert line == (
+        "**Beyond the training collections.** Tumour recall (and accuracy) on a collection held out of "
+        "training — without SARTAJ: A 50% (75%)."
+    )
 
 
 def batch_table() -> pd.DataFrame:

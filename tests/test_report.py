@@ -12,7 +12,8 @@ from core import artifacts, cli
 from core.data import subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, verdict
-from core.report import document
+from core.report import document, generalisation, model_card
+from core.studies import audit, localisation
 
 PLOTLY_BUNDLE = get_plotlyjs()[:200]  # the start of plotly.js: its licence header and version
 
@@ -95,6 +96,26 @@ def test_every_section_is_there_with_its_tables(shipped):
     ):
         assert text in shipped
     assert "is not in this report" not in shipped
+
+
+def test_the_report_says_what_the_pages_say(shipped):
+    """The sentences a page and the report share come from one core function each."""
+    found, current = artifacts.load_audit(), artifacts.load_crosssource()
+    scored, _ = artifacts.load_localisation()
+    for sentence in (
+        audit.within_sentence(found),
+        audit.method_sentence(found),
+        audit.LABEL_CONFLICTS_SENTENCE,
+        generalisation.crosssource_sentence(current),
+        generalisation.schedule_caption(current),
+        generalisation.WARNINGS_CAPTION,
+        localisation.scores_sentence(scored),
+        model_card.TRAINING_DATA,
+        model_card.NOT_FOR_HEADING,
+    ):
+        assert document.markdown(sentence) in shipped
+    for heading in (audit.CLEAN_SUBSET_HEADING, generalisation.SOURCES_HEADING, localisation.HEADING):
+        assert f"<h3>{heading}</h3>" in shipped
 
 
 def test_text_from_the_artifacts_is_escaped():

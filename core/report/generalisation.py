@@ -1,4 +1,5 @@
-"""The Generalisation page's tables: sources, each model per source, leave one source out, the guard.
+"""The Generalisation page's tables and words: sources, each model per source, leave one source out,
+the guard. The report's generalisation section shows the same (core.report.study_sections).
 
 Pure pandas and numpy over the artifacts (core.data.provenance's provenance.json, each model's
 predictions.csv, core.studies.crosssource's results); no Streamlit, no TensorFlow.
@@ -7,6 +8,7 @@ predictions.csv, core.studies.crosssource's results); no Streamlit, no TensorFlo
 import numpy as np
 import pandas as pd
 
+from core.artifacts import CURRENT_RECIPE
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR, class_indices
 from core.evaluation import stats
 from core.evaluation.stats import percent_interval
@@ -122,3 +124,65 @@ def recall_line(summary: dict, titles: dict[str, str]) -> str:
         )
         parts.append(f"without {fold}: {figures}")
     return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."
+
+
+# What the Generalisation page and the report's generalisation section both say, written once.
+SOURCES_HEADING = "Where the images come from"
+PER_SOURCE_HEADING = "Each model per source"
+CROSSSOURCE_HEADING = "Leave one source out"
+WARNINGS_HEADING = "Warnings on a collection the model has not seen"
+WARNINGS_CAPTION = "Each cell: caught (false alarms). Target: at least 80% caught, at most 2% false alarms."
+WARNINGS_PREDATE = "These results predate the warning rules: `python -m core crosssource --warnings-only`."
+
+
+def recipe_title(recipe: str) -> str:
+    """A leave-one-source-out recipe's name as shown: "Shipped recipe" or "Tried: intensity and pastes"."""
+    return "Shipped recipe" if recipe == CURRENT_RECIPE else f"Tried: {recipe.replace('-', ' ')}"
+
+
+def recipe_sentence(summary: dict) -> str:
+    """What the models of a leave-one-source-out run trained with, from their stored configs.
+
+    Args:
+        summary: one recipe's leave-one-source-out results (artifacts.load_crosssource).
+
+    Returns:
+        One sentence, e.g. "Recipe: every image decoded in grey, rotation, shift, zoom and flips."
+    """
+    config = next(iter(next(iter(summary["folds"].values()))["models"].values()))["config"]
+    parts = ["every image decoded in grey", "rotation, shift, zoom and flips"]
+    if config.get("intensity_augmentation"):
+        parts.append("intensity changes (gamma, contrast, bias field, blur, noise, inversion)")
+    if config.get("lesion_pastes"):
+        parts.append(f"{config['lesion_pastes']:g} pasted-lesion slice per no-tumour slice")
+    return f"Recipe: {', '.join(parts)}."
+
+
+def recipe_note(summary: dict) -> str:
+    """The run's own note where it has one (an older recipe's), else what it trained with."""
+    return summary.get("note") or recipe_sentence(summary)
+
+
+def crosssource_sentence(summary: dict) -> str:
+    """What leave one source out does, and with which recipe (one recipe's results)."""
+    return (
+        "Each model trained without one collection's images, then tested on all of them. "
+        f"{recipe_note(summary)}"
+    )
+
+
+def schedule_caption(summary: dict) -> str:
+    """The short schedule the fold models trained on, and why the no-tumour slices stay in training."""
+    n_models = len(next(iter(summary["folds"].values()))["models"])
+    who = "both models" if n_models == 2 else "every model"
+    return (
+        f"A short schedule, the same for {who}: at most {summary['short_epochs']} epochs a phase, "
+        f"MobileNetV2 fine-tuned on {summary['short_copies']} cached augmented copies; 95% bootstrap "
+        "intervals. The no-tumour slices stay in training: a collection whose tumours the model never "
+        "saw while its no-tumour slices are familiar is what a new hospital looks like."
+    )
+
+
+def held_out_title(title: str, fold: str) -> str:
+    """The heading over a fold model's confusion matrix, e.g. "**CNN** on the held-out SARTAJ images"."""
+    return f"**{title}** on the held-out {fold} images"

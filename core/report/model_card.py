@@ -1,11 +1,15 @@
 """The model card's words: what the models were trained on and what not to use them for.
 
-The dashboard's model card (pages/ui/model_card.py) and the HTML report (core.report.document) show the
-same text; the training collections themselves are core.data.provenance.COVERAGE.
+The dashboard's model card (pages/ui/model_card.py) and the HTML report (core.report.study_sections)
+show the same text, in Markdown; the training collections themselves are core.data.provenance.COVERAGE.
 """
 
+from core.data.provenance import COVERAGE
+from core.report import generalisation
+
 TITLE = "Model card: what these models have seen, and what not to use them for"
-TRAINING_DATA = "The Kaggle Brain Tumor MRI Dataset's Training split, which merges:"
+TRAINING_DATA = "**Training data.** The Kaggle Brain Tumor MRI Dataset's Training split, which merges:"
+NOT_FOR_HEADING = "**Not for:**"
 
 NOT_FOR = (
     "Diagnosis or triage of any patient: these are research models, validated on public slices only.",
@@ -18,19 +22,11 @@ NOT_FOR = (
 )  # Markdown
 
 
-def recipe_sentence(summary: dict) -> str:
-    """What the models of a leave-one-source-out run trained with, from their stored configs.
+def coverage_items() -> list[str]:
+    """One Markdown list item a training collection: its name and what it covers."""
+    return [f"**{source}**: {covers}" for source, covers in COVERAGE.items()]
 
-    Args:
-        summary: one recipe's leave-one-source-out results (artifacts.load_crosssource).
 
-    Returns:
-        One sentence, e.g. "Recipe: every image decoded in grey, rotation, shift, zoom and flips."
-    """
-    config = next(iter(next(iter(summary["folds"].values()))["models"].values()))["config"]
-    parts = ["every image decoded in grey", "rotation, shift, zoom and flips"]
-    if config.get("intensity_augmentation"):
-        parts.append("intensity changes (gamma, contrast, bias field, blur, noise, inversion)")
-    if config.get("lesion_pastes"):
-        parts.append(f"{config['lesion_pastes']:g} pasted-lesion slice per no-tumour slice")
-    return f"Recipe: {', '.join(parts)}."
+def beyond_line(summary: dict, titles: dict[str, str]) -> str:
+    """How the models `titles` fare on a collection held out of training (leave one source out)."""
+    return f"**Beyond the training collections.** {generalisation.recall_line(summary, titles)}"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
-from core.data import subsets
+from core.data import provenance, subsets
 from core.data.dataset import (
     CLASS_NAMES,
     CLASS_TITLES,
@@ -234,6 +234,42 @@ WHY = (
     "images with no near duplicate in Training. Its class mix differs from the full set's (per "
     "class, below), so compare the models on it, not a model's clean figure with its full one."
 )  # why the audit matters, as the audit page and the report say it
+
+# What the audit page and the report's leakage section both say, written once.
+CLEAN_SUBSET_HEADING = "Each model on the clean subset"
+VALIDATION_HEADING = "The validation split"
+LABEL_CONFLICTS_HEADING = "Labels the collections disagree on"
+LABEL_CONFLICTS_SENTENCE = (
+    f"{len(provenance.LABEL_CONFLICTS)} slices of the figshare collection, labelled *meningioma* there, "
+    "are filed under *pituitary* in the Kaggle release (found by matching thumbnails; the tumour-box "
+    "file leaves them out)."
+)  # Markdown
+
+
+def within_sentence(result: dict) -> str:
+    """The duplicate pairs inside Training and inside Testing, and the pairs whose labels disagree.
+
+    Args:
+        result: the audit (artifacts.load_audit).
+
+    Returns:
+        One Markdown sentence, e.g. "Duplicates inside a split: **120** near-duplicate pairs in
+        Training (80 identical files), ...".
+    """
+    training, testing = result["within"][TRAIN_SPLIT], result["within"][TEST_SPLIT]
+    summary = subsets.AuditSummary.from_json(result)
+    return (
+        f"Duplicates inside a split: **{training['near_pairs']:,}** near-duplicate pairs in Training "
+        f"({training['exact_pairs']:,} identical files), **{testing['near_pairs']:,}** in Testing "
+        f"({testing['exact_pairs']:,} identical). Pairs whose labels disagree: "
+        f"**{summary.conflicts_between}** between the splits, **{summary.conflicts_within}** within."
+    )
+
+
+def method_sentence(result: dict) -> str:
+    """How the audit (artifacts.load_audit) matched images: exact, near, and the near threshold."""
+    method = result["method"]
+    return f"Exact: {method['exact']}. Near: {method['near']}, at most {method['threshold']}."
 
 
 def leak_status(row: dict) -> str:

@@ -123,6 +123,26 @@ def scores_table(summary: dict, subset: str, titles: dict[str, str]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+HEADING = "Where the models look, against the tumour boxes"  # the Grad-CAM page's and the report's
+
+
+def scores_sentence(summary: dict, subset: str | None = None) -> str:
+    """What the three scores of scores_table measure, in one Markdown sentence.
+
+    Args:
+        summary: the localisation summary (artifacts.load_localisation).
+        subset: FULL or CLEAN to say how many boxed images it holds; None for a text over both.
+    """
+    images = f"{summary['images'][subset]:,} test images" if subset else "test images"
+    return (
+        f"Each model's map for the true class on the {images} with a tumour box (the figshare "
+        f"slices): **pointing game**, the map's peak in the box grown by {summary['grow']:.0%} of the "
+        "image side on every edge (a random peak lands there about 11% of the time); **mass in box**, "
+        f"the share of the map inside the box; **IoU**, the box against the map above "
+        f"{summary['threshold']:.0%} of its maximum. 95% bootstrap intervals."
+    )
+
+
 def paired_sentence(summary: dict, subset: str, method: str, titles: dict[str, str]) -> str:
     """The compared models' pointing difference with `method`, in one sentence, or ""."""
     found = summary["paired"].get(method, {}).get(subset)
@@ -223,10 +243,7 @@ def localisation(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument(
-        "--boxes", help=f"tumour-box CSV (default: ${provenance.BOXES_ENV_VAR} or <data>-boxes.csv)"
-    )
+    parser = cli.parser(__doc__.splitlines()[0], boxes=True)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     data_dir, root = paths.data_dir(args.data), Path(args.artifacts)

@@ -7,9 +7,10 @@ import streamlit as st
 
 from core.data.dataset import LABEL_TITLES, DatasetError
 from core.evaluation import folder_eval
+from core.evaluation.stats import percent_interval
 from core.report.figures import confusion_figure
 from core.serving.predict import describe_skipped
-from core.wording import percent_interval, share
+from core.wording import share
 from pages.ui import loaders, widgets
 
 RESULT_KEY = "folder_eval_result"  # the latest FolderEvaluation, kept so a rerun does not recompute

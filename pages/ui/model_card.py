@@ -2,20 +2,18 @@
 
 import streamlit as st
 
-from core.data.provenance import COVERAGE
-from core.report import generalisation
-from core.report.model_card import NOT_FOR, TITLE, TRAINING_DATA
+from core.report import model_card
 from pages.ui import loaders
 
 
 def show(names: list[str], expanded: bool = True) -> None:
     """The model card for the models `names`, in an expander."""
     titles = loaders.titles()
-    with st.expander(TITLE, expanded=expanded):
-        st.markdown(f"**Training data.** {TRAINING_DATA}")
-        st.markdown("\n".join(f"- **{source}**: {covers}" for source, covers in COVERAGE.items()))
+    with st.expander(model_card.TITLE, expanded=expanded):
+        st.markdown(model_card.TRAINING_DATA)
+        st.markdown("\n".join(f"- {item}" for item in model_card.coverage_items()))
         summary = loaders.crosssource()
         if summary is not None:
             models = {name: titles[name] for name in names if name in titles}
-            st.markdown(f"**Beyond the training collections.** {generalisation.recall_line(summary, models)}")
-        st.markdown("**Not for:**\n" + "\n".join(f"- {item}" for item in NOT_FOR))
+            st.markdown(model_card.beyond_line(summary, models))
+        st.markdown(f"{model_card.NOT_FOR_HEADING}\n" + "\n".join(f"- {item}" for item in model_card.NOT_FOR))

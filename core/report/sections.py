@@ -1,0 +1,160 @@
+"""The report's sections on the classification itself: the verdict, each model's headline figures,
+per class and the confusion matrices, on the full test set and on the clean subset.
+"""
+
+import pandas as pd
+
+from core import artifacts
+from core.data import release, subsets
+from core.data.dataset import CLASS_TITLES
+from core.evaluation import compare, verdict
+from core.report import generalisation
+from core.report.figures import confusion_figure, per_class_bars
+from core.report.found import Found, subset_metrics
+from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
+from core.report.reference import PUBLISHED_MOBILENETV2
+
+
+def verdict_section(found: Found) -> list[str]:
+    """The verdict box: headline, sentence and table (core.evaluation.verdict), and the held-out line."""
+    if len(found.names) < 2:
+        return [
+            absent("The verdict", f"it compares two models, and the artifacts hold one ({found.names[0]}).")
+        ]
+    try:
+        compare.check_same_test_set(found.metrics)
+        joined = compare.joined_predictions(found.predictions)
+    except ValueError as error:
+        return [absent("The verdict", str(error))]
+    found_verdict = verdict.build(joined, found.names, found.clean_paths, found.runs)
+    parts = [
+        f"<h3>{markdown(verdict.headline(found_verdict, found.titles))}</h3>",
+        paragraph(verdict.sentence(found_verdict, found.titles)),
+        table(
+            verdict.table(found_verdict, found.titles),
+            percent=[found.titles[name] for name in found_verdict.names],
+            counts=["images"],
+        ),
+    ]
+    if summary := found.crosssource.get(artifacts.CURRENT_RECIPE):
+        pair = {name: found.titles[name] for name in found_verdict.names}
+        parts.append(paragraph(generalisation.recall_line(summary, pair), "caption"))
+    if found.audit is None:
+        parts.append(absent("The clean subset", found.absent["audit"]))
+    return ['<div class="verdict">', *parts, "</div>"]
+
+
+def _headlines(found: Found, subset: str) -> dict[str, compare.Headline] | None:
+    benchmark = (found.benchmark or {}).get("models", {})
+    chosen = subset_metrics(found, subset)
+    if chosen is None:
+        return None
+    return {
+        name: compare.headline(found.metrics[name] | chosen[name], found.manifests[name], benchmark.get(name))
+        for name in found.names
+    }
+
+
+def _cards_table(found: Found, headlines: dict[str, compare.Headline]) -> pd.DataFrame:
+    """One row per model: each card's value, its difference from another model in brackets."""
+    rows = []
+    for name in found.names:
+        other = next((o for o in found.names if o != name), None)
+        row = {"model": found.titles[name], "compared with": found.titles[other] if other else MISSING}
+        for card in compare.cards(headlines[name], headlines[other] if other else None):
+            row[card.label] = f"{card.value} ({card.delta})" if card.delta else card.value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headline_section(found: Found) -> list[str]:
+    """Each model's card on the full test set and the clean subset, the reading, the published row."""
+    parts = []
+    for subset in (subsets.FULL, subsets.CLEAN):
+        headlines = _headlines(found, subset)
+        if headlines is None:
+            parts.append(absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
+            continue
+        parts += [
+            heading(3, subset),
+            table(_cards_table(found, headlines)),
+        ]
+        # The reading's advice on the full test set is the sidebar's switch: here, the next table.
+        if subset == subsets.CLEAN or found.audit is None:
+            parts.append(
+                paragraph(compare.cards_sentence(headlines, found.titles, clean=subset == subsets.CLEAN))
+            )
+    parts.append(
+        paragraph(
+            "In brackets: the model minus the one it is compared with. Inference: median batch-1 latency "
+            "through LiteRT on the machine that ran the benchmark."
+            + (
+                "" if found.benchmark else " No benchmark in the artifacts: `python -m benchmarks.inference`."
+            ),
+            "caption",
+        )
+    )
+    full = _headlines(found, subsets.FULL)
+    reference = compare.reference_table(full, found.titles, found.n_images, PUBLISHED_MOBILENETV2)
+    parts += [
+        heading(3, "Against the published figures"),
+        table(
+            reference,
+            percent=["accuracy", "macro F1"],
+            counts=["test images", "parameters"],
+            formats={column: "{:.1f}".format for column in ("file size (MB)", "ms / image")},
+        ),
+        paragraph(
+            f"Always on the full test set of {release.describe(found.n_images)}, the one the published "
+            "figures use. Published rows are quoted, not reproduced.",
+            "caption",
+        ),
+    ]
+    return parts
+
+
+def per_class_section(found: Found, figure: Figures) -> list[str]:
+    """Precision, recall and F1 per class and model, with images per class, on each test set."""
+    parts = []
+    colors = {found.titles[name]: found.colors[name] for name in found.names}
+    for subset in (subsets.FULL, subsets.CLEAN):
+        chosen = subset_metrics(found, subset)
+        if chosen is None:
+            parts.append(absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
+            continue
+        long = compare.per_class_table(chosen, found.titles)
+        wide = compare.per_class_wide(long)
+        supports = next(iter(chosen.values()))["per_class"]
+        wide.insert(
+            1, "images", wide["class"].map({CLASS_TITLES[c]: s["support"] for c, s in supports.items()})
+        )
+        n = sum(s["support"] for s in supports.values())
+        parts += [
+            heading(3, f"{subset} ({n:,} images)"),
+            figure(per_class_bars(long, colors)),
+            table(wide, percent=["precision", "recall", "f1"], counts=["images"]),
+        ]
+    return parts
+
+
+def confusion_section(found: Found, figure: Figures) -> list[str]:
+    """Each model's confusion matrix (counts) on the full test set and on the clean subset."""
+    parts = [
+        paragraph(
+            "Rows: true class. Columns: predicted class. Cells: images; shade: share of the row.", "caption"
+        )
+    ]
+    for subset in (subsets.FULL, subsets.CLEAN):
+        chosen = subset_metrics(found, subset)
+        if chosen is None:
+            parts.append(absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
+            continue
+        cells = [
+            figure(
+                confusion_figure(metrics["confusion_matrix"], normalize=False, color=found.colors[name]),
+                f"**{found.titles[name]}**",
+            )
+            for name, metrics in chosen.items()
+        ]
+        parts += [heading(3, subset), '<div class="grid">', *cells, "</div>"]
+    return parts
