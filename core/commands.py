@@ -1,6 +1,6 @@
 """The table of commands: `python -m core <command> [options]` runs one, `python -m core --help`
-lists them. Every message that names a command (artifact errors, the Train page, the Makefile)
-spells it through `command`, so a command is named in one place.
+lists them. Messages built in code (artifact errors, the training command a manifest records)
+spell a command through `command`.
 """
 
 from dataclasses import dataclass
