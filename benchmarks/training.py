@@ -117,7 +117,7 @@ def bench_model(name: str, data_dir: Path, shipped_root: Path, workdir: Path, ep
         # Cores this process kept busy on average: under 2 here means it waited or was crowded out.
         "cpu_cores_busy": round(cpu_s / manifest["wall_time_s"]["total"], 2),
         "phases": {phase["name"]: epoch_times(history, phase["name"]) for phase in history["phases"]},
-        "test_accuracy_after_benchmark_epochs": artifacts.load_metrics(name, root)["accuracy"],
+        "test_accuracy_after_benchmark_epochs": artifacts.load_metrics(name, root).accuracy,
     }
     run["shipped_epochs"] = shipped_epochs(name, shipped_root)
     run["shipped_wall_time_s"] = artifacts.load_manifest(name, shipped_root)["wall_time_s"]

@@ -22,6 +22,7 @@ import pandas as pd
 from core import commands, paths
 from core.models import registry
 from core.models.config import ModelConfig
+from core.records import CrossSourceSummary, Metrics
 
 if TYPE_CHECKING:
     import keras
@@ -174,8 +175,11 @@ def load_history(name: str, root: Path | None = None) -> dict:
     return read_json(name, "history.json", root)
 
 
-def load_metrics(name: str, root: Path | None = None) -> dict:
-    return read_json(name, "metrics.json", root)
+def load_metrics(name: str, root: Path | None = None) -> Metrics:
+    path = _path(name, "metrics.json", root)
+    command = writer("metrics.json", name)
+    with reading(path, command):
+        return Metrics.from_json(_json(path, command))
 
 
 def load_manifest(name: str, root: Path | None = None) -> dict:
@@ -261,9 +265,11 @@ def crosssource_recipes(root: Path | None = None) -> list[str]:
     return sorted(found, key=lambda recipe: recipe != CURRENT_RECIPE)
 
 
-def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> dict:
+def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> CrossSourceSummary:
     """One recipe's leave-one-source-out summary (core.studies.crosssource)."""
-    return _dataset_json(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
+    path, command = _dataset_file(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
+    with reading(path, command):
+        return CrossSourceSummary.from_json(_json(path, command))
 
 
 def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict:

@@ -21,7 +21,7 @@ normalize = (
     st.segmented_control("Show", ["Counts", "Row %"], default="Counts", key="cm_mode", required=True)
     == "Row %"
 )
-matrices = {name: loaders.subset_metrics(name, subset)["confusion_matrix"] for name in names}
+matrices = {name: loaders.subset_metrics(name, subset).confusion_matrix for name in names}
 
 
 def chart_key(name: str) -> str:

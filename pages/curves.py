@@ -43,7 +43,7 @@ st.dataframe(
     hide_index=True,
     column_config=widgets.number_columns({"ROC AUC": "%.4f", "average precision": "%.4f"}),
 )
-macro_auc = {name: loaders.subset_metrics(name, subset)["roc_auc_ovr"] for name in names}
+macro_auc = {name: loaders.subset_metrics(name, subset).roc_auc_ovr for name in names}
 macro = {widgets.short_name(name): f"{auc:.4f}" for name, auc in macro_auc.items()}
 st.caption(
     "Positives: the class's test images; negatives: the others. Macro ROC AUC, the mean over the "

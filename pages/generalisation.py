@@ -46,16 +46,14 @@ else:
     st.markdown(generalisation.crosssource_sentence(summary))
     st.dataframe(generalisation.crosssource_table(summary, titles), hide_index=True)
     st.caption(generalisation.schedule_caption(summary))
-    fold = st.segmented_control(
-        "Confusion without", list(summary["folds"]), default=next(iter(summary["folds"]))
-    )
+    fold = st.segmented_control("Confusion without", list(summary.folds), default=next(iter(summary.folds)))
     if fold:
-        columns = st.columns(len(summary["folds"][fold]["models"]))
-        for column, (name, result) in zip(columns, summary["folds"][fold]["models"].items()):
+        models = summary.folds[fold].models
+        for column, (name, result) in zip(st.columns(len(models)), models.items()):
             with column:
                 st.markdown(generalisation.held_out_title(titles.get(name, name), fold))
                 color = loaders.architecture(name).color
-                figure = figures.confusion_figure(result["confusion"], normalize=False, color=color)
+                figure = figures.confusion_figure(result.confusion, normalize=False, color=color)
                 st.plotly_chart(figure, key=f"crosssource-{recipe}-{fold}-{name}")
 
     st.subheader(generalisation.WARNINGS_HEADING)

@@ -39,7 +39,8 @@ if (found := loaders.accuracy_verdict()) is not None:
 benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
 headlines = {
     name: compare.headline(
-        loaders.metrics(name) | loaders.subset_metrics(name, subset),
+        loaders.subset_metrics(name, subset),
+        loaders.metrics(name).model,
         loaders.manifest(name),
         benchmark.get(name),
     )
@@ -149,7 +150,9 @@ st.dataframe(
 
 st.subheader("Against the published figures")
 full_headlines = {
-    name: compare.headline(loaders.metrics(name), loaders.manifest(name), benchmark.get(name))
+    name: compare.headline(
+        loaders.metrics(name), loaders.metrics(name).model, loaders.manifest(name), benchmark.get(name)
+    )
     for name in names
 }
 reference = compare.reference_table(full_headlines, titles, n_full, PUBLISHED_MOBILENETV2)

@@ -11,6 +11,13 @@ import pytest
 from PIL import Image
 
 from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.records import ClassScores, Metrics
+
+
+def make_metrics(accuracy: float = 0.9, macro_f1: float = 0.9, per_class: dict | None = None) -> Metrics:
+    """A Metrics record with the given figures (per_class: class -> precision, recall, f1, support)."""
+    scores = {cls: ClassScores(**{"support": 0} | values) for cls, values in (per_class or {}).items()}
+    return Metrics(len(CLASS_NAMES), accuracy, macro_f1, macro_f1, None, scores, ())
 
 
 def make_scan(label: int, seed: int, size: int = 48) -> Image.Image:

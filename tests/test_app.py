@@ -63,7 +63,7 @@ def test_overview_shows_each_models_accuracy():
     labels = [m.label for m in app.metric]
     assert labels.count("Accuracy") == len(artifacts.available_models())
     for name in artifacts.available_models():
-        expected = f"{artifacts.load_metrics(name)['accuracy']:.2%}"
+        expected = f"{artifacts.load_metrics(name).accuracy:.2%}"
         assert expected in [m.value for m in app.metric if m.label == "Accuracy"]
     reference = next(frame.value for frame in app.dataframe if "source" in frame.value.columns)
     assert "published" in reference["source"].iloc[-1]
@@ -84,8 +84,8 @@ def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_su
     assert "McNemar" in sentence and "95% CI" in sentence
     table = app.dataframe[0].value
     assert table["test images"].tolist() == ["Full test set", "Clean subset"]
-    assert table["images"].tolist() == [artifacts.load_metrics(names[0])["n_images"], len(clean_paths())]
-    full = artifacts.load_metrics(names[0])["accuracy"]
+    assert table["images"].tolist() == [artifacts.load_metrics(names[0]).n_images, len(clean_paths())]
+    full = artifacts.load_metrics(names[0]).accuracy
     assert table[titles[names[0]]][0] == pytest.approx(full)
     assert table[f"{titles[names[0]]}: seed SD"][0].endswith(" points")  # it was trained over seeds
     assert all("…" not in m.value for m in app.metric)  # no number cut on the cards
@@ -321,14 +321,14 @@ def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
     )
     per_source = tables[1]
     assert set(per_source["Source"]) == set(artifacts.load_provenance()["test_sources"].values())
-    assert per_source["Images"].sum() == artifacts.load_metrics(artifacts.available_models()[0])["n_images"]
+    assert per_source["Images"].sum() == artifacts.load_metrics(artifacts.available_models()[0]).n_images
     summary = artifacts.load_crosssource()
     loso = tables[2]
     assert set(loso["Held out"]) == set(crosssource.FOLDS)
-    for fold, entry in summary["folds"].items():
-        for name, figures in entry["models"].items():
+    for fold, entry in summary.folds.items():
+        for name, figures in entry.models.items():
             row = loso[(loso["Held out"] == fold) & (loso["Model"] == registry.get(name).short_name)]
-            assert row["Tumour recall"].iloc[0].startswith(f"{figures['tumour_recall']['estimate']:.1%}")
+            assert row["Tumour recall"].iloc[0].startswith(f"{figures.tumour_recall.estimate:.1%}")
     assert len(app.get("plotly_chart")) >= 2  # a confusion per model for the chosen fold
     warnings = tables[3]
     assert set(warnings["Held out"]) == set(crosssource.FOLDS) and "Nearest training images" in warnings
@@ -391,7 +391,7 @@ def test_the_audit_shows_the_label_conflicts_between_collections():
 def test_a_cell_chosen_from_the_keyboard_list_opens_its_images_a_page_at_a_time():
     app = open_page("pages/confusion.py", data_dir=str(paths.data_dir()))
     name = artifacts.available_models()[0]
-    matrix = artifacts.load_metrics(name)["confusion_matrix"]
+    matrix = artifacts.load_metrics(name).confusion_matrix
     app.selectbox(key="cm_cell").set_value((name, "notumor", "notumor")).run()
     assert not app.exception
     assert app.subheader[0].value.endswith(f"({matrix[2][2]} images)")
@@ -410,7 +410,7 @@ def test_the_confusion_page_draws_the_difference_of_the_first_two_models():
     charts = app.get("plotly_chart")
     assert len(charts) == len(artifacts.available_models()) + 1
     difference = json.loads(charts[-1].proto.spec)["data"][0]
-    first, second = (artifacts.load_metrics(n)["confusion_matrix"] for n in (a, b))
+    first, second = (artifacts.load_metrics(n).confusion_matrix for n in (a, b))
     assert difference["text"][0] == f"{first[0][0] - second[0][0]:+d}".replace("+0", "0")
 
 

@@ -3,8 +3,10 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from conftest import make_metrics
 from core.data.dataset import PROBABILITY_COLUMNS
 from core.evaluation import compare
+from core.records import ModelFacts
 
 
 def table(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -73,22 +75,25 @@ def test_cell_cases_select_one_confusion_cell(joined):
 
 def test_headline_and_reading():
     manifest = {"wall_time_s": {"head": 10.0, "fine-tune": 90.0, "evaluation": 5.0, "total": 110.0}}
-    fast = {"accuracy": 0.97, "macro_f1": 0.96, "model": {"total_params": 2_000_000, "file_size_mb": 9.0}}
-    small = {"accuracy": 0.95, "macro_f1": 0.94, "model": {"total_params": 900_000, "file_size_mb": 3.0}}
+    fast, fast_size = make_metrics(0.97, 0.96), ModelFacts(2_000_000, 2_000_000, 9.0)
+    small, small_size = make_metrics(0.95, 0.94), ModelFacts(900_000, 900_000, 3.0)
 
     def bench(ms: float) -> dict:
         return {"timings_ms": {"litert_fp32_batch_1": {"median_ms": ms, "p95_ms": ms + 1}}}
 
-    assert compare.headline(fast, manifest).ms_per_image is None  # not benchmarked
+    assert compare.headline(fast, fast_size, manifest).ms_per_image is None  # not benchmarked
     text = compare.cards_sentence(
-        {"a": compare.headline(fast, manifest), "b": compare.headline(small, manifest)},
+        {
+            "a": compare.headline(fast, fast_size, manifest),
+            "b": compare.headline(small, small_size, manifest),
+        },
         {"a": "A", "b": "B"},
         False,
     )
     assert text.startswith("B is the smaller network (0.9 M parameters). ")
     headlines = {
-        "a": compare.headline(fast, manifest, bench(20.0)),
-        "b": compare.headline(small, manifest, bench(5.0)),
+        "a": compare.headline(fast, fast_size, manifest, bench(20.0)),
+        "b": compare.headline(small, small_size, manifest, bench(5.0)),
     }
     assert headlines["a"].training_time_s == 110.0 and headlines["b"].ms_per_image == 5.0
     text = compare.cards_sentence(headlines, {"a": "Model A", "b": "Model B"}, clean=False)
@@ -101,7 +106,7 @@ def test_headline_and_reading():
 
 
 def test_per_class_table_is_long(joined):
-    metrics = {"per_class": {"glioma": {"precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 3}}}
+    metrics = make_metrics(per_class={"glioma": {"precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 3}})
     long = compare.per_class_table({"a": metrics}, {"a": "A"})
     assert long.to_dict("records")[1] == {"model": "A", "class": "glioma", "metric": "recall", "value": 0.5}
 

@@ -86,7 +86,7 @@ def test_per_class_aucs_average_to_the_macro_auc_evaluation_reports():
     assert list(by_class) == list(CLASS_NAMES)
     assert 0.6 < min(curve.roc_auc for curve in by_class.values()) < 1.0
     mean_auc = np.mean([curve.roc_auc for curve in by_class.values()])
-    assert mean_auc == pytest.approx(metrics_from_predictions(table)["roc_auc_ovr"])
+    assert mean_auc == pytest.approx(metrics_from_predictions(table).roc_auc_ovr)
     for name, curve in by_class.items():
         assert curve.positives == (table["true_label"] == name).sum()
         assert curve.positives + curve.negatives == len(table)

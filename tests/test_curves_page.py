@@ -42,9 +42,9 @@ def test_page_shows_the_auc_of_every_class_and_model_with_image_counts(app):
     names = artifacts.available_models()
     assert len(aucs) == len(CLASS_NAMES) * len(names)
     assert aucs["ROC AUC"].between(0.5, 1.0).all()
-    test_images = artifacts.load_metrics(names[0])["n_images"]
+    test_images = artifacts.load_metrics(names[0]).n_images
     assert (aucs["positives"] + aucs["negatives"] == test_images).all()
-    n_notumor = artifacts.load_metrics(names[0])["per_class"]["notumor"]["support"]
+    n_notumor = artifacts.load_metrics(names[0]).per_class["notumor"].support
     assert (aucs.loc[aucs["class"] == "No tumor", "positives"] == n_notumor).all()
     assert len(app.get("plotly_chart")) == 3  # ROC, precision-recall, coverage
 

@@ -1,6 +1,10 @@
+import dataclasses
+
 import pytest
 
+from conftest import make_metrics
 from core.evaluation import efficiency
+from core.records import ModelFacts
 from core.report import figures
 
 BENCHMARK = {
@@ -27,7 +31,11 @@ def test_latency_table_follows_the_label_order():
 
 
 def test_size_table_and_targets():
-    sizes = efficiency.size_table(BENCHMARK, {"a": {"model": {"total_params": 123}}}, {"a": "Model A"})
+    sizes = efficiency.size_table(
+        BENCHMARK,
+        {"a": dataclasses.replace(make_metrics(), model=ModelFacts(123, 123, 1.0))},
+        {"a": "Model A"},
+    )
     row = sizes.iloc[0]
     assert (row["parameters"], row["LiteRT int8 (MB)"], row["labels changed by int8"]) == (123, 2.5, 5)
     targets = efficiency.targets_table(BENCHMARK)

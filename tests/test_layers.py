@@ -14,7 +14,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top. A module may import its own layer and the layers below it, never one above.
 LAYERS = (
-    ("core", "core.paths", "core.files", "core.machine", "core.wording", "core.commands"),  # services
+    (
+        "core",
+        "core.paths",
+        "core.files",
+        "core.machine",
+        "core.wording",
+        "core.commands",
+        "core.records",
+    ),  # services
     ("core.data",),  # the dataset: finding, decoding, caching, duplicates, sources; no TensorFlow
     ("core.models",),  # configs, the registry and builders
     (

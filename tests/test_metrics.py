@@ -10,6 +10,7 @@ from core.evaluation.evaluate import (
     predictions_table,
     write_evaluation,
 )
+from core.records import Metrics
 from core.serving.ood import Guard
 
 
@@ -53,8 +54,8 @@ def test_predictions_table_round_trips_to_the_same_metrics(tmp_path):
     ]  # fmt: skip
     assert table["predicted_label"].tolist() == ["glioma", "notumor", "notumor", "pituitary", "meningioma"]
     recomputed = metrics_from_predictions(table)
-    assert recomputed == classification_metrics(np.array([0, 1, 2, 3, 3]), probabilities)
-    assert recomputed["accuracy"] == pytest.approx(3 / 5)
+    assert recomputed == Metrics.from_json(classification_metrics(np.array([0, 1, 2, 3, 3]), probabilities))
+    assert recomputed.accuracy == pytest.approx(3 / 5)
 
 
 def test_predictions_csv_keeps_every_digit_the_metrics_need(tmp_path):
@@ -69,4 +70,4 @@ def test_predictions_csv_keeps_every_digit_the_metrics_need(tmp_path):
     guard = Guard(np.zeros((4, 2), np.float32), np.eye(2, dtype=np.float32), threshold=1.0)
     write_evaluation(tmp_path, Evaluation({}, table, table, guard))
     recomputed = metrics_from_predictions(pd.read_csv(tmp_path / "predictions.csv"))
-    assert recomputed == classification_metrics(labels, probabilities)
+    assert recomputed == Metrics.from_json(classification_metrics(labels, probabilities))

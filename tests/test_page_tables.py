@@ -1,15 +1,19 @@
 """The tables and numbers the pages show, computed in core/ (no Streamlit)."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import make_metrics
 from core import wording
 from core.artifacts import CURRENT_RECIPE
 from core.data import provenance, subsets
 from core.data.dataset import PROBABILITY_COLUMNS
 from core.evaluation import calibration, compare, efficiency, paired
 from core.evaluation.calibration import ReliabilityBins, Report, Scores
+from core.records import CrossSourceSummary
 from core.report import generalisation, model_card
 from core.serving import predict
 from core.studies import audit, localisation
@@ -62,7 +66,9 @@ def test_cards_without_a_measurement_or_another_model_have_no_difference():
 
 def test_per_class_wide_has_one_row_per_class_and_model():
     scores = {"precision": 0.9, "recall": 0.8, "f1": 0.85}
-    metrics = {"per_class": {"glioma": scores, "notumor": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3}}}
+    metrics = make_metrics(
+        per_class={"glioma": scores, "notumor": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3}}
+    )
     long = compare.per_class_table({"a": metrics, "b": metrics}, {"a": "A", "b": "B"})
     wide = compare.per_class_wide(long)
     assert wide.columns.tolist() == ["class", "model", "precision", "recall", "f1"]
@@ -98,9 +104,10 @@ def test_reading_takes_the_near_duplicate_share_from_the_audit():
 
 
 def test_check_same_test_set():
-    compare.check_same_test_set({"a": {"test_fingerprint": "x"}, "b": {"test_fingerprint": "x"}})
+    x, y = (dataclasses.replace(make_metrics(), test_fingerprint=f) for f in ("x", "y"))
+    compare.check_same_test_set({"a": x, "b": x})
     with pytest.raises(ValueError, match="different test sets"):
-        compare.check_same_test_set({"a": {"test_fingerprint": "x"}, "b": {"test_fingerprint": "y"}})
+        compare.check_same_test_set({"a": x, "b": y})
 
 
 def predictions(labels: list[tuple[str, str]]) -> pd.DataFrame:
@@ -180,11 +187,22 @@ def test_the_audit_sentences_count_the_pairs_inside_each_split_and_name_the_meth
     assert audit.LABEL_CONFLICTS_SENTENCE.startswith(f"{len(provenance.LABEL_CONFLICTS)} slices")
 
 
-def crosssource_summary(models: list[str], note: str | None = None) -> dict:
+def crosssource_summary(models: list[str], note: str | None = None) -> CrossSourceSummary:
     """One recipe's leave-one-source-out results: one fold, `models` trained on the plain recipe."""
-    figures = {"config": {}, "tumour_recall": {"estimate": 0.5}, "accuracy": {"estimate": 0.75}}
-    summary = {"folds": {"SARTAJ": {"models": dict.fromkeys(models, figures)}}}
-    return summary | {"short_epochs": 12, "short_copies": 2} | ({"note": note} if note else {})
+    interval = lambda estimate: {"estimate": estimate, "low": estimate, "high": estimate}  # noqa: E731
+    figures = {
+        "held_out_images": 4,
+        "tumour_recall": interval(0.5),
+        "accuracy": interval(0.75),
+        "in_source_images": 8,
+        "in_source_accuracy": interval(0.9),
+        "confusion": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+        "training_images": 20,
+        "config": {},
+    }
+    summary = {"folds": {"SARTAJ": {"held_out_images": 4, "models": dict.fromkeys(models, figures)}}}
+    data = summary | {"short_epochs": 12, "short_copies": 2} | ({"note": note} if note else {})
+    return CrossSourceSummary.from_json(data)
 
 
 @pytest.mark.parametrize(("models", "who"), [(["a", "b"], "both models"), (["a", "b", "c"], "every model")])

@@ -71,7 +71,7 @@ def test_it_trains_and_evaluates_in_one_phase(trained):
     assert artifacts.available_models(root) == ["mobilenetv2", "custom_cnn", "mobilenetv2_scratch", TINY.name]
     assert [phase["name"] for phase in artifacts.load_history(TINY.name, root)["phases"]] == ["train"]
     metrics = artifacts.load_metrics(TINY.name, root)
-    assert metrics["n_images"] == 24 and 0 <= metrics["accuracy"] <= 1
+    assert metrics.n_images == 24 and 0 <= metrics.accuracy <= 1
     shortened = dataclasses.replace(TINY, epochs=1, fine_tune_epochs=1, batch_size=8)
     assert artifacts.load_config(TINY.name, root) == shortened
 

@@ -63,7 +63,7 @@ def test_plotly_js_is_embedded_once_and_each_figure_gets_a_div(shipped):
     assert 'src="http' not in shipped  # nothing to fetch: it opens offline
     n_models = len(artifacts.available_models())
     current = artifacts.load_crosssource()
-    crosssource = sum(len(fold["models"]) for fold in current["folds"].values())
+    crosssource = sum(len(fold.models) for fold in current.folds.values())
     # per class bars (full, clean), a confusion matrix per model (full, clean), one per fold model
     assert _figures(shipped) == 2 + 2 * n_models + crosssource
     assert shipped.index(PLOTLY_BUNDLE) < shipped.index("Plotly.newPlot")
@@ -74,11 +74,11 @@ def test_per_class_tables_give_each_class_its_image_count_on_both_test_sets(ship
     clean = set(subsets.clean_test_paths(artifacts.load_audit()))
     table = artifacts.load_predictions(artifacts.available_models()[0])
     clean_counts = table[table["path"].isin(clean)]["true_label"].value_counts()
-    for name, scores in metrics["per_class"].items():
-        for count in (scores["support"], clean_counts[name]):
+    for name, scores in metrics.per_class.items():
+        for count in (scores.support, clean_counts[name]):
             assert re.search(rf"<td>{CLASS_TITLES[name]}</td>\s*<td>{count:,}</td>", shipped)
     assert "<th>Precision</th>" in shipped and "<th>F1</th>" in shipped
-    assert f"Full test set ({metrics['n_images']:,} images)" in shipped
+    assert f"Full test set ({metrics.n_images:,} images)" in shipped
     assert f"Clean subset ({len(clean):,} images)" in shipped
 
 

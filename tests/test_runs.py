@@ -110,7 +110,7 @@ def test_runs_table_sets_the_run_beside_the_shipped_models(finished, tmp_path):
     assert list(table.columns) == list(promotion.TABLE_COLUMNS)
     assert list(table["run"]) == [promotion.SHIPPED, run.id]
     metrics = artifacts.load_metrics("custom_cnn", run.artifacts)
-    assert table["accuracy"].tolist() == [metrics["accuracy"]] * 2
+    assert table["accuracy"].tolist() == [metrics.accuracy] * 2
     assert table["epochs"].tolist() == [2, 2]
     assert table["model"].tolist() == [artifacts.load_config("custom_cnn", run.artifacts).display_name] * 2
     minutes = artifacts.load_manifest("custom_cnn", run.artifacts)["wall_time_s"]["total"] / 60

@@ -32,8 +32,8 @@ def test_scores_are_scikit_learns():
     assert spread.seeds == (42, 43)
     for seed, accuracy, macro_f1 in zip(spread.seeds, spread.accuracy, spread.macro_f1):
         expected = metrics_from_predictions(tables[seed])
-        assert accuracy == pytest.approx(expected["accuracy"])
-        assert macro_f1 == pytest.approx(expected["macro_f1"])
+        assert accuracy == pytest.approx(expected.accuracy)
+        assert macro_f1 == pytest.approx(expected.macro_f1)
     assert spread.mean == pytest.approx(0.85) and spread.sd == pytest.approx(np.std([0.9, 0.8], ddof=1))
 
 

@@ -56,14 +56,14 @@ def test_leave_one_source_out_ran_each_compared_model_with_its_shipped_recipe_on
 
     summary = artifacts.load_crosssource()
     compared = [name for name in SHIPPED if not registry.get(name).control]
-    assert list(summary["folds"]) == list(FOLDS)
+    assert list(summary.folds) == list(FOLDS)
     for fold in FOLDS:
-        entry = summary["folds"][fold]
-        assert sorted(entry["models"]) == sorted(compared)
-        for name, figures in entry["models"].items():
-            assert figures["config"] == dataclasses.asdict(short(registry.get(name).config))
-            assert figures["held_out_images"] == entry["held_out_images"]
-            assert sum(map(sum, figures["confusion"])) == figures["held_out_images"]
+        entry = summary.folds[fold]
+        assert sorted(entry.models) == sorted(compared)
+        for name, figures in entry.models.items():
+            assert figures.config == dataclasses.asdict(short(registry.get(name).config))
+            assert figures.held_out_images == entry.held_out_images
+            assert sum(map(sum, figures.confusion)) == figures.held_out_images
 
 
 def test_localisation_scores_every_shipped_model_and_method_on_every_boxed_test_image():
@@ -98,10 +98,12 @@ def test_metrics_json_is_what_predictions_csv_says(name):
     metrics = artifacts.load_metrics(name)
     recomputed = metrics_from_predictions(artifacts.load_predictions(name))
     for key in ("n_images", "accuracy", "macro_f1", "weighted_f1", "roc_auc_ovr"):
-        assert recomputed[key] == pytest.approx(metrics[key], abs=1e-6), key
-    assert recomputed["confusion_matrix"] == metrics["confusion_matrix"]
-    for cls, scores in metrics["per_class"].items():
-        assert recomputed["per_class"][cls] == pytest.approx(scores), cls
+        assert getattr(recomputed, key) == pytest.approx(getattr(metrics, key), abs=1e-6), key
+    assert recomputed.confusion_matrix == metrics.confusion_matrix
+    for cls, scores in metrics.per_class.items():
+        assert dataclasses.astuple(recomputed.per_class[cls]) == pytest.approx(dataclasses.astuple(scores)), (
+            cls
+        )
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -130,8 +132,8 @@ def test_validation_predictions_come_from_training_and_set_the_guard_threshold(n
 def test_recorded_facts_match_the_files(name):
     metrics, manifest = artifacts.load_metrics(name), artifacts.load_manifest(name)
     model_file = artifacts.model_dir(name) / artifacts.MODEL_FILE
-    assert metrics["model"]["file_size_mb"] == pytest.approx(model_file.stat().st_size / 1e6)
-    assert manifest["dataset"]["test_fingerprint"] == metrics["test_fingerprint"]
+    assert metrics.model.file_size_mb == pytest.approx(model_file.stat().st_size / 1e6)
+    assert manifest["dataset"]["test_fingerprint"] == metrics.test_fingerprint
     assert manifest["wall_time_s"]["total"] > 0
     history = artifacts.load_history(name)
     assert history["phases"][-1]["last_epoch"] == len(history["epochs"])
@@ -203,7 +205,7 @@ def test_gradcam_on_the_split_model_is_tf_keras_vis_on_the_whole_model(name, met
 def test_the_audit_covers_the_test_set_the_models_were_evaluated_on():
     audit = artifacts.load_audit()
     for name in SHIPPED:
-        assert audit["dataset"]["test_fingerprint"] == artifacts.load_metrics(name)["test_fingerprint"]
+        assert audit["dataset"]["test_fingerprint"] == artifacts.load_metrics(name).test_fingerprint
         assert {t["path"] for t in audit["test_images"]} == set(artifacts.load_predictions(name)["path"])
     per_class = audit["test_vs_train"]["per_class"]
     assert sum(c["test_images"] for c in per_class.values()) == TEST_IMAGES

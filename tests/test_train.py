@@ -67,10 +67,10 @@ def test_a_run_writes_a_complete_artifact_folder(trained, name):
     assert manifest["strategy"] is None
     assert "keras" in manifest["versions"] and manifest["cpu"]
     metrics = artifacts.load_metrics(name, root)
-    assert metrics["model"]["file_size_mb"] > 0  # latency is benchmarks.inference's, not evaluation's
+    assert metrics.model.file_size_mb > 0  # latency is benchmarks.inference's, not evaluation's
     assert artifacts.tflite_path(name, root).is_file()  # the app's LiteRT copy comes with the run
-    assert metrics["accuracy"] == pytest.approx(
-        metrics_from_predictions(artifacts.load_predictions(name, root))["accuracy"]
+    assert metrics.accuracy == pytest.approx(
+        metrics_from_predictions(artifacts.load_predictions(name, root)).accuracy
     )
 
 
@@ -205,8 +205,8 @@ def test_evaluate_cli_reproduces_the_recorded_metrics(trained):
     evaluate.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(root)])
     after = artifacts.load_metrics("custom_cnn", root)
     assert after["model"] == before["model"]
-    assert after["confusion_matrix"] == before["confusion_matrix"]
-    assert after["accuracy"] == pytest.approx(before["accuracy"])
+    assert after.confusion_matrix == before.confusion_matrix
+    assert after.accuracy == pytest.approx(before.accuracy)
 
 
 def test_cli_names_a_missing_dataset_in_one_line(tmp_path):
@@ -234,7 +234,7 @@ def test_a_mirrored_strategy_run_writes_complete_artifacts(tmp_path, name):
     assert len(artifacts.load_history(name, tmp_path / "out")["epochs"]) == (
         2 if name == "mobilenetv2" else 1
     )
-    assert artifacts.load_metrics(name, tmp_path / "out")["n_images"] == 24
+    assert artifacts.load_metrics(name, tmp_path / "out").n_images == 24
 
 
 def test_an_unknown_strategy_is_named():

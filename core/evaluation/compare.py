@@ -7,6 +7,7 @@ import pandas as pd
 from core import wording
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 from core.evaluation import efficiency
+from core.records import Metrics, ModelFacts
 
 MODES = ("either", "both", "only")
 
@@ -23,18 +24,20 @@ class Headline:
     training_time_s: float
 
 
-def headline(metrics: dict, manifest: dict, benchmark: dict | None = None) -> Headline:
-    """A model's card from its metrics, its manifest and its benchmark entry.
+def headline(metrics: Metrics, model: ModelFacts, manifest: dict, benchmark: dict | None = None) -> Headline:
+    """A model's card from its metrics (on the test images shown), its size, its manifest and its
+    benchmark entry.
 
     Args:
+        model: the model's size, from its metrics.json (a subset's metrics do not carry it).
         benchmark: this model's entry in benchmark.json: the latency is that of the backend the
             app predicts with (LiteRT fp32, batch 1); None where nothing was measured.
     """
     return Headline(
-        accuracy=metrics["accuracy"],
-        macro_f1=metrics["macro_f1"],
-        total_params=metrics["model"]["total_params"],
-        file_size_mb=metrics["model"]["file_size_mb"],
+        accuracy=metrics.accuracy,
+        macro_f1=metrics.macro_f1,
+        total_params=model.total_params,
+        file_size_mb=model.file_size_mb,
         ms_per_image=efficiency.served_latency_ms(benchmark),
         training_time_s=efficiency.training_seconds(manifest),
     )
@@ -80,18 +83,18 @@ def cards(headline: Headline, other: Headline | None = None) -> list[Card]:
     return shown
 
 
-def per_class_table(metrics_by_model: dict[str, dict], titles: dict[str, str]) -> pd.DataFrame:
+def per_class_table(metrics_by_model: dict[str, Metrics], titles: dict[str, str]) -> pd.DataFrame:
     """Long table: model, class, metric, value, for the per-class chart and table."""
     rows = [
-        {"model": titles[name], "class": cls, "metric": metric, "value": scores[metric]}
+        {"model": titles[name], "class": cls, "metric": metric, "value": getattr(scores, metric)}
         for name, metrics in metrics_by_model.items()
-        for cls, scores in metrics["per_class"].items()
+        for cls, scores in metrics.per_class.items()
         for metric in ("precision", "recall", "f1")
     ]
     return pd.DataFrame(rows)
 
 
-def per_class_wide(table: pd.DataFrame, metrics: dict | None = None) -> pd.DataFrame:
+def per_class_wide(table: pd.DataFrame, metrics: Metrics | None = None) -> pd.DataFrame:
     """per_class_table as one row per class and model: class (its title), model, precision, recall, f1.
 
     Args:
@@ -101,15 +104,15 @@ def per_class_wide(table: pd.DataFrame, metrics: dict | None = None) -> pd.DataF
     wide = table.pivot_table(index=["class", "model"], columns="metric", values="value").reset_index()
     columns = ["class", "model", "precision", "recall", "f1"]
     if metrics is not None:
-        wide["images"] = wide["class"].map({cls: s["support"] for cls, s in metrics["per_class"].items()})
+        wide["images"] = wide["class"].map({cls: s.support for cls, s in metrics.per_class.items()})
         columns.insert(1, "images")
     wide["class"] = wide["class"].map(CLASS_TITLES)
     return wide[columns]
 
 
-def check_same_test_set(metrics_by_model: dict[str, dict]) -> None:
+def check_same_test_set(metrics_by_model: dict[str, Metrics]) -> None:
     """Raises ValueError unless every model's metrics carry one test-set fingerprint."""
-    fingerprints = {name: metrics.get("test_fingerprint") for name, metrics in metrics_by_model.items()}
+    fingerprints = {name: metrics.test_fingerprint for name, metrics in metrics_by_model.items()}
     if len(set(fingerprints.values())) > 1:
         raise ValueError(f"the models were evaluated on different test sets {fingerprints}; re-evaluate them")
 

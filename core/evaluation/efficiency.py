@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from core.records import Metrics
+
 LATENCY_LABELS = {  # benchmark key -> what it measures, in the order shown
     "keras_predict_batch_1": "Keras model.predict, batch 1",
     "keras_compiled_batch_1": "Keras compiled call, batch 1",
@@ -31,7 +33,7 @@ def latency_table(benchmark: dict, titles: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def size_table(benchmark: dict, metrics_by_model: dict[str, dict], titles: dict[str, str]) -> pd.DataFrame:
+def size_table(benchmark: dict, metrics_by_model: dict[str, Metrics], titles: dict[str, str]) -> pd.DataFrame:
     """Per model: parameters, file sizes of each format, and the int8 copy's test accuracy."""
     rows = []
     for name, result in benchmark["models"].items():
@@ -39,7 +41,7 @@ def size_table(benchmark: dict, metrics_by_model: dict[str, dict], titles: dict[
         rows.append(
             {
                 "model": titles.get(name, name),
-                "parameters": metrics_by_model[name]["model"]["total_params"],
+                "parameters": metrics_by_model[name].model.total_params,
                 "Keras (MB)": sizes.get("keras"),
                 "LiteRT fp32 (MB)": sizes.get("tflite_fp32"),
                 "LiteRT int8 (MB)": sizes.get("tflite_int8"),

@@ -5,6 +5,7 @@ re-evaluates the saved models and rewrites their metrics.json, predictions.csv (
 validation_predictions.csv (the validation split) and ood.npz (the out-of-distribution guard).
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from core.data.dataset import (
 from core.data.duplicates import validation_split
 from core.files import atomic_path, write_json
 from core.models.config import ModelConfig
+from core.records import Metrics
 from core.serving import ood
 
 if TYPE_CHECKING:
@@ -93,10 +95,10 @@ def predictions_table(samples: list[Sample], probabilities: np.ndarray) -> pd.Da
     return table
 
 
-def metrics_from_predictions(table: pd.DataFrame) -> dict:
-    """classification_metrics recomputed from a predictions table."""
+def metrics_from_predictions(table: pd.DataFrame) -> Metrics:
+    """classification_metrics recomputed from a predictions table (e.g. a subset's)."""
     y_true = class_indices(table["true_label"])
-    return classification_metrics(y_true, table[PROBABILITY_COLUMNS].to_numpy())
+    return Metrics.from_json(classification_metrics(y_true, table[PROBABILITY_COLUMNS].to_numpy()))
 
 
 def model_facts(model: "keras.Model", model_file: Path, trainable_params: int) -> dict:
@@ -205,8 +207,8 @@ def main(argv: list[str] | None = None) -> None:
         model = artifacts.load_model(name, root)
         config, data_dir = artifacts.load_config(name, root), paths.data_dir(args.data)
         evaluation = evaluate(model, config, data_dir, use_cache=not args.no_cache)
-        previous = artifacts.load_metrics(name, root)
-        evaluation.metrics.update({key: previous[key] for key in ("model",) if key in previous})
+        if (previous := artifacts.load_metrics(name, root)).model:  # the size training measured
+            evaluation.metrics["model"] = dataclasses.asdict(previous.model)
         write_evaluation(artifacts.model_dir(name, root), evaluation)
         print(summary_line(name, evaluation.metrics), flush=True)
 

@@ -13,17 +13,11 @@ from functools import lru_cache
 import numpy as np
 
 from core.data.dataset import CLASS_NAMES, NOTUMOR
+from core.records import Interval
 
 N_CLASSES = len(CLASS_NAMES)
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float  # on the images as they are
-    low: float  # 2.5th percentile of the bootstrap
-    high: float  # 97.5th percentile
 
 
 def percent_interval(interval: dict | Interval) -> str:

@@ -15,6 +15,7 @@ from core import artifacts, paths
 from core.data import subsets
 from core.evaluation import paired
 from core.models import registry
+from core.records import CrossSourceSummary, Metrics
 
 T = TypeVar("T")
 
@@ -32,14 +33,14 @@ class Found:
     short_names: dict[str, str]  # model name -> the registry's short name
     colors: dict[str, str]  # model name -> its plots' colour
     controls: frozenset[str]  # experimental controls, left out of generalisation as on its page
-    metrics: dict[str, dict]
+    metrics: dict[str, Metrics]
     manifests: dict[str, dict]
     predictions: dict[str, pd.DataFrame]
-    clean_metrics: dict[str, dict] | None  # each model's metrics on the clean subset; None: no audit
+    clean_metrics: dict[str, Metrics] | None  # each model's metrics on the clean subset; None: no audit
     runs: dict[str, dict[int, pd.DataFrame]] | None  # seed -> test predictions, first two models
     audit: dict | None
     provenance: dict | None
-    crosssource: dict[str, dict]  # recipe -> leave-one-source-out summary, the current one first
+    crosssource: dict[str, CrossSourceSummary]  # recipe -> leave-one-source-out summary, current first
     localisation: dict | None
     benchmark: dict | None
     absent: dict[str, str]  # optional artifact -> why it is not in the report
@@ -51,7 +52,7 @@ class Found:
 
     @property
     def n_images(self) -> int:
-        return self.metrics[self.names[0]]["n_images"]
+        return self.metrics[self.names[0]].n_images
 
 
 def _optional(load: Callable[[], T], key: str, absent: dict[str, str]) -> T | None:

@@ -12,6 +12,7 @@ from core.artifacts import CURRENT_RECIPE
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR, class_indices
 from core.evaluation import stats
 from core.evaluation.stats import percent_interval
+from core.records import CrossSourceSummary
 
 
 def source_counts(provenance: dict) -> pd.DataFrame:
@@ -76,37 +77,37 @@ def per_source(
     return pd.DataFrame(rows)
 
 
-def crosssource_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
+def crosssource_table(summary: CrossSourceSummary, titles: dict[str, str]) -> pd.DataFrame:
     """One row per held-out source and model: tumour recall, accuracy, the other test images."""
     rows = []
-    for fold, entry in summary["folds"].items():
-        for name, figures in entry["models"].items():
+    for held_out, fold in summary.folds.items():
+        for name, figures in fold.models.items():
             rows.append(
                 {
-                    "Held out": fold,
+                    "Held out": held_out,
                     "Model": titles.get(name, name),
-                    "Held-out images": figures["held_out_images"],
-                    "Tumour recall": percent_interval(figures["tumour_recall"]),
-                    "Accuracy": percent_interval(figures["accuracy"]),
-                    "Accuracy, other test images": percent_interval(figures["in_source_accuracy"]),
-                    "Training images": figures["training_images"],
-                    "Pasted-lesion slices": figures.get("lesion_pastes", 0),
+                    "Held-out images": figures.held_out_images,
+                    "Tumour recall": percent_interval(figures.tumour_recall),
+                    "Accuracy": percent_interval(figures.accuracy),
+                    "Accuracy, other test images": percent_interval(figures.in_source_accuracy),
+                    "Training images": figures.training_images,
+                    "Pasted-lesion slices": figures.lesion_pastes,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def warnings_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
+def warnings_table(summary: CrossSourceSummary, titles: dict[str, str]) -> pd.DataFrame:
     """One row per held-out source and model, one column per warning rule: the share of the
     held-out tumours the model calls "no tumor" that the rule catches, and (in brackets) its false
     alarms: warnings on the other test images whose answer was right."""
     rows = []
-    for fold, entry in summary["folds"].items():
-        for name, figures in entry["models"].items():
-            if not (found := figures.get("warnings")):
+    for held_out, fold in summary.folds.items():
+        for name, figures in fold.models.items():
+            if not (found := figures.warnings):
                 continue
             missed, right = found["missed_tumours"], found["in_source_right"]
-            row = {"Held out": fold, "Model": titles.get(name, name), "Tumours called no tumor": missed}
+            row = {"Held out": held_out, "Model": titles.get(name, name), "Tumours called no tumor": missed}
             for rule in (key for key, value in found.items() if isinstance(value, dict)):
                 caught = f"{found[rule]['caught'] / missed:.0%}" if missed else "-"
                 row[rule.capitalize()] = f"{caught} ({found[rule]['false_alarms'] / right:.1%})"
@@ -114,15 +115,15 @@ def warnings_table(summary: dict, titles: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def recall_line(summary: dict, titles: dict[str, str]) -> str:
+def recall_line(summary: CrossSourceSummary, titles: dict[str, str]) -> str:
     """One sentence: each model's tumour recall, and accuracy, on each held-out source (a model card's)."""
     parts = []
-    for fold, entry in summary["folds"].items():
+    for held_out, fold in summary.folds.items():
         figures = ", ".join(
-            f"{titles.get(name, name)} {m['tumour_recall']['estimate']:.0%} ({m['accuracy']['estimate']:.0%})"
-            for name, m in entry["models"].items()
+            f"{titles.get(name, name)} {m.tumour_recall.estimate:.0%} ({m.accuracy.estimate:.0%})"
+            for name, m in fold.models.items()
         )
-        parts.append(f"without {fold}: {figures}")
+        parts.append(f"without {held_out}: {figures}")
     return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."
 
 
@@ -140,7 +141,7 @@ def recipe_title(recipe: str) -> str:
     return "Shipped recipe" if recipe == CURRENT_RECIPE else f"Tried: {recipe.replace('-', ' ')}"
 
 
-def recipe_sentence(summary: dict) -> str:
+def recipe_sentence(summary: CrossSourceSummary) -> str:
     """What the models of a leave-one-source-out run trained with, from their stored configs.
 
     Args:
@@ -149,7 +150,7 @@ def recipe_sentence(summary: dict) -> str:
     Returns:
         One sentence, e.g. "Recipe: every image decoded in grey, rotation, shift, zoom and flips."
     """
-    config = next(iter(next(iter(summary["folds"].values()))["models"].values()))["config"]
+    config = summary.first.config
     parts = ["every image decoded in grey", "rotation, shift, zoom and flips"]
     if config.get("intensity_augmentation"):
         parts.append("intensity changes (gamma, contrast, bias field, blur, noise, inversion)")
@@ -158,12 +159,12 @@ def recipe_sentence(summary: dict) -> str:
     return f"Recipe: {', '.join(parts)}."
 
 
-def recipe_note(summary: dict) -> str:
+def recipe_note(summary: CrossSourceSummary) -> str:
     """The run's own note where it has one (an older recipe's), else what it trained with."""
-    return summary.get("note") or recipe_sentence(summary)
+    return summary.note or recipe_sentence(summary)
 
 
-def crosssource_sentence(summary: dict) -> str:
+def crosssource_sentence(summary: CrossSourceSummary) -> str:
     """What leave one source out does, and with which recipe (one recipe's results)."""
     return (
         "Each model trained without one collection's images, then tested on all of them. "
@@ -171,13 +172,12 @@ def crosssource_sentence(summary: dict) -> str:
     )
 
 
-def schedule_caption(summary: dict) -> str:
+def schedule_caption(summary: CrossSourceSummary) -> str:
     """The short schedule the fold models trained on, and why the no-tumour slices stay in training."""
-    n_models = len(next(iter(summary["folds"].values()))["models"])
-    who = "both models" if n_models == 2 else "every model"
+    who = "both models" if summary.compared == 2 else "every model"
     return (
-        f"A short schedule, the same for {who}: at most {summary['short_epochs']} epochs a phase, "
-        f"MobileNetV2 fine-tuned on {summary['short_copies']} cached augmented copies; 95% bootstrap "
+        f"A short schedule, the same for {who}: at most {summary.short_epochs} epochs a phase, "
+        f"MobileNetV2 fine-tuned on {summary.short_copies} cached augmented copies; 95% bootstrap "
         "intervals. The no-tumour slices stay in training: a collection whose tumours the model never "
         "saw while its no-tumour slices are familiar is what a new hospital looks like."
     )

@@ -5,6 +5,7 @@ show the same text, in Markdown; the training collections themselves are core.da
 """
 
 from core.data.provenance import COVERAGE
+from core.records import CrossSourceSummary
 from core.report import generalisation
 
 TITLE = "Model card: what these models have seen, and what not to use them for"
@@ -27,6 +28,6 @@ def coverage_items() -> list[str]:
     return [f"**{source}**: {covers}" for source, covers in COVERAGE.items()]
 
 
-def beyond_line(summary: dict, titles: dict[str, str]) -> str:
+def beyond_line(summary: CrossSourceSummary, titles: dict[str, str]) -> str:
     """How the models `titles` fare on a collection held out of training (leave one source out)."""
     return f"**Beyond the training collections.** {generalisation.recall_line(summary, titles)}"

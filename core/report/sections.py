@@ -6,7 +6,6 @@ import pandas as pd
 
 from core import artifacts
 from core.data import release, subsets
-from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, verdict
 from core.report import generalisation
 from core.report.figures import confusion_figure, per_class_bars
@@ -50,7 +49,9 @@ def _headlines(found: Found, subset: str) -> dict[str, compare.Headline] | None:
     if chosen is None:
         return None
     return {
-        name: compare.headline(found.metrics[name] | chosen[name], found.manifests[name], benchmark.get(name))
+        name: compare.headline(
+            chosen[name], found.metrics[name].model, found.manifests[name], benchmark.get(name)
+        )
         for name in found.names
     }
 
@@ -123,12 +124,9 @@ def per_class_section(found: Found, figure: Figures) -> list[str]:
             parts.append(absent(f"The {subset.lower()}", found.absent.get("audit", "no audit")))
             continue
         long = compare.per_class_table(chosen, found.titles)
-        wide = compare.per_class_wide(long)
-        supports = next(iter(chosen.values()))["per_class"]
-        wide.insert(
-            1, "images", wide["class"].map({CLASS_TITLES[c]: s["support"] for c, s in supports.items()})
-        )
-        n = sum(s["support"] for s in supports.values())
+        any_model = next(iter(chosen.values()))  # every model scored the same images
+        wide = compare.per_class_wide(long, any_model)
+        n = any_model.n_images
         parts += [
             heading(3, f"{subset} ({n:,} images)"),
             figure(per_class_bars(long, colors)),
@@ -151,7 +149,7 @@ def confusion_section(found: Found, figure: Figures) -> list[str]:
             continue
         cells = [
             figure(
-                confusion_figure(metrics["confusion_matrix"], normalize=False, color=found.colors[name]),
+                confusion_figure(metrics.confusion_matrix, normalize=False, color=found.colors[name]),
                 f"**{found.titles[name]}**",
             )
             for name, metrics in chosen.items()

@@ -8,6 +8,7 @@ from core import artifacts
 from core.data import provenance, subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import paired
+from core.records import CrossSourceSummary
 from core.report import generalisation, model_card
 from core.report.figures import confusion_figure
 from core.report.found import Found
@@ -64,7 +65,7 @@ def leakage_section(found: Found) -> list[str]:
     return parts
 
 
-def _crosssource_parts(found: Found, recipe: str, summary: dict, figure: Figures) -> list[str]:
+def _crosssource_parts(found: Found, recipe: str, summary: CrossSourceSummary, figure: Figures) -> list[str]:
     short = found.short_names
     parts = [
         heading(3, generalisation.recipe_title(recipe)),
@@ -77,15 +78,13 @@ def _crosssource_parts(found: Found, recipe: str, summary: dict, figure: Figures
     if recipe != artifacts.CURRENT_RECIPE:
         return parts
     parts.append(paragraph(generalisation.schedule_caption(summary), "caption"))
-    for fold, entry in summary["folds"].items():
+    for held_out, fold in summary.folds.items():
         cells = [
             figure(
-                confusion_figure(
-                    result["confusion"], normalize=False, color=found.colors.get(name, "#6b7280")
-                ),
-                generalisation.held_out_title(short.get(name, name), fold),
+                confusion_figure(result.confusion, normalize=False, color=found.colors.get(name, "#6b7280")),
+                generalisation.held_out_title(short.get(name, name), held_out),
             )
-            for name, result in entry["models"].items()
+            for name, result in fold.models.items()
         ]
         parts += ['<div class="grid">', *cells, "</div>"]
     warnings = generalisation.warnings_table(summary, short)

@@ -178,15 +178,15 @@ def subset_metrics(tables: dict[str, pd.DataFrame], result: dict, titles: dict[s
     for name, table in tables.items():
         in_clean = table["path"].isin(clean)
         for subset, part in (("full", table), ("clean", table[in_clean]), ("duplicated", table[~in_clean])):
-            metrics = metrics_from_predictions(part) if len(part) else {}
+            metrics = metrics_from_predictions(part) if len(part) else None
             every_class = part["true_label"].nunique() == len(CLASS_NAMES)  # else macro F1 misleads
             rows.append(
                 {
                     "model": titles[name],
                     "subset": subset,
                     "images": len(part),
-                    "accuracy": metrics.get("accuracy"),
-                    "macro F1": metrics.get("macro_f1") if every_class else None,
+                    "accuracy": metrics.accuracy if metrics else None,
+                    "macro F1": metrics.macro_f1 if metrics and every_class else None,
                 }
             )
     return pd.DataFrame(rows)

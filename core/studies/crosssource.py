@@ -22,6 +22,7 @@ kept for comparison, live beside it).
 """
 
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -278,7 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.warnings_only:
         crosssource(data_dir, boxes_file, out, names, weights, not args.no_cache, args.note)
         return
-    summary = artifacts.load_crosssource(args.recipe, Path(args.artifacts))
+    artifacts.load_crosssource(args.recipe, Path(args.artifacts))  # a clear error if missing or damaged
+    summary = json.loads((out / SUMMARY_FILE).read_text())  # the file as written, to add the warnings to
     add_warnings(summary, out, data_dir, provenance.read_boxes(boxes_file), weights, not args.no_cache)
     write_json(out / SUMMARY_FILE, summary)
 

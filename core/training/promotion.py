@@ -78,11 +78,11 @@ def _check_complete(name: str, root: Path) -> None:
 
 def _check_same_test_set(name: str, source: Path, root: Path) -> None:
     """The pages compare models image by image: the others shipped must share the test set."""
-    fingerprint = artifacts.load_metrics(name, source)["test_fingerprint"]
+    fingerprint = artifacts.load_metrics(name, source).test_fingerprint
     for other in artifacts.available_models(root):
         if other == name:
             continue
-        theirs = artifacts.load_metrics(other, root).get("test_fingerprint")
+        theirs = artifacts.load_metrics(other, root).test_fingerprint
         if theirs != fingerprint:
             raise ValueError(
                 f"{name} of {source.parent.name} was evaluated on another test set ({fingerprint}) than "
@@ -134,8 +134,8 @@ def _row(name: str, run: str, root: Path, result: dict | None) -> dict:
     return {
         "model": config.display_name,
         "run": run,
-        "accuracy": metrics["accuracy"],
-        "macro F1": metrics["macro_f1"],
+        "accuracy": metrics.accuracy,
+        "macro F1": metrics.macro_f1,
         "clean accuracy": _clean_accuracy(name, root, metrics, result),
         "epochs": len(history["epochs"]),
         "training (min)": efficiency.training_seconds(manifest) / 60,  # as every page shows it

@@ -15,6 +15,7 @@ from core.evaluation import calibration, compare, paired, seeds, verdict
 from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
 from core.models.config import ModelConfig
+from core.records import CrossSourceSummary, Metrics
 from core.serving.ood import Flag
 
 T = TypeVar("T")
@@ -61,13 +62,13 @@ def titles() -> dict[str, str]:
 
 
 @st.cache_data
-def metrics(name: str) -> dict:
+def metrics(name: str) -> Metrics:
     return artifacts.load_metrics(name)
 
 
 def n_test_images() -> int:
     """How many test images the models were evaluated on."""
-    return metrics(model_names()[0])["n_images"]
+    return metrics(model_names()[0]).n_images
 
 
 @st.cache_data
@@ -113,7 +114,7 @@ def provenance() -> dict | None:
 
 
 @st.cache_data
-def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> dict | None:
+def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> CrossSourceSummary | None:
     """One recipe's leave-one-source-out results, or None. Raises DamagedArtifactError."""
     return _unless_missing(lambda: artifacts.load_crosssource(recipe))
 
@@ -176,7 +177,7 @@ def subset_predictions(name: str, subset: str) -> pd.DataFrame:
 
 
 @st.cache_data
-def subset_metrics(name: str, subset: str) -> dict:
+def subset_metrics(name: str, subset: str) -> Metrics:
     """classification_metrics of one model on the chosen test images."""
     if subset == subsets.FULL:  # evaluation wrote them: no need to import scikit-learn yet
         return metrics(name)

@@ -97,7 +97,7 @@ def dataset_dir() -> Path | None:
     if found is None or not names:
         return None
     metrics = loaders.optional(lambda: loaders.metrics(names[0]))  # damaged: its pages say so
-    if metrics is None or found.test_fingerprint != metrics.get("test_fingerprint"):
+    if metrics is None or found.test_fingerprint != metrics.test_fingerprint:
         return None
     return _folder()
 

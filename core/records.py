@@ -1,0 +1,132 @@
+"""The artifact files read across rooms, as frozen dataclasses with a `from_json`.
+
+metrics.json (core.evaluation.evaluate writes it) and each recipe's leave-one-source-out summary
+(core.studies.crosssource) are read here; artifacts.load_metrics and artifacts.load_crosssource
+return these, so no page or section walks their dicts. The leakage audit's headline counts are
+core.data.subsets.AuditSummary.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float  # on the images as they are
+    low: float  # 2.5th percentile of the bootstrap
+    high: float  # 97.5th percentile
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Interval":
+        return cls(data["estimate"], data["low"], data["high"])
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    precision: float
+    recall: float
+    f1: float
+    support: int  # test images of the class
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    total_params: int
+    trainable_params: int
+    file_size_mb: float  # model.keras
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A model's classification metrics on some test images (metrics.json, or a subset's)."""
+
+    n_images: int
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    roc_auc_ovr: float | None  # one-vs-rest, macro; None unless every class is present
+    per_class: dict[str, ClassScores]  # class name -> its scores, in CLASS_NAMES order
+    confusion_matrix: tuple[tuple[int, ...], ...]  # rows true, columns predicted, CLASS_NAMES order
+    test_fingerprint: str | None = None  # metrics.json only: the test set it was scored on
+    model: ModelFacts | None = None  # metrics.json only: the model's size
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Metrics":
+        return cls(
+            n_images=data["n_images"],
+            accuracy=data["accuracy"],
+            macro_f1=data["macro_f1"],
+            weighted_f1=data["weighted_f1"],
+            roc_auc_ovr=data["roc_auc_ovr"],
+            per_class={name: ClassScores(**scores) for name, scores in data["per_class"].items()},
+            confusion_matrix=tuple(tuple(row) for row in data["confusion_matrix"]),
+            test_fingerprint=data.get("test_fingerprint"),
+            model=ModelFacts(**data["model"]) if data.get("model") else None,
+        )
+
+
+@dataclass(frozen=True)
+class FoldModel:
+    """One model trained without a collection, scored on it and on the other test images."""
+
+    held_out_images: int
+    tumour_recall: Interval  # held-out tumours called any tumour class
+    accuracy: Interval  # four-class accuracy on the held-out images
+    in_source_images: int  # the other Testing images
+    in_source_accuracy: Interval
+    confusion: tuple[tuple[int, ...], ...]  # held-out images: rows true, columns predicted
+    training_images: int
+    lesion_pastes: int  # pasted-lesion slices among them
+    config: dict[str, Any]  # the fold's ModelConfig fields, as it trained
+    warnings: dict[str, Any] | None  # per warning rule: tumours caught, false alarms (None: older)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FoldModel":
+        return cls(
+            held_out_images=data["held_out_images"],
+            tumour_recall=Interval.from_json(data["tumour_recall"]),
+            accuracy=Interval.from_json(data["accuracy"]),
+            in_source_images=data["in_source_images"],
+            in_source_accuracy=Interval.from_json(data["in_source_accuracy"]),
+            confusion=tuple(tuple(row) for row in data["confusion"]),
+            training_images=data["training_images"],
+            lesion_pastes=data.get("lesion_pastes", 0),
+            config=data["config"],
+            warnings=data.get("warnings"),
+        )
+
+
+@dataclass(frozen=True)
+class Fold:
+    held_out_images: int
+    models: dict[str, FoldModel]  # model name -> its figures, in training order
+
+
+@dataclass(frozen=True)
+class CrossSourceSummary:
+    """One recipe's leave-one-source-out results (crosssource/<recipe>/summary.json)."""
+
+    short_epochs: int  # the short schedule every fold model trains with
+    short_copies: int  # MobileNetV2's cached augmented copies
+    folds: dict[str, Fold]  # held-out collection -> its fold
+    note: str | None = None  # what the recipe tried, where it is not the shipped one
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CrossSourceSummary":
+        folds = {
+            held_out: Fold(
+                fold["held_out_images"], {n: FoldModel.from_json(m) for n, m in fold["models"].items()}
+            )
+            for held_out, fold in data["folds"].items()
+        }
+        return cls(data["short_epochs"], data["short_copies"], folds, data.get("note"))
+
+    @property
+    def first(self) -> FoldModel:
+        """The first fold's first model: what every fold model shares (the recipe) is read here."""
+        return next(iter(next(iter(self.folds.values())).models.values()))
+
+    @property
+    def compared(self) -> int:
+        """How many models each fold trained."""
+        return len(next(iter(self.folds.values())).models)
