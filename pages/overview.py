@@ -3,12 +3,11 @@ import itertools
 import streamlit as st
 
 from core import wording
-from core.data import release, subsets
+from core.data import subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, paired, seeds, stats, verdict
-from core.report import generalisation
+from core.report import generalisation, reference
 from core.report.figures import difference_bars, per_class_bars
-from core.report.reference import PUBLISHED_MOBILENETV2
 from pages.ui import loaders, model_card, report, routing, sidebar, widgets
 
 # Title first: Streamlit shows each element as the script reaches it, so the page appears while
@@ -148,26 +147,19 @@ st.dataframe(
     column_config=widgets.number_columns(percent=("precision", "recall", "f1")),
 )
 
-st.subheader("Against the published figures")
+st.subheader(reference.HEADING)
 full_headlines = {
     name: compare.headline(
         loaders.metrics(name), loaders.metrics(name).model, loaders.manifest(name), benchmark.get(name)
     )
     for name in names
 }
-reference = compare.reference_table(full_headlines, titles, n_full, PUBLISHED_MOBILENETV2)
 st.dataframe(
-    reference,
+    compare.reference_table(full_headlines, titles, n_full, reference.PUBLISHED_MOBILENETV2),
     hide_index=True,
     column_config=widgets.number_columns(
         {"parameters": "localized", "file size (MB)": "%.1f", "ms / image": "%.1f"},
         percent=("accuracy", "macro F1"),
     ),
 )
-st.caption(
-    f"Always on the full test set of {release.describe(n_full)}, the one the published figures "
-    "use. Published rows are quoted, not reproduced; their timing hardware was not stated. Ours: "
-    "median batch-1 latency on this machine's CPU, through LiteRT as the app predicts (see "
-    "Efficiency). A second study claimed 99% for a custom CNN, measured on images it had trained "
-    "on, so it has no comparable row."
-)
+st.caption(reference.caption(n_full))

@@ -12,7 +12,7 @@ from core import artifacts, cli
 from core.data import subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, verdict
-from core.report import document, generalisation, model_card
+from core.report import document, generalisation, model_card, reference
 from core.studies import audit, localisation
 
 PLOTLY_BUNDLE = get_plotlyjs()[:200]  # the start of plotly.js: its licence header and version
@@ -112,9 +112,16 @@ def test_the_report_says_what_the_pages_say(shipped):
         localisation.scores_sentence(scored),
         model_card.TRAINING_DATA,
         model_card.NOT_FOR_HEADING,
+        reference.caption(artifacts.load_metrics(artifacts.available_models()[0]).n_images),
     ):
         assert document.markdown(sentence) in shipped
-    for heading in (audit.CLEAN_SUBSET_HEADING, generalisation.SOURCES_HEADING, localisation.HEADING):
+    headings = (
+        audit.CLEAN_SUBSET_HEADING,
+        generalisation.SOURCES_HEADING,
+        localisation.HEADING,
+        reference.HEADING,
+    )
+    for heading in headings:
         assert f"<h3>{heading}</h3>" in shipped
 
 

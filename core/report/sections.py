@@ -5,13 +5,12 @@ per class and the confusion matrices, on the full test set and on the clean subs
 import pandas as pd
 
 from core import artifacts
-from core.data import release, subsets
+from core.data import subsets
 from core.evaluation import compare, verdict
-from core.report import generalisation
+from core.report import generalisation, reference
 from core.report.figures import confusion_figure, per_class_bars
 from core.report.found import Found, subset_metrics
 from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
-from core.report.reference import PUBLISHED_MOBILENETV2
 
 
 def verdict_section(found: Found) -> list[str]:
@@ -96,20 +95,16 @@ def headline_section(found: Found) -> list[str]:
         )
     )
     full = _headlines(found, subsets.FULL)
-    reference = compare.reference_table(full, found.titles, found.n_images, PUBLISHED_MOBILENETV2)
+    published = compare.reference_table(full, found.titles, found.n_images, reference.PUBLISHED_MOBILENETV2)
     parts += [
-        heading(3, "Against the published figures"),
+        heading(3, reference.HEADING),
         table(
-            reference,
+            published,
             percent=["accuracy", "macro F1"],
             counts=["test images", "parameters"],
             formats={column: "{:.1f}".format for column in ("file size (MB)", "ms / image")},
         ),
-        paragraph(
-            f"Always on the full test set of {release.describe(found.n_images)}, the one the published "
-            "figures use. Published rows are quoted, not reproduced.",
-            "caption",
-        ),
+        paragraph(reference.caption(found.n_images), "caption"),
     ]
     return parts
 
