@@ -22,7 +22,7 @@ import pandas as pd
 from core import commands, paths
 from core.models import registry
 from core.models.config import ModelConfig
-from core.records import CrossSourceSummary, Metrics
+from core.records import CrossSourceSummary, ExternalSummary, Metrics
 
 if TYPE_CHECKING:
     import keras
@@ -43,6 +43,7 @@ CURRENT_RECIPE = "current"  # the shipped models' recipe; earlier recipes' resul
 GUARD_REPORT_FILE = (
     "ood_report.json"  # the guard measured on test and foreign images (core.studies.ood_report)
 )
+EXTERNAL_FILE, EXTERNAL_TABLE = "external.json", "external.csv"  # core.studies.external
 NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
 LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
 # Optional LiteRT copies of the model (core.serving.litert); Keras is the fallback, so not in ARTIFACT_FILES.
@@ -92,6 +93,8 @@ WRITERS = {  # dataset-wide artifact file -> the command that writes it
     PROVENANCE_FILE: "sources",
     CROSSSOURCE_SUMMARY: "crosssource",
     GUARD_REPORT_FILE: "guard-report",
+    EXTERNAL_FILE: "external",
+    EXTERNAL_TABLE: "external",
     NEIGHBOURS_FILE: "neighbours",
     LOCALISATION_FILE: "localisation",
     LOCALISATION_TABLE: "localisation",
@@ -244,6 +247,14 @@ def load_audit(root: Path | None = None) -> dict:
 def load_provenance(root: Path | None = None) -> dict:
     """Each image's source collection, and the counts per split, source and class (core.data.provenance)."""
     return _dataset_json(PROVENANCE_FILE, root)
+
+
+def load_external(root: Path | None = None) -> tuple[ExternalSummary, pd.DataFrame]:
+    """The models on the external validation set: (summary, per-image table), core.studies.external."""
+    path, command = _dataset_file(EXTERNAL_FILE, root)
+    with reading(path, command):
+        summary = ExternalSummary.from_json(_json(path, command))
+    return summary, _table(*_dataset_file(EXTERNAL_TABLE, root))
 
 
 def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:

@@ -22,6 +22,7 @@ COMMANDS = {
     "sources": Command("core.studies.sources", "find each image's source collection (provenance.json)"),
     "audit": Command("core.studies.audit", "audit the test set and validation split for leaked duplicates"),
     "guard-report": Command("core.studies.ood_report", "measure the out-of-distribution guard"),
+    "external": Command("core.studies.external", "score the models on an external set of tumour slices"),
     "localisation": Command("core.studies.localisation", "score where the models look against tumour boxes"),
     "crosssource": Command("core.studies.crosssource", "train without one source collection, test on it"),
     "report": Command("core.report.document", "write the self-contained HTML report"),

@@ -10,11 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = ROOT / "artifacts"
 DEFAULT_DATA_DIR = ROOT / "data" / "brain-tumor-mri"
 RUNS_DIR = ROOT / "runs"  # training runs started from the app (core.training.runs)
+# Tumour slices of a collection the dataset does not contain, where a checkout sits beside them.
+DEFAULT_EXTERNAL_DIR = ROOT.parent / "shared" / "data" / "external" / "tumour-slices"
 
 DATA_ENV_VAR = "BRAIN_MRI_DATA"
 ARTIFACTS_ENV_VAR = "BRAIN_MRI_ARTIFACTS"
 WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
 RUNS_ENV_VAR = "BRAIN_MRI_RUNS"
+EXTERNAL_ENV_VAR = "BRAIN_MRI_EXTERNAL"
 PROGRESS_ENV_VAR = "BRAIN_MRI_PROGRESS"  # a folder where core.training.train writes each epoch's records
 
 
@@ -31,6 +34,15 @@ def artifacts_dir(flag: str | os.PathLike | None = None) -> Path:
     """The artifacts folder: `flag` if given, else $BRAIN_MRI_ARTIFACTS, else artifacts/."""
     chosen = flag or os.environ.get(ARTIFACTS_ENV_VAR)
     return Path(chosen).expanduser() if chosen else ARTIFACTS_DIR
+
+
+def external_dir(flag: str | os.PathLike | None = None) -> Path | None:
+    """The external validation set (a folder of tumour slices): `flag` if given, else
+    $BRAIN_MRI_EXTERNAL, else DEFAULT_EXTERNAL_DIR where it exists, else None."""
+    chosen = flag or os.environ.get(EXTERNAL_ENV_VAR)
+    if chosen:
+        return Path(chosen).expanduser()
+    return DEFAULT_EXTERNAL_DIR if DEFAULT_EXTERNAL_DIR.is_dir() else None
 
 
 def runs_dir(flag: str | os.PathLike | None = None) -> Path:

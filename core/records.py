@@ -130,3 +130,45 @@ class CrossSourceSummary:
     def compared(self) -> int:
         """How many models each fold trained."""
         return len(next(iter(self.folds.values())).models)
+
+
+@dataclass(frozen=True)
+class ExternalModel:
+    """One model on the external tumour slices, at its own answer and at a validated operating point."""
+
+    threshold: float  # "tumour" when P(tumour) > threshold, chosen on the validation split
+    validation_specificity: float  # validation no-tumour slices called no tumour at the threshold
+    recall_own: Interval  # external slices not called "notumor" by the model's own answer
+    recall: Interval  # external slices with P(tumour) > threshold
+    specificity: Interval  # Testing no-tumour slices with P(tumour) <= threshold
+    auc: Interval  # P(tumour) of external tumours against Testing no-tumour slices
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExternalModel":
+        intervals = ("recall_own", "recall", "specificity", "auc")
+        return cls(
+            threshold=data["threshold"],
+            validation_specificity=data["validation_specificity"],
+            **{key: Interval.from_json(data[key]) for key in intervals},
+        )
+
+
+@dataclass(frozen=True)
+class ExternalSummary:
+    """The models on a folder of tumour slices from a collection the dataset does not contain."""
+
+    images: int  # slices scored
+    unreadable: tuple[str, ...]  # files that could not be decoded: not scored
+    test_no_tumour: int  # the Testing no-tumour slices the specificity and AUC use
+    target_specificity: float  # the operating point keeps at least this share of validation no-tumour slices
+    models: dict[str, ExternalModel]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExternalSummary":
+        return cls(
+            images=data["images"],
+            unreadable=tuple(data["unreadable"]),
+            test_no_tumour=data["test_no_tumour"],
+            target_specificity=data["target_specificity"],
+            models={name: ExternalModel.from_json(model) for name, model in data["models"].items()},
+        )

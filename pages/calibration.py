@@ -16,6 +16,7 @@ st.caption(
 )
 
 reports = {name: loaders.calibration_report(name, subset) for name in names}
+st.markdown(calibration.finding(reports, loaders.titles()))
 st.dataframe(
     calibration.report_table(reports, loaders.titles()),
     hide_index=True,

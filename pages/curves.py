@@ -1,3 +1,4 @@
+import numpy as np
 import streamlit as st
 
 from core import wording
@@ -13,14 +14,25 @@ st.markdown(sidebar.subset_caption())
 st.caption(
     "Each class against the other three: how well a model's probability for it separates its images "
     "from the rest at every threshold, and what one threshold gives. Every rate comes with the "
-    "images it is counted on. The probabilities are the models' own, before the temperature scaling "
-    "of the Calibration page: a model with a temperature below 1 is under-confident, so its answer "
-    "can have a probability under 0.5, which a threshold of 0.5 does not call."
+    "images it is counted on."
+)
+CALIBRATED, RAW = "Calibrated", "Raw"
+probabilities = st.segmented_control(
+    "Probabilities", [CALIBRATED, RAW], default=CALIBRATED, required=True, key="curves_probabilities"
+)
+st.caption(
+    "Calibrated: each model's probabilities divided by its temperature, fitted on the validation "
+    f"split as on the Calibration page ({widgets.temperatures(names)}), so that a model saying 90% "
+    "is right about 90% of the time; Live prediction scales its answers the same way. Raw: the "
+    "models' own; one with a temperature below 1 is under-confident, so its answer can have a "
+    "probability under 0.5, which a threshold of 0.5 does not call. Scaling keeps every answer and "
+    "barely moves the ROC AUCs, but it moves what a threshold on a class's probability calls."
 )
 
 titles = loaders.titles()
 colors = {titles[name]: loaders.architecture(name).color for name in names}
-tables = {name: loaders.subset_predictions(name, subset) for name in names}
+load = loaders.calibrated_predictions if probabilities == CALIBRATED else loaders.subset_predictions
+tables = {name: load(name, subset) for name in names}
 try:
     by_class = {name: curves.per_class_curves(table) for name, table in tables.items()}
 except ValueError as error:  # a class with no image in these test images
@@ -43,7 +55,7 @@ st.dataframe(
     hide_index=True,
     column_config=widgets.number_columns({"ROC AUC": "%.4f", "average precision": "%.4f"}),
 )
-macro_auc = {name: loaders.subset_metrics(name, subset).roc_auc_ovr for name in names}
+macro_auc = {name: np.mean([c.roc_auc for c in by_class[name].values()]) for name in names}
 macro = {widgets.short_name(name): f"{auc:.4f}" for name, auc in macro_auc.items()}
 st.caption(
     "Positives: the class's test images; negatives: the others. Macro ROC AUC, the mean over the "

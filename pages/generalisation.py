@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.report import figures, generalisation
 from pages.ui import loaders, model_card, routing, sidebar
+from pages.ui.external import external_section
 from pages.ui.folder_eval import folder_section
 
 names = routing.require_models()
@@ -71,6 +72,8 @@ else:
     else:
         st.dataframe(found, hide_index=True)
         st.caption(generalisation.WARNINGS_CAPTION)
+
+external_section(names)
 
 model_card.show(compared)
 

@@ -6,7 +6,7 @@ from core import wording
 from core.data import subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, paired, seeds, stats, verdict
-from core.report import generalisation, reference
+from core.report import external, generalisation, reference
 from core.report.figures import difference_bars, per_class_bars
 from pages.ui import loaders, model_card, report, routing, sidebar, widgets
 
@@ -32,8 +32,17 @@ if (found := loaders.accuracy_verdict()) is not None:
             hide_index=True,
             column_config=widgets.number_columns({"images": "localized"}, percent=tuple(short.values())),
         )
+        st.markdown("**Out of source**")
         if (summary := loaders.crosssource()) is not None:
             st.caption(generalisation.recall_line(summary, {n: titles[n] for n in found.names}))
+        if (outside := loaders.external()) is not None:
+            st.caption(external.line(outside[0], titles))
+            where = subsets.CLEAN if loaders.clean_paths() else subsets.FULL
+            in_source = {name: loaders.subset_metrics(name, where).accuracy for name in names}
+            same_recipe = len({loaders.config(name).lesion_pastes for name in names}) == 1
+            st.markdown(
+                external.axes_sentence(in_source, f"the {where.lower()}", outside[0], titles, same_recipe)
+            )
         report.download_button()
 benchmark = (loaders.optional(loaders.benchmark) or {}).get("models", {})
 headlines = {

@@ -10,6 +10,7 @@ from core.serving.predict import (
     NOT_RECOGNISED,
     TOO_SMALL,
     batch_summary,
+    confidence_text,
     predict_files,
     refusal,
     shown_label,
@@ -75,12 +76,13 @@ with single:
                     column.metric(
                         "Prediction",
                         refused or shown_label(result.probabilities, foreign=False),
-                        None if refused else f"{result.probabilities.max():.1%} confident",
+                        None if refused else f"{confidence_text(result.probabilities)} confident",
                         delta_color="off",
                         delta_arrow="off",
                     )
                     column.caption(shown_time(result))
                 st.caption(timing_note)
+                st.caption(widgets.calibration_note(names))
                 bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
                 widgets.probability_chart(bars, refused)
             if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
@@ -147,6 +149,7 @@ with batch:
                 },
             },
         )
+        st.caption(widgets.calibration_note(names))
         st.download_button(
             "Download results (CSV)",
             table.to_csv(index=False).encode(),

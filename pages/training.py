@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import wording
-from core.evaluation import efficiency
+from core.evaluation import efficiency, training_gap
 from core.report.figures import training_curves
 from pages.ui import loaders, routing, widgets
 
@@ -18,6 +18,13 @@ st.caption(
     f"never the test set. {fine_tuning}Triangles: learning-rate cuts. Star: the epoch whose weights "
     "were kept."
 )
+gap = training_gap.gap_note(
+    {name: loaders.config(name) for name in names},
+    {name: loaders.history(name) for name in names},
+    {name: widgets.short_name(name) for name in names},
+)
+if gap:
+    st.caption(gap)
 metric = st.segmented_control("Metric", ["accuracy", "loss"], default="accuracy", required=True)
 
 for column, name in zip(st.columns(len(names)), names):

@@ -42,17 +42,18 @@ def test_joined_predictions_has_one_row_per_image(joined):
 
 
 @pytest.mark.parametrize(
-    "mode, only, expected",
+    "verdicts, expected",
     [
-        ("either", None, ["3", "1", "2"]),  # sorted by the wrong answer's confidence: .95, .9, .6
-        ("both", None, ["1"]),
-        ("only", "a", ["2"]),
-        ("only", "b", ["3"]),
+        ({}, ["3", "1", "2"]),  # sorted by the wrong answer's confidence: .95, .9, .6
+        ({"a": "wrong", "b": "wrong"}, ["1"]),
+        ({"a": "wrong", "b": "right"}, ["2"]),
+        ({"a": "right", "b": "wrong"}, ["3"]),
+        ({"a": "right"}, ["3"]),
     ],
 )
-def test_misclassified_glioma_meningioma_modes(joined, mode, only, expected):
+def test_misclassified_glioma_meningioma_by_verdicts(joined, verdicts, expected):
     pair = ["glioma", "meningioma"]
-    cases = compare.misclassified(joined, ["a", "b"], pair, pair, mode, only)
+    cases = compare.matching(compare.misclassified(joined, ["a", "b"], pair, pair), verdicts)
     assert cases["path"].tolist() == expected
 
 
@@ -61,11 +62,12 @@ def test_misclassified_with_no_filter_keeps_every_mistake(joined):
 
 
 @pytest.mark.parametrize(
-    "mode, only, message", [("some", None, "mode must be one of"), ("only", None, "needs one of")]
+    "verdicts, message",
+    [({"a": "sometimes"}, "verdict for 'a' must be one of"), ({"z": "wrong"}, "no model 'z'")],
 )
-def test_misclassified_refuses_bad_modes(joined, mode, only, message):
+def test_matching_refuses_bad_verdicts(joined, verdicts, message):
     with pytest.raises(ValueError, match=message):
-        compare.misclassified(joined, ["a", "b"], [], [], mode, only)
+        compare.matching(compare.misclassified(joined, ["a", "b"], [], []), verdicts)
 
 
 def test_cell_cases_select_one_confusion_cell(joined):

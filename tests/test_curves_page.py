@@ -2,13 +2,15 @@
 
 import re
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import artifacts, paths
 from core.data import subsets
 from core.data.dataset import CLASS_NAMES
-from core.evaluation import curves
+from core.evaluation import calibration, curves
+from core.models.registry import CUSTOM_CNN
 
 PAGE = "pages/curves.py"
 TIMEOUT = 120
@@ -85,3 +87,34 @@ def test_clean_subset_counts_its_own_images():
     assert (aucs["positives"] + aucs["negatives"] == len(clean)).all()
     coverage = table(app, "answered (coverage)")
     assert coverage["answered (coverage)"].str.endswith(f"of {len(clean):,})").all()
+
+
+def test_thresholds_apply_to_calibrated_probabilities_unless_raw_is_chosen(app):
+    """At t = 0.5 on "no tumor", the under-confident custom CNN misses easy slices raw, not calibrated."""
+    names = artifacts.available_models()
+    app.radio(key="curves_mode").set_value("Threshold on a class's probability").run()
+    app.selectbox(key="curves_positive").set_value("notumor").run()
+    app.slider(key="class_threshold").set_value(0.5).run()
+    assert app.segmented_control(key="curves_probabilities").value == "Calibrated"  # the default
+    shown = table(app, "sensitivity").set_index("model")["missed"].copy()
+    auc_calibrated = table(app, "ROC AUC")["ROC AUC"].copy()
+    app.segmented_control(key="curves_probabilities").set_value("Raw").run()
+    assert not app.exception
+    raw = table(app, "sensitivity").set_index("model")["missed"]
+    counted = {}
+    for name in names:
+        predictions = artifacts.load_predictions(name)
+        temperature = calibration.validation_temperature(artifacts.load_predictions(name, split="validation"))
+        for kind, scored in (
+            ("raw", predictions),
+            ("calibrated", calibration.scaled_table(predictions, temperature)),
+        ):
+            counted[kind, name] = curves.operating_point(scored, "notumor", 0.5).false_negatives
+    titles = {name: artifacts.load_config(name).display_name for name in names}
+    assert {name: shown[titles[name]] for name in names} == {
+        name: counted["calibrated", name] for name in names
+    }
+    assert {name: raw[titles[name]] for name in names} == {name: counted["raw", name] for name in names}
+    cnn = titles[CUSTOM_CNN.name]
+    assert raw[cnn] > shown[cnn]  # under-confident: raw "no tumor" answers under 0.5
+    np.testing.assert_allclose(table(app, "ROC AUC")["ROC AUC"], auc_calibrated, atol=0.005)  # barely moves

@@ -1,15 +1,19 @@
 """Tables that put the two models side by side (pure pandas; no TensorFlow, no Streamlit)."""
 
+from collections import Counter
 from dataclasses import dataclass
+from itertools import combinations
 
 import pandas as pd
 
 from core import wording
-from core.data.dataset import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
+from core.data import subsets
+from core.data.dataset import CLASS_INDEX, CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 from core.evaluation import efficiency
 from core.records import Metrics, ModelFacts
 
-MODES = ("either", "both", "only")
+VERDICTS = ("wrong", "right", "either")  # what the explorer may ask of each model on an image
+WRONG, RIGHT, EITHER = VERDICTS
 
 
 @dataclass(frozen=True)
@@ -162,47 +166,162 @@ def case_table(cases: pd.DataFrame, names: list[str], titles: dict[str, str]) ->
 
 
 def misclassified(
-    joined: pd.DataFrame,
-    names: list[str],
-    true_labels: list[str],
-    predicted_labels: list[str],
-    mode: str = "either",
-    only: str | None = None,
+    joined: pd.DataFrame, names: list[str], true_labels: list[str], predicted_labels: list[str]
 ) -> pd.DataFrame:
-    """Images some model got wrong, filtered and sorted by the confidence of the wrong answer.
+    """Images some model got wrong, filtered by class, sorted by the confidence of the wrong answer.
 
     Args:
-        true_labels / predicted_labels: keep images whose true class is in the first and whose
-            wrong prediction (by a model counted as wrong) is in the second; empty keeps all.
-        mode: "either" (at least one model wrong), "both" (every model wrong) or
-            "only" (just the model `only` is wrong, the others right).
+        true_labels / predicted_labels: keep images whose true class is in the first and that some
+            model got wrong with a class in the second; empty keeps all.
 
-    Raises:
-        ValueError: unknown mode, or "only" without a model name.
+    Returns:
+        Rows of joined, with `wrong_confidence` (the highest confidence of a wrong answer in
+        `predicted_labels`), `models_wrong` (how many models are wrong) and `answers` (how many
+        different classes the models give).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    if mode == "only" and only not in names:
-        raise ValueError(f"mode 'only' needs one of {names}, got {only!r}")
     true_labels = true_labels or list(CLASS_NAMES)
     predicted_labels = predicted_labels or list(CLASS_NAMES)
-    # A model counts as wrong here when it is wrong *with a predicted class in the filter*.
-    wrong = pd.DataFrame(
-        {name: ~joined[f"{name}_correct"] & joined[f"{name}_label"].isin(predicted_labels) for name in names}
+    wrong = pd.DataFrame({name: ~joined[f"{name}_correct"] for name in names})
+    # Wrong *with a predicted class in the filter*: the mistakes this view is about.
+    wrong_in_filter = wrong & pd.DataFrame(
+        {name: joined[f"{name}_label"].isin(predicted_labels) for name in names}
     )
-    if mode == "either":
-        keep = wrong.any(axis=1)
-    elif mode == "both":
-        keep = wrong.all(axis=1)
-    else:
-        others_right = joined[[f"{n}_correct" for n in names if n != only]].all(axis=1)
-        keep = wrong[only] & others_right
-    cases = joined[keep & joined["true_label"].isin(true_labels)].copy()
-    wrong_confidence = pd.concat(
-        [cases[f"{name}_confidence"].where(wrong.loc[cases.index, name], 0.0) for name in names], axis=1
+    keep = wrong_in_filter.any(axis=1) & joined["true_label"].isin(true_labels)
+    cases = joined[keep].copy()
+    confidences = pd.DataFrame({name: cases[f"{name}_confidence"] for name in names})
+    cases["wrong_confidence"] = confidences.where(wrong_in_filter[keep], 0.0).max(axis=1)
+    cases["models_wrong"] = wrong[keep].sum(axis=1)
+    cases["answers"] = cases[[f"{name}_label" for name in names]].nunique(axis=1)
+    return cases.sort_values(["wrong_confidence", "path"], ascending=[False, True])
+
+
+def matching(cases: pd.DataFrame, verdicts: dict[str, str]) -> pd.DataFrame:
+    """The rows of `cases` on which every model is as `verdicts` asks, in their order.
+
+    Args:
+        verdicts: model name -> "wrong", "right" or "either" (VERDICTS); a model left out is "either".
+
+    Raises:
+        ValueError: a verdict not in VERDICTS, or one for a model `cases` lacks.
+    """
+    keep = pd.Series(True, index=cases.index)
+    for name, verdict in verdicts.items():
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict for {name!r} must be one of {VERDICTS}, not {verdict!r}")
+        if f"{name}_correct" not in cases:
+            raise ValueError(f"no model {name!r} in these cases")
+        if verdict != EITHER:
+            keep &= cases[f"{name}_correct"] == (verdict == RIGHT)
+    return cases[keep]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The images exactly these models get wrong, the others right: one part of a partition."""
+
+    wrong: tuple[str, ...]  # in model order
+    count: int
+
+    def verdicts(self, names: list[str]) -> dict[str, str]:
+        """The bucket as the verdicts `matching` takes."""
+        return {name: WRONG if name in self.wrong else RIGHT for name in names}
+
+
+def buckets(cases: pd.DataFrame, names: list[str]) -> list[Bucket]:
+    """Every set of models that can be the ones wrong, with how many of `cases` it holds.
+
+    Args:
+        cases: rows of misclassified (some model wrong on each).
+
+    Returns:
+        One bucket per non-empty set of models, fewest models first (2**n - 1 of them, empty ones
+        included): they partition `cases`, so their counts add up to len(cases).
+    """
+    wrong = ~cases[[f"{name}_correct" for name in names]].to_numpy(dtype=bool)  # (images, models)
+    found = Counter(tuple(name for name, is_wrong in zip(names, row) if is_wrong) for row in wrong)
+    return [
+        Bucket(models, found.get(models, 0))
+        for size in range(1, len(names) + 1)
+        for models in combinations(names, size)
+    ]
+
+
+def verdicts_title(verdicts: dict[str, str], names: list[str], titles: dict[str, str]) -> str:
+    """What a choice of verdicts shows: "Any model wrong", "Only MobileNetV2 wrong", "All 3 wrong",
+    "MobileNetV2 and Custom CNN wrong, Control right"."""
+    wrong = [name for name in names if verdicts.get(name, EITHER) == WRONG]
+    right = [name for name in names if verdicts.get(name, EITHER) == RIGHT]
+    if not wrong and not right:
+        return f"{wording.either(len(names)).capitalize()} wrong"
+    if len(wrong) == len(names):
+        return f"{wording.both(len(names)).capitalize()} wrong"
+    if len(wrong) == 1 and len(right) == len(names) - 1:
+        return f"Only {titles[wrong[0]]} wrong"
+    parts = [(wrong, WRONG), (right, RIGHT)]
+    return ", ".join(f"{wording.listed([titles[n] for n in group])} {word}" for group, word in parts if group)
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One order of the misclassified images."""
+
+    label: str  # how the sort control and the count sentence ("sorted by ...") name it
+    column: str  # of misclassified's rows
+    descending: bool
+
+
+def sorts(names: list[str], titles: dict[str, str]) -> list[Sort]:
+    """The orders the explorer offers, its default (the confidence of the wrong answer) first."""
+    return [
+        Sort("the confidence of the wrong answer", "wrong_confidence", True),
+        *(Sort(f"{titles[name]}'s confidence, highest first", f"{name}_confidence", True) for name in names),
+        Sort("true class", "true_label", False),
+        Sort("disagreement: the most different answers first", "answers", True),
+        Sort("the number of models wrong, most first", "models_wrong", True),
+    ]
+
+
+def sort_cases(cases: pd.DataFrame, sort: Sort) -> pd.DataFrame:
+    """Rows of misclassified in `sort`'s order (classes in CLASS_NAMES order); ties by the
+    confidence of the wrong answer, highest first, then by path."""
+    order = [sort.column, *(column for column in ("wrong_confidence", "path") if column != sort.column)]
+    ascending = [not sort.descending, *(column == "path" for column in order[1:])]
+    return cases.sort_values(
+        order,
+        ascending=ascending,
+        key=lambda column: column.map(CLASS_INDEX) if column.name == "true_label" else column,
+        kind="stable",
     )
-    cases["wrong_confidence"] = wrong_confidence.max(axis=1)
-    return cases.sort_values("wrong_confidence", ascending=False)
+
+
+SUBSET_NAMES = {subsets.FULL: "full", subsets.CLEAN: "clean"}  # the export's `subset` column
+NOT_AUDITED = "not audited"  # the export's leak status of an image the leakage audit lacks
+
+
+def case_export(
+    cases: pd.DataFrame, names: list[str], titles: dict[str, str], subset: str, leaks: dict[str, str]
+) -> pd.DataFrame:
+    """The rows a download gives, in their order: case_table's columns, every model's probability of
+    each class ("MobileNetV2: P(Glioma)"), the test images the view is drawn from (`subset`: "full"
+    or "clean") and each image's `leak status`.
+
+    Args:
+        subset: subsets.FULL or subsets.CLEAN, as the sidebar chose.
+        leaks: test image path -> its leak status in words (core.studies.audit.leak_status); an
+            image left out gets NOT_AUDITED.
+
+    Raises:
+        ValueError: `subset` is neither subsets.FULL nor subsets.CLEAN.
+    """
+    if subset not in SUBSET_NAMES:
+        raise ValueError(f"subset must be one of {list(SUBSET_NAMES)}, not {subset!r}")
+    table = case_table(cases, names, titles)
+    for name in names:
+        for cls in CLASS_NAMES:
+            table[f"{titles[name]}: P({CLASS_TITLES[cls]})"] = cases[f"{name}_prob_{cls}"]
+    table["subset"] = SUBSET_NAMES[subset]
+    table["leak status"] = cases["path"].map(leaks).fillna(NOT_AUDITED)
+    return table
 
 
 _FRACTIONS = {

@@ -98,6 +98,24 @@ def bootstrap_mean(values: np.ndarray) -> Interval:
     return _interval(values.mean(), values[index].mean(axis=1))
 
 
+def auc(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """Area under the ROC: the chance that a random positive scores above a random negative
+    (ties count half), from the two groups' scores."""
+    negatives = np.sort(np.asarray(negatives, dtype=float))
+    below = np.searchsorted(negatives, positives, side="left")
+    tied = np.searchsorted(negatives, positives, side="right") - below
+    return float((below + tied / 2).mean() / len(negatives))
+
+
+def auc_interval(positives: np.ndarray, negatives: np.ndarray) -> Interval:
+    """auc with a 95% bootstrap interval, each group resampled on its own (their sizes kept)."""
+    positives, negatives = np.asarray(positives, dtype=float), np.asarray(negatives, dtype=float)
+    pos = _resamples(len(positives), BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED)
+    neg = _resamples(len(negatives), BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED + 1)
+    draws = np.array([auc(positives[p], negatives[n]) for p, n in zip(pos, neg)])
+    return _interval(auc(positives, negatives), draws)
+
+
 def paired_difference(
     y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, metric: str | Callable
 ) -> Interval:

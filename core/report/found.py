@@ -15,7 +15,8 @@ from core import artifacts, paths
 from core.data import subsets
 from core.evaluation import paired
 from core.models import registry
-from core.records import CrossSourceSummary, Metrics
+from core.models.config import ModelConfig
+from core.records import CrossSourceSummary, ExternalSummary, Metrics
 
 T = TypeVar("T")
 
@@ -35,6 +36,7 @@ class Found:
     controls: frozenset[str]  # experimental controls, left out of generalisation as on its page
     metrics: dict[str, Metrics]
     manifests: dict[str, dict]
+    configs: dict[str, ModelConfig]
     predictions: dict[str, pd.DataFrame]
     clean_metrics: dict[str, Metrics] | None  # each model's metrics on the clean subset; None: no audit
     runs: dict[str, dict[int, pd.DataFrame]] | None  # seed -> test predictions, first two models
@@ -42,6 +44,7 @@ class Found:
     provenance: dict | None
     crosssource: dict[str, CrossSourceSummary]  # recipe -> leave-one-source-out summary, current first
     localisation: dict | None
+    external: ExternalSummary | None  # the models on the external validation set
     benchmark: dict | None
     absent: dict[str, str]  # optional artifact -> why it is not in the report
 
@@ -49,6 +52,18 @@ class Found:
     def clean_paths(self) -> frozenset[str] | None:
         """The clean subset's test images, or None without an audit."""
         return frozenset(subsets.clean_test_paths(self.audit)) if self.audit else None
+
+    @property
+    def in_source(self) -> tuple[dict[str, float], str]:
+        """Each model's accuracy on the clean subset (the full test set without an audit), and its name."""
+        if self.clean_metrics is None:
+            return {name: m.accuracy for name, m in self.metrics.items()}, subsets.FULL
+        return {name: m.accuracy for name, m in self.clean_metrics.items()}, subsets.CLEAN
+
+    @property
+    def same_recipe(self) -> bool:
+        """Whether every model trained with the same pasted lesions (the control may lag behind)."""
+        return len({config.lesion_pastes for config in self.configs.values()}) == 1
 
     @property
     def n_images(self) -> int:
@@ -112,6 +127,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
         controls=frozenset(name for name, entry in architectures.items() if entry.control),
         metrics={name: artifacts.load_metrics(name, root) for name in names},
         manifests={name: artifacts.load_manifest(name, root) for name in names},
+        configs=configs,
         predictions=predictions,
         clean_metrics=clean_metrics,
         runs=_optional(
@@ -121,6 +137,9 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
         provenance=_optional(lambda: artifacts.load_provenance(root), "provenance", absent),
         crosssource=crosssource,
         localisation=scored[0] if scored else None,
+        external=outside[0]
+        if (outside := _optional(lambda: artifacts.load_external(root), "external", absent))
+        else None,
         benchmark=_optional(lambda: artifacts.load_benchmark(root), "benchmark", absent),
         absent=absent,
     )

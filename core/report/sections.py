@@ -7,7 +7,7 @@ import pandas as pd
 from core import artifacts
 from core.data import subsets
 from core.evaluation import compare, verdict
-from core.report import generalisation, reference
+from core.report import external, generalisation, reference
 from core.report.figures import confusion_figure, per_class_bars
 from core.report.found import Found, subset_metrics
 from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
@@ -37,6 +37,16 @@ def verdict_section(found: Found) -> list[str]:
     if summary := found.crosssource.get(artifacts.CURRENT_RECIPE):
         pair = {name: found.titles[name] for name in found_verdict.names}
         parts.append(paragraph(generalisation.recall_line(summary, pair), "caption"))
+    if found.external is not None:
+        in_source, where = found.in_source
+        parts += [
+            paragraph(external.line(found.external, found.titles), "caption"),
+            paragraph(
+                external.axes_sentence(
+                    in_source, f"the {where.lower()}", found.external, found.titles, found.same_recipe
+                )
+            ),
+        ]
     if found.audit is None:
         parts.append(absent("The clean subset", found.absent["audit"]))
     return ['<div class="verdict">', *parts, "</div>"]

@@ -9,7 +9,7 @@ from core.data import provenance, subsets
 from core.data.dataset import CLASS_TITLES
 from core.evaluation import paired
 from core.records import CrossSourceSummary
-from core.report import generalisation, model_card
+from core.report import external, generalisation, model_card
 from core.report.figures import confusion_figure
 from core.report.found import Found
 from core.report.markup import Figures, absent, bullets, heading, paragraph, table
@@ -132,12 +132,24 @@ def generalisation_section(found: Found, figure: Figures) -> list[str]:
         parts.append(_no_crosssource(found))
     for recipe, summary in found.crosssource.items():
         parts += _crosssource_parts(found, recipe, summary, figure)
+    parts += _external_parts(found)
     parts.append(heading(3, localisation.HEADING))
     if found.localisation is None:
         parts.append(absent("Localisation", found.absent["localisation"]))
     else:
         parts += _localisation_parts(found)
     return parts
+
+
+def _external_parts(found: Found) -> list[str]:
+    parts = [heading(3, external.HEADING)]
+    if found.external is None:
+        return [*parts, absent("The external validation set", found.absent.get("external", "no results"))]
+    return [
+        *parts,
+        paragraph(external.sentence(found.external)),
+        table(external.table(found.external, found.short_names)),
+    ]
 
 
 def _no_crosssource(found: Found) -> str:

@@ -36,6 +36,26 @@ MAX_BATCH_FILES = 100  # files one batch upload classifies; a whole folder goes 
 NOT_RECOGNISED = "Not recognised"  # shown instead of a class for an image the guard flags
 TOO_SMALL = "Too small to judge"  # instead of a class for an image flagged only once enlarged
 NO_TUMOUR = CLASS_NAMES[NOTUMOR]
+_EPSILON = 1e-12  # the smallest probability taken to a logarithm
+
+
+def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities (N, C) as if the logits had been divided by `temperature` (temperature scaling).
+
+    The models output softmax probabilities; their logarithms are the logits up to a constant,
+    which softmax ignores. The most probable class stays the most probable whatever the temperature.
+    """
+    if temperature == 1.0:  # the model's own probabilities, bit for bit
+        return probabilities
+    logits = np.log(np.clip(probabilities, _EPSILON, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def confidence_text(probabilities: np.ndarray) -> str:
+    """The shown confidence of one answer: its top class's probability, as its bar is labelled ("97.1%")."""
+    return f"{float(np.max(probabilities)):.1%}"
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,7 @@ class FilePrediction:
     """One file classified by one model (Predictor.predict_file)."""
 
     upload: DecodedImage  # the file at the model's size, with its size in the file
-    probabilities: np.ndarray  # (4,)
+    probabilities: np.ndarray  # (4,) Predictor.probabilities: the serving copy's, temperature-scaled
     inference_ms: float  # the model's own call
     wait_ms: float  # waiting for the model while other sessions' calls to it ran
 
@@ -60,10 +80,21 @@ class Predictor:
         model: the Keras model; kept as `.model` for Grad-CAM whichever backend predicts.
         config: the model's config.
         tflite_path: its LiteRT copy (float32 or int8); missing or unusable means Keras predicts.
+        temperature: divides the logits of every answer (`calibrated`); the app passes the one
+            fitted on the model's validation predictions (core.evaluation.calibration), 1 keeps
+            the model's own probabilities.
     """
 
-    def __init__(self, model: "keras.Model", config: ModelConfig, tflite_path: Path | None = None) -> None:
-        self.model, self.config = model, config
+    def __init__(
+        self,
+        model: "keras.Model",
+        config: ModelConfig,
+        tflite_path: Path | None = None,
+        temperature: float = 1.0,
+    ) -> None:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}: {config.name}")
+        self.model, self.config, self.temperature = model, config, temperature
         self._litert = _load_litert(tflite_path, config.image_size)
         # One call at a time, whichever backend: the wait for it is timed apart from the call.
         self._lock = threading.Lock()
@@ -74,23 +105,27 @@ class Predictor:
         self.probabilities(np.zeros((1, size, size, 3), np.uint8))  # warm up now, not on the first upload
 
     @classmethod
-    def from_artifacts(cls, name: str, root: Path | None = None) -> "Predictor":
+    def from_artifacts(cls, name: str, root: Path | None = None, temperature: float = 1.0) -> "Predictor":
         """The saved model `name` with its LiteRT copy (artifacts.serving_tflite), if it has one."""
         return cls(
             artifacts.load_model(name, root),
             artifacts.load_config(name, root),
             artifacts.serving_tflite(name, root),
+            temperature,
         )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""
+        """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities of the serving copy,
+        divided by this predictor's temperature: the numbers shown for its answers."""
         with self._lock:
             return self._probabilities(images)
 
     def _probabilities(self, images: np.ndarray) -> np.ndarray:
         if self._litert:
-            return self._litert.probabilities(images)
-        return np.asarray(self._call(images.astype(np.float32)))
+            raw = self._litert.probabilities(images)
+        else:
+            raw = np.asarray(self._call(images.astype(np.float32)))
+        return calibrated(raw, self.temperature)
 
     def predict_file(self, data: bytes, name: str) -> FilePrediction:
         """Decode and classify one file, timing the model's call apart from the wait for it.

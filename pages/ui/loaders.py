@@ -15,7 +15,7 @@ from core.evaluation import calibration, compare, paired, seeds, verdict
 from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
 from core.models.config import ModelConfig
-from core.records import CrossSourceSummary, Metrics
+from core.records import CrossSourceSummary, ExternalSummary, Metrics
 from core.serving.ood import Flag
 
 T = TypeVar("T")
@@ -117,6 +117,12 @@ def provenance() -> dict | None:
 def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> CrossSourceSummary | None:
     """One recipe's leave-one-source-out results, or None. Raises DamagedArtifactError."""
     return _unless_missing(lambda: artifacts.load_crosssource(recipe))
+
+
+@st.cache_data
+def external() -> tuple[ExternalSummary, pd.DataFrame] | None:
+    """The models on the external validation set (core.studies.external), or None."""
+    return _unless_missing(artifacts.load_external)
 
 
 @st.cache_data
@@ -245,11 +251,25 @@ def calibration_report(name: str, subset: str) -> calibration.Report:
     return calibration.report(validation_predictions(name), subset_predictions(name, subset))
 
 
+@st.cache_data
+def temperature(name: str) -> float | None:
+    """The temperature fitted on the model's validation predictions, or None without them."""
+    validation = _unless_missing(lambda: validation_predictions(name))
+    return None if validation is None else calibration.validation_temperature(validation)
+
+
+@st.cache_data
+def calibrated_predictions(name: str, subset: str) -> pd.DataFrame:
+    """The chosen test images' predictions with each model's validation temperature applied."""
+    return calibration.scaled_table(subset_predictions(name, subset), temperature(name) or 1.0)
+
+
 @st.cache_resource(show_spinner="Loading model…")
 def predictor(name: str):
     from core.serving.predict import Predictor
 
-    return Predictor.from_artifacts(name)  # LiteRT if its .tflite loads, else Keras
+    # LiteRT if its .tflite loads, else Keras; answers divided by the validation temperature
+    return Predictor.from_artifacts(name, temperature=temperature(name) or 1.0)
 
 
 @st.cache_resource(show_spinner="Building explainer…")

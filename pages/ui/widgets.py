@@ -5,12 +5,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.data.dataset import CLASS_TITLES
+from core.data.dataset import CLASS_NAMES, CLASS_TITLES
 from core.data.provenance import Box
 from core.evaluation import compare
 from core.serving.gradcam import METHODS
 from core.serving.ood import Flag
-from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, refusal
+from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, confidence_text, refusal
 from pages.ui import loaders
 
 OPACITY = 0.4  # the CAM overlays' opacity until the user moves a slider
@@ -54,11 +54,48 @@ def warn_if_foreign(found: dict[str, Flag]) -> None:
         )
 
 
+def _marked_answer(name: str, label: str, true_label: str, confidence: str) -> str:
+    mark = "✓" if label == true_label else "✗"
+    return f"{mark} {short_name(name)}: {class_title(label)} {confidence}"
+
+
 def answer(row: pd.Series, name: str) -> str:
     """One model's answer on a row of compare.joined_predictions: "✓ MobileNetV2: Glioma 97%"."""
-    label = row[f"{name}_label"]
-    mark = "✓" if label == row["true_label"] else "✗"
-    return f"{mark} {short_name(name)}: {class_title(label)} {row[f'{name}_confidence']:.0%}"
+    return _marked_answer(name, row[f"{name}_label"], row["true_label"], f"{row[f'{name}_confidence']:.0%}")
+
+
+def shown_probabilities(images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each model's probabilities for its input image as shown with its answer: from the copy that
+    serves it (int8 where that serves), divided by its validation temperature (loaders.predictor).
+
+    Args:
+        images: model name -> (S, S, 3) uint8 at that model's input size.
+    """
+    return {name: loaders.predictor(name).probabilities(image[None])[0] for name, image in images.items()}
+
+
+def served_answer(name: str, probabilities: np.ndarray, true_label: str) -> str:
+    """One model's answer from shown_probabilities, marked against the truth: "✓ MobileNetV2: Glioma
+    97.1%", the same number its bar carries."""
+    label = CLASS_NAMES[int(probabilities.argmax())]
+    return _marked_answer(name, label, true_label, confidence_text(probabilities))
+
+
+def temperatures(names: list[str]) -> str:
+    """Each model's validation temperature, "MobileNetV2 T = 0.74 and CNN T = 0.39" ("raw" without one)."""
+    from core.wording import listed
+
+    found = {short_name(name): loaders.temperature(name) for name in names}
+    return listed([f"{model} raw" if t is None else f"{model} T = {t:.2f}" for model, t in found.items()])
+
+
+def calibration_note(names: list[str]) -> str:
+    """How the shown confidences are made: each model's validation temperature."""
+    return (
+        "Confidences are calibrated on the validation split: each model's probabilities are "
+        f"temperature-scaled ({temperatures(names)}), which keeps its answer and changes only how sure "
+        "it says it is (Calibration page)."
+    )
 
 
 def case_table(cases: pd.DataFrame) -> None:
@@ -97,7 +134,8 @@ def served_copy_note() -> str | None:
     return (
         f"{listed([short_name(name) for name in quantized])} predicts here with its int8 copy (faster, see "
         "Efficiency), so its probabilities differ a little from those of the evaluation, which the "
-        "other pages show" + (f"; test labels changed: {listed(changed)}." if changed else ".")
+        "other pages show; its temperature, fitted on the float32 model's validation answers, scales "
+        "them" + (f"; test labels changed: {listed(changed)}." if changed else ".")
     )
 
 
@@ -140,12 +178,12 @@ def gradcam_pair(
     from core.serving.predict import shown_label
     from core.studies import localisation
 
-    probabilities = {name: loaders.predictor(name).probabilities(images[name][None])[0] for name in images}
+    probabilities = shown_probabilities(images)
     cams = heatmaps(images, [(name, int(probs.argmax())) for name, probs in probabilities.items()], method)
     for column, (name, image) in zip(st.columns(len(images)), images.items()):
         probs, cam = probabilities[name], cams[name, int(probabilities[name].argmax())]
         with column:
-            confidence = "" if refused else f" ({probs.max():.1%})"
+            confidence = "" if refused else f" ({confidence_text(probs)})"
             st.markdown(f"{title(name)} → **{refused or shown_label(probs, foreign=False)}**{confidence}")
             left, right = st.columns(2)
             shown = overlay(image, cam, opacity)
