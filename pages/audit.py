@@ -64,17 +64,15 @@ if (folder := sidebar.require_dataset()) is not None:
     shown = found.iloc[start : start + PAIRS_SHOWN]
     st.caption(
         f"{len(found)} test images, closest first ({start + 1}–{start + len(shown)} here): each one, then "
-        "its nearest in Training. Click a test image for its detail view."
+        "its nearest in Training. Click the name under a test image for its detail view."
     )
     selection = gallery.remember(f"Leakage audit: {kind} pairs", found["path"].tolist())
     grid = st.columns(PAIR_COLUMNS)
     for i, (_, row) in enumerate(shown.iterrows()):
         with grid[i % PAIR_COLUMNS]:
             test_side, train_side = st.columns(2)
-            test_side.image(
-                loaders.test_image(str(folder), row["path"], 112),
-                link=gallery.detail_link(row["path"], selection),
-            )
+            with test_side:
+                gallery.thumbnail(folder, row["path"], selection, 112, "audit_pairs")
             train_side.image(loaders.test_image(str(folder), row["nearest_train"], 112))
             st.caption(f"{widgets.class_title(row['label'])} · distance {row['distance']:.3f}")
 

@@ -3,12 +3,18 @@ import streamlit as st
 from core.data import subsets
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.evaluation import compare
+from core.report.figures import probability_bars
 from core.serving.gradcam import METHODS
-from core.serving.predict import refusal
+from core.serving.predict import NOT_RECOGNISED, refusal
 from core.studies import localisation
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
-PICKED = "gradcam_path"  # the test image picked, kept when the list or the subset changes
+PICKED = "gradcam_path"  # the test image picked: kept when the subset changes, not the list
+
+
+def forget_the_pick() -> None:  # another list: its first image, not one of the list before
+    st.session_state.pop(PICKED, None)
+
 
 names = routing.require_models()
 st.title("Grad-CAM: where each model looks")
@@ -33,27 +39,38 @@ try:
         st.caption(sidebar.subset_caption())
         joined = loaders.joined_predictions(sidebar.subset())
         groups = compare.image_groups(joined, names)
-        group = st.selectbox("Choose from", list(groups))
-        st.caption(f"{len(groups[group])} test images: click one (or move with the arrow keys).")
+        group = st.selectbox("Choose from", list(groups), on_change=forget_the_pick)
+        st.caption(
+            f"{len(groups[group])} test images: click any cell of a row to show that image, then move "
+            "up and down with the arrow keys."
+        )
         cases = joined[joined["path"].isin(groups[group])]
-        chosen = st.session_state.get(PICKED) or next(iter(groups[group]), None)
+        picked = st.session_state.get(PICKED)
+        chosen = picked if picked in groups[group] else next(iter(groups[group]), None)
         path = gallery.picker(cases, f"gradcam_pick_{sidebar.subset()}_{group}", chosen)
         if path is None:
             st.info("No test images match.")
         else:
             st.session_state[PICKED] = path
             true_label = loaders.joined_predictions().set_index("path").loc[path, "true_label"]
-            st.markdown(
-                f"True class: **{widgets.class_title(true_label)}** · `{path}` · "
-                f"[detail view]({gallery.detail_link(path)})"
-            )
+            about, opener = st.columns([4, 1], vertical_alignment="center")
+            about.markdown(f"True class: **{widgets.class_title(true_label)}** · `{path}`")
+            with opener:
+                selection = gallery.remember(f"Grad-CAM: {group}", groups[group])
+                gallery.open_button(folder, path, selection, "gradcam_detail", label="Detail view")
             images = loaders.test_inputs(folder, path)
             if (found := loaders.boxes(str(folder)).get(path)) and st.toggle("Show the tumour box", True):
                 box = found
 except ImageError as error:
     st.error(str(error))
 
-if images:
+if images and refused == NOT_RECOGNISED:  # a map would explain a class that means nothing here
+    st.info("No maps for an image the models do not recognise: each would explain a meaningless class.")
+    probabilities = {name: loaders.predictor(name).probabilities(images[name][None])[0] for name in images}
+    for name in images:
+        st.markdown(f"{widgets.title(name)} → **{refused}**")
+    widgets.probability_chart(probability_bars(probabilities, loaders.titles()), refused)
+elif images:
     widgets.gradcam_pair(images, method, opacity, box, refused)
 
 st.subheader(localisation.HEADING)

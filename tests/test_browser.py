@@ -204,30 +204,39 @@ def test_gradcam_draws_the_tumour_box_and_shows_each_models_localisation(server,
 
 
 @pytest.mark.skipif(not (paths.data_dir() / "Testing").is_dir(), reason="needs the dataset's test images")
-def test_a_thumbnail_opens_the_detail_view_which_steps_through_its_gallery(server, page):
+def test_a_thumbnail_opens_its_detail_view_over_the_gallery_which_keeps_the_sidebar(server, page):
     url, _ = server
     _open(page, url, "mistakes")
-    thumbnail = page.locator('[data-testid="stImageLink"]').first
-    thumbnail.wait_for(timeout=WAIT_MS)
-    with page.context.expect_page() as opened:
-        thumbnail.click()
-    detail = opened.value
-    try:
-        detail.get_by_role("heading", name="Image detail").wait_for(timeout=WAIT_MS)
-        detail.get_by_text("Leakage:").wait_for(timeout=WAIT_MS)
-        n_maps = len(artifacts.available_models())  # at least one map per model, after the image
-        detail.locator('[data-testid="stImage"]').nth(n_maps).wait_for(timeout=WAIT_MS)
-        first = detail.locator("h3").first.inner_text()
-        _no_exception(detail)
-        _screenshot(detail, "detail")
-        for button, position in (("Next →", 2), ("Next →", 3), ("← Previous", 2)):
-            detail.get_by_role("button", name=button).click()
-            detail.get_by_text(re.compile(rf"^{position} of \d+:")).wait_for(timeout=WAIT_MS)
-        assert detail.locator("h3").first.inner_text() != first
-        assert "path=" in detail.url and "sel=" in detail.url  # the address reopens this image
-        _no_exception(detail)
-    finally:
-        detail.close()
+    # the sidebar as a user leaves it: another spelling of the dataset folder, the clean subset
+    folder_field = page.get_by_label("Dataset folder", exact=True)
+    typed = str(paths.data_dir().resolve()) + "/"
+    folder_field.fill(typed)
+    folder_field.press("Enter")
+    n_clean = sum(not t["near"] for t in artifacts.load_audit()["test_images"])
+    page.get_by_text(f"Clean subset ({n_clean:,})").click()
+    page.get_by_text(f"the {n_clean:,} of").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle")
+    opener = page.locator('[class*="st-key-mistakes_gallery_open_"] button').first
+    opener.wait_for(timeout=WAIT_MS)
+    opener.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(re.compile(r"^1 of \d+:")).wait_for(timeout=WAIT_MS)
+    dialog.get_by_text("Leakage:").wait_for(timeout=WAIT_MS)
+    n_maps = len(artifacts.available_models())  # the large image, then at least a map per model
+    dialog.locator('[data-testid="stImage"]').nth(n_maps).wait_for(timeout=WAIT_MS)
+    first = dialog.locator("h3").first.inner_text()
+    _no_exception(page)
+    _screenshot(page, "detail")
+    for button, position in (("Next →", 2), ("Next →", 3), ("← Previous", 2)):
+        dialog.get_by_role("button", name=button).click()
+        dialog.get_by_text(re.compile(rf"^{position} of \d+:")).wait_for(timeout=WAIT_MS)
+    assert dialog.locator("h3").first.inner_text() != first
+    assert len(page.context.pages) == 1 and page.url.rstrip("/").endswith("/mistakes")  # no new tab
+    _no_exception(page)
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=WAIT_MS)
+    assert folder_field.input_value() == typed  # the sidebar as the user left it
+    assert page.get_by_role("radio", name=re.compile("Clean subset")).is_checked()
 
 
 def test_the_app_follows_a_dark_system_theme(server, page):

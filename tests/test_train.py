@@ -204,7 +204,7 @@ def test_evaluate_cli_reproduces_the_recorded_metrics(trained):
     before = artifacts.load_metrics("custom_cnn", root)
     evaluate.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(root)])
     after = artifacts.load_metrics("custom_cnn", root)
-    assert after["model"] == before["model"]
+    assert after.model == before.model
     assert after.confusion_matrix == before.confusion_matrix
     assert after.accuracy == pytest.approx(before.accuracy)
 

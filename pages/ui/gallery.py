@@ -1,8 +1,10 @@
-"""Thumbnail galleries that page through every match, each thumbnail a link to the image's detail view.
+"""Thumbnail galleries that page through every match, each thumbnail opening the image's detail view
+in a dialog over the gallery: the same session, so the sidebar's dataset folder and test subset and
+the gallery's own filters stay as they were.
 
-A gallery's images are remembered as a *selection* under a short id that travels in the detail
-view's link (`image?path=...&sel=...`), so previous/next work in the tab a thumbnail opens and in
-a link shared while the app runs.
+A gallery's images are remembered as a *selection* under a short id, stepped through with previous/
+next in the dialog and carried by the detail view's link (`image?path=...&sel=...`), so a link
+shared while the app runs steps through the same images.
 """
 
 import base64
@@ -18,11 +20,12 @@ import streamlit as st
 from PIL import Image
 
 from core.data.imagefile import ImageError
-from pages.ui import loaders, sidebar, widgets
+from pages.ui import detail, loaders, sidebar, widgets
 
 DETAIL_PAGE = "image"  # pages/image.py's URL path
 PER_PAGE, COLUMNS = 24, 6
 KEPT_SELECTIONS = 512  # the selections a running app remembers, newest kept
+OPENED = "detail_path"  # the test image the detail dialog shows; previous/next change it
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,49 @@ def detail_link(path: str, selection: str | None = None) -> str:
     return f"{DETAIL_PAGE}?{urlencode({'path': path} | ({'sel': selection} if selection else {}))}"
 
 
+@st.dialog("Image detail", width="large")
+def _detail_dialog(folder: Path, selection: str | None) -> None:
+    def go_to(other: str) -> None:  # previous/next rerun the dialog alone, on this path
+        st.session_state[OPENED] = other
+
+    path = st.session_state[OPENED]
+    detail.show(folder, path, recall(selection), detail_link(path, selection), go_to)
+
+
+def open_button(folder: Path, path: str, selection: str | None, key: str, label: str | None = None) -> None:
+    """A button that opens a test image's detail view in a dialog over this page.
+
+    Args:
+        folder: the dataset folder (sidebar.require_dataset).
+        path: the test image.
+        selection: the id of the gallery it is in (remember), for previous/next; or None.
+        key: the button's widget key, unique on its page.
+        label: the button's text; the image's name if None.
+    """
+    if st.button(
+        label or Path(path).stem, key=key, icon=":material/open_in_full:", width="stretch",
+        help="Its detail view: each model's answer and maps, its nearest training image",
+    ):  # fmt: skip
+        st.session_state[OPENED] = path
+        _detail_dialog(folder, selection)
+
+
+def thumbnail(folder: Path, path: str, selection: str | None, size: int, key: str) -> bool:
+    """A test image's thumbnail, with a button under it that opens its detail view over this page.
+
+    Returns:
+        Whether it was drawn (else a warning says why not).
+    """
+    try:
+        image = loaders.test_image(str(folder), path, size)
+    except ImageError as error:
+        st.warning(str(error))
+        return False
+    st.image(image, alt=f"test image {Path(path).stem}")
+    open_button(folder, path, selection, f"{key}_open_{path}")
+    return True
+
+
 def page_start(total: int, key: str, per_page: int = PER_PAGE) -> int:
     """A page picker for a gallery of `total` items, shown if they fill more than a page; returns
     the index of the first item of the page picked."""
@@ -84,21 +130,15 @@ def case_gallery(cases: pd.DataFrame, title: str, key: str) -> None:
     start = page_start(len(cases), key)
     shown = cases.iloc[start : start + PER_PAGE]
     st.caption(
-        f"Images {start + 1}–{start + len(shown)} of {len(cases)}. Click one for its detail view (a new tab)."
+        f"Images {start + 1}–{start + len(shown)} of {len(cases)}. Click a name under an image for its "
+        "detail view, opened over this page: previous and next step through these images."
     )
     grid = st.columns(COLUMNS)
     for i, (_, row) in enumerate(shown.iterrows()):
         with grid[i % COLUMNS]:
-            try:
-                st.image(
-                    loaders.test_image(str(folder), row["path"], 160),
-                    link=detail_link(row["path"], selection),
-                    alt=f"{widgets.class_title(row['true_label'])} test image {Path(row['path']).stem}",
-                )
-            except ImageError as error:
-                st.warning(str(error))
+            if not thumbnail(folder, row["path"], selection, 160, key):
                 continue
-            lines = [f"**{widgets.class_title(row['true_label'])}** · {Path(row['path']).stem}"]
+            lines = [f"**{widgets.class_title(row['true_label'])}**"]
             lines += [widgets.answer(row, name) for name in loaders.model_names()]
             st.caption("  \n".join(lines))
 
@@ -107,7 +147,7 @@ THUMBNAIL = 64  # the picker's thumbnails, in pixels
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
-def _thumbnail(data_dir: str, path: str) -> str:
+def _thumbnail_uri(data_dir: str, path: str) -> str:
     """A test image as a small PNG data URI, for a table's image column."""
     buffer = io.BytesIO()
     Image.fromarray(loaders.test_image(data_dir, path, THUMBNAIL)).save(buffer, format="PNG")
@@ -115,7 +155,8 @@ def _thumbnail(data_dir: str, path: str) -> str:
 
 
 def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
-    """A table of thumbnails to pick one test image from (click a row, or move with the keys).
+    """A table of thumbnails to pick one test image from: a click on any cell of a row picks it, and
+    the arrow keys move the pick up and down (a cell selection: a row selection takes neither).
 
     Args:
         cases: rows of compare.joined_predictions to choose from.
@@ -123,7 +164,8 @@ def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
         chosen: the image picked before, kept selected where the list holds it.
 
     Returns:
-        The picked image's path: the row selected, else `chosen`, else None.
+        The picked image's path: the selected cell's row, else `chosen` (also where a click on the
+        selected cell cleared it), else None.
     """
     folder = sidebar.require_dataset()
     if folder is None or cases.empty:
@@ -131,7 +173,7 @@ def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
     paths = cases["path"].tolist()
     table = pd.DataFrame(
         {
-            "image": [_thumbnail(str(folder), path) for path in paths],
+            "image": [_thumbnail_uri(str(folder), path) for path in paths],
             "name": [Path(path).stem for path in paths],
             "true class": cases["true_label"].map(widgets.class_title).tolist(),
         }
@@ -143,11 +185,13 @@ def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
         hide_index=True,
         key=key,
         on_select="rerun",
-        selection_mode="single-row",
-        selection_default={"selection": {"rows": [paths.index(chosen)]}} if chosen in paths else None,
+        selection_mode="single-cell",
+        selection_default={"selection": {"cells": [(paths.index(chosen), "name")]}}
+        if chosen in paths
+        else None,
         row_height=THUMBNAIL + 4,
         height=6 * (THUMBNAIL + 4) + 40,
         column_config={"image": st.column_config.ImageColumn("image", width="small")},
     )
-    rows = event.selection.rows
-    return paths[rows[0]] if rows else chosen
+    cells = event.selection.cells  # [(row position, column)]: positions in `cases`, however sorted
+    return paths[cells[0][0]] if cells else chosen
