@@ -33,6 +33,7 @@ PREDICTIONS_FILE = "predictions.csv"  # one row per test image
 VALIDATION_FILE = "validation_predictions.csv"  # one row per validation image
 GUARD_FILE = "ood.npz"  # the out-of-distribution guard (core.serving.ood)
 RUNS_DIR = "runs"  # inside a model folder: the results of its other seeds (core train --seeds)
+REPLACED_DIR = ".replaced"  # model folders a promotion replaced: .replaced/<when>/<model>/, to restore
 AUDIT_FILE = "audit.json"  # the dataset's leakage audit, next to the model folders
 PROVENANCE_FILE = "provenance.json"  # each image's source collection (core.data.provenance)
 CROSSSOURCE_DIR = (
@@ -347,8 +348,12 @@ def load_model(name: str, root: Path | None = None) -> "keras.Model":
 
 
 @contextmanager
-def staged_model_dir(name: str, root: Path | None = None) -> Iterator[Path]:
-    """Yield an empty staging folder; on success it becomes artifacts/<name>, else it is removed."""
+def staged_model_dir(name: str, root: Path | None = None, keep: Path | None = None) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it becomes artifacts/<name>, else it is removed.
+
+    Args:
+        keep: where the replaced artifacts/<name> goes (on the same file system); None deletes it.
+    """
     root = paths.artifacts_dir(root)
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".{name}.staging-{os.getpid()}"
@@ -370,4 +375,7 @@ def staged_model_dir(name: str, root: Path | None = None) -> Iterator[Path]:
             previous.rename(final)  # the folder as it was
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if keep is not None and previous.exists():
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        previous.rename(keep)
     shutil.rmtree(previous, ignore_errors=True)

@@ -8,6 +8,8 @@ from pages.ui import routing, sidebar, widgets
 
 REFRESH_S = 2  # while a run goes, its progress redraws this often (the rest of the page stays)
 PROMOTED_KEY = "train_promoted"  # the last promotion's message, shown after the page reruns
+MAX_SEEDS = 5
+CHANGE_COLUMNS = widgets.number_columns({"change (points)": "%+.1f"}, ("shipped", "new"))
 STATUS_COLORS = {runs.RUNNING: "blue", runs.FINISHED: "green", runs.FAILED: "red", runs.CANCELLED: "gray"}
 
 routing.run_through_app()  # no model needed: this page trains them
@@ -24,9 +26,20 @@ preset = st.radio(
 )
 data_dir = st.session_state.get(sidebar.DATA_KEY) or None  # the sidebar's dataset folder
 st.caption(presets.PRESETS[preset].description)
+seeds = st.number_input(
+    "Seeds per model",
+    min_value=1,
+    max_value=MAX_SEEDS,
+    value=None,
+    placeholder=f"as the preset: {presets.PRESETS[preset].seeds_text()}",
+    help="Each seed is a whole training run of the model (its initial weights, shuffling and "
+    "augmentation); the validation split is the same for every seed. Leave empty for the preset's own.",
+)
 shown_data = paths.shown(data_dir) if data_dir else None
-planned = presets.PRESETS[preset].command_lines(
-    paths.shown(paths.runs_dir() / "<run id>" / "artifacts"), shown_data
+planned = (
+    presets.PRESETS[preset]
+    .with_seeds(seeds)
+    .command_lines(paths.shown(paths.runs_dir() / "<run id>" / "artifacts"), shown_data)
 )
 st.code("\n".join(planned), language="bash", wrap_lines=True)
 if st.button(
@@ -37,7 +50,7 @@ if st.button(
     help=f"Run {going.id} is going: cancel it or wait." if going else None,
 ):
     try:
-        runs.start(preset, data_dir=data_dir)
+        runs.start(preset, data_dir=data_dir, seeds=seeds)
         st.rerun()
     except (RuntimeError, ValueError, OSError) as error:
         st.error(str(error))
@@ -90,6 +103,48 @@ st.caption(
     "Test-set accuracy and macro F1; clean accuracy on the leakage audit's clean subset (empty for a "
     "run on another test set). Only finished runs are listed."
 )
+for problem in promotion.damaged():
+    st.warning(f"Left out, damaged: {problem}", icon=":material/broken_image:")
+
+
+def swapped(do) -> None:
+    """Run a promotion or a restore; on success every page reads the new folder."""
+    try:
+        promoted = do()
+    except (ValueError, OSError) as error:  # worse, unfinished, incomplete, damaged, disk
+        st.error(str(error))
+    else:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        st.session_state[PROMOTED_KEY] = promoted.message()
+        st.rerun()
+
+
+def change_box(model: str, source, key: str):
+    """What putting source/<model> in place of the shipped folder changes; None if it cannot be read."""
+    try:
+        change = promotion.change(model, source)
+    except (ValueError, OSError) as error:
+        st.error(str(error))
+        return None
+    st.markdown(f"**{registry.get(model).config.display_name}**: {change.sentence()}")
+    st.dataframe(change.table(), hide_index=True, column_config=CHANGE_COLUMNS, key=f"change-{key}")
+    return change
+
+
+def promote_box(run: runs.Run, model: str) -> None:
+    """The change a promotion makes, and the button that does it (a worse model needs an override)."""
+    change = change_box(model, run.artifacts, f"{run.id}-{model}")
+    if change is None:
+        return
+    override = change.worse and st.checkbox("Promote it anyway", key=f"override-{run.id}-{model}")
+    if st.button(
+        f"Replace {artifacts.model_dir(model)} with this run's",
+        key=f"promote-{run.id}-{model}",
+        disabled=change.worse and not override,
+    ):
+        swapped(lambda: promotion.promote(run, model, allow_worse=override))
+
 
 if message := st.session_state.pop(PROMOTED_KEY, None):
     st.success(message)
@@ -98,23 +153,28 @@ if finished:
     st.subheader("Promote a finished run")
     st.caption(
         "Its model folder replaces the shipped one, which every page then shows. Only when you ask, "
-        "and only a complete folder evaluated on the shipped models' test set."
+        "only a complete folder evaluated on the shipped models' test set, and only a model at least "
+        "as accurate on the validation split (the test set informs, it never decides) unless you "
+        "override. The folder it replaces is kept and can be restored."
     )
 for run in finished:
     with st.popover(f"Promote run {run.id}…", icon=":material/upgrade:"):
-        st.warning(
-            "This replaces the shipped model folder with this run's, for every page. The previous "
-            "folder is deleted once the new one is in place."
-        )
         for model in run.models:
-            label = f"Replace {artifacts.model_dir(model)} with this run's"
-            if st.button(label, key=f"promote-{run.id}-{model}"):
-                try:
-                    promoted = promotion.promote(run, model)
-                except (ValueError, OSError) as error:  # unfinished, incomplete, damaged, disk
-                    st.error(str(error))
-                else:
-                    st.cache_data.clear()  # every page reads the new folder
-                    st.cache_resource.clear()
-                    st.session_state[PROMOTED_KEY] = promoted.message()
-                    st.rerun()
+            promote_box(run, model)
+
+if kept := promotion.replaced():
+    st.subheader("Replaced versions")
+    folder = paths.shown(paths.artifacts_dir() / artifacts.REPLACED_DIR)
+    st.caption(
+        f"Model folders that promotions replaced, kept in `{folder}`; restoring one keeps the "
+        "folder it replaces in turn."
+    )
+for version in kept:
+    title = registry.get(version.model).config.display_name
+    with st.popover(f"Restore {title} replaced {version.when}…", icon=":material/restore:"):
+        if version.problem:
+            st.error(f"Cannot be restored: {version.problem}")
+        elif change_box(version.model, version.root, version.root.name) and st.button(
+            f"Restore it as {artifacts.model_dir(version.model)}", key=f"restore-{version.root.name}"
+        ):
+            swapped(lambda version=version: promotion.restore(version))

@@ -30,6 +30,24 @@ def make_scan(label: int, seed: int, size: int = 48) -> Image.Image:
     return Image.fromarray(pixels, mode="L")
 
 
+def worse_copy(run_folder: Path, folder: Path) -> Path:
+    """A copy of a finished run's folder at `folder` (its id the folder's name) whose custom CNN
+    gets every validation image wrong; its test figures are unchanged."""
+    import json
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(run_folder, folder)
+    record = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**record, "id": folder.name}))
+    file = folder / "artifacts" / "custom_cnn" / "validation_predictions.csv"
+    table = pd.read_csv(file)
+    table["predicted_label"] = ["notumor" if t != "notumor" else "glioma" for t in table["true_label"]]
+    table.to_csv(file, index=False)
+    return folder
+
+
 def write_dataset(root: Path, per_class: int = 6, class_dirs=CLASS_NAMES) -> Path:
     """Training/ and Testing/ with `per_class` JPEGs per class folder."""
     for split in (TRAIN_SPLIT, TEST_SPLIT):

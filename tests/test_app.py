@@ -230,15 +230,6 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
     assert any(f"shown as *{TOO_SMALL}*" in w.value for w in app.warning)
 
 
-def test_gradcam_of_an_upload_shows_an_overlay_per_model():
-    app = open_page("pages/gradcam.py")
-    app.segmented_control[0].set_value("Upload").run()
-    app.file_uploader[0].set_value(("scan.png", _png(make_scan(1, 5, 200)), "image/png"))
-    app.run()
-    assert not app.exception and not app.error
-    assert len(app.image) >= 2 * len(artifacts.available_models())
-
-
 needs_dataset = pytest.mark.skipif(
     not (paths.data_dir() / "Testing").is_dir(), reason=f"dataset not found; set {paths.DATA_ENV_VAR}"
 )

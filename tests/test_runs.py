@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_dataset
+from conftest import worse_copy, write_dataset
 from core import artifacts, paths
 from core.data.cache import CACHE_ENV_VAR
 from core.data.dataset import DatasetError
@@ -126,13 +126,70 @@ def test_promote_replaces_a_model_folder_atomically_and_names_what_is_stale(fini
     (root / "custom_cnn" / "old.txt").write_text("the previous model")
     (root / artifacts.BENCHMARK_FILE).write_text("{}")
     promoted = promotion.promote(run, "custom_cnn", artifacts_root=root)
-    assert promoted.folder == root / "custom_cnn" and promoted.run_id == run.id
+    assert promoted.folder == root / "custom_cnn" and promoted.origin == f"run {run.id}"
     assert artifacts.available_models(root) == ["custom_cnn"]
     assert not (root / "custom_cnn" / "old.txt").exists()
-    assert sorted(p.name for p in root.iterdir()) == [artifacts.BENCHMARK_FILE, "custom_cnn"]  # no leftovers
+    names = sorted(p.name for p in root.iterdir())
+    assert names == [artifacts.REPLACED_DIR, artifacts.BENCHMARK_FILE, "custom_cnn"]  # no leftovers
     assert promoted.stale == (f"{artifacts.BENCHMARK_FILE} (`python -m benchmarks.inference`)",)
     assert "still come from the previous models" in promoted.message()
     assert artifacts.available_models(run.artifacts) == ["custom_cnn"]  # the run keeps its copy
+    # the folder it replaced is kept, and said to be unreadable (it holds no model), naming a file
+    (version,) = promotion.replaced(root)
+    assert promoted.kept == version.root and "Restore puts it back" in promoted.message()
+    assert (version.root / "custom_cnn" / "old.txt").read_text() == "the previous model"
+    assert version.scores is None and "artifact missing" in version.problem
+
+
+def test_a_worse_model_is_promoted_only_when_overridden_and_the_replaced_one_restores(finished, tmp_path):
+    run, _ = finished
+    root = tmp_path / "shipped"
+    promotion.promote(run, "custom_cnn", artifacts_root=root)  # nothing shipped before: nothing kept
+    assert promotion.replaced(root) == []
+    good = promotion.Scores.read("custom_cnn", root)
+    worse = runs.load_run(worse_copy(run.folder, tmp_path / "copies" / run.id))
+    change = promotion.change("custom_cnn", worse.artifacts, root)
+    assert change.worse and change.before == good and change.after.validation_accuracy == 0.0
+    assert change.table()["change (points)"].tolist() == [-100 * good.validation_accuracy, 0.0, 0.0]
+    assert "needs your override" in change.sentence()
+    with pytest.raises(promotion.WorseModel, match="Worse on validation"):
+        promotion.promote(worse, "custom_cnn", artifacts_root=root)
+    assert promotion.Scores.read("custom_cnn", root) == good and promotion.replaced(root) == []
+    promotion.promote(worse, "custom_cnn", artifacts_root=root, allow_worse=True)
+    assert promotion.Scores.read("custom_cnn", root).validation_accuracy == 0.0
+    (kept,) = promotion.replaced(root)
+    assert kept.scores == good and kept.problem is None
+    restored = promotion.restore(kept, artifacts_root=root)
+    assert promotion.Scores.read("custom_cnn", root) == good and "the version replaced" in restored.message()
+    (now_kept,) = promotion.replaced(root)  # the worse one, kept in turn
+    assert now_kept.scores.validation_accuracy == 0.0 and not kept.root.exists()
+
+
+def test_damaged_run_folders_are_named_not_skipped(finished, tmp_path):
+    run, _ = finished
+    runs_root = tmp_path / "runs"
+    Path(shutil.copytree(run.folder, runs_root / run.id))
+    (runs_root / "20260101-000000-demo").mkdir()  # no run.json
+    cut = _record(runs_root / "20260101-000001-demo")
+    (cut / runs.RUN_FILE).write_text('{"id": ')
+    (runs_root / run.id / runs.ARTIFACTS_DIR / "custom_cnn" / "history.json").write_text("[")
+    problems = promotion.damaged(runs_root)
+    assert len(problems) == 3, problems
+    assert any(f"{runs_root / '20260101-000000-demo'}: run.json is missing" in p for p in problems)
+    assert any(f"damaged: {cut / runs.RUN_FILE}" in p for p in problems)
+    assert any(p.startswith(f"run {run.id}: ") and "history.json" in p for p in problems)
+    assert [r.id for r in runs.list_runs(runs_root)] == [run.id]
+    assert promotion.runs_table(runs_root, artifacts_root=tmp_path / "none").empty  # its model is left out
+
+
+def test_seeds_chosen_for_a_run_apply_to_every_model():
+    full = presets.PRESETS["full"]
+    assert full.seeds_text().startswith("2 of MobileNetV2")
+    three = full.with_seeds(3)
+    assert [step.seeds for step in three.steps] == [3, 3, 3] and full.with_seeds(None) == full
+    assert all("--seeds 3" in line for line in three.command_lines())
+    with pytest.raises(ValueError, match="at least one seed"):
+        full.with_seeds(0)
 
 
 @pytest.mark.parametrize("failing", ["copy", "swap"])

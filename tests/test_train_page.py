@@ -15,7 +15,7 @@ from test_app import open_page
 from test_browser import _no_exception, _screenshot
 
 from benchmarks.cold_start import CHROMIUM, WAIT_MS, browser_page, streamlit_server
-from conftest import write_dataset
+from conftest import worse_copy, write_dataset
 from core import artifacts, paths
 from core.data.cache import CACHE_ENV_VAR
 from core.training import presets, promotion, runs
@@ -90,13 +90,54 @@ def test_start_shows_the_progress_then_the_finished_run_which_promotes(folders):
     assert len(app.get("plotly_chart")) == 2  # accuracy and loss curves from the progress records
     assert list(app.dataframe[0].value["run"]) == [promotion.SHIPPED, run.id]
 
+    shipped = artifacts.load_manifest("custom_cnn", folders["artifacts"])
+    assert "scored on another dataset" in _badges(app)  # the shipped CNN's dataset is not the run's
     app.button(key=f"promote-{run.id}-custom_cnn").click().run()
     assert not app.exception, [e.message for e in app.exception]
     assert not app.error, [e.value for e in app.error]
     message = app.success[0].value
     assert f"holds custom_cnn from run {run.id}" in message and artifacts.BENCHMARK_FILE in message
+    assert "Restore puts it back" in message
     promoted = artifacts.load_manifest("custom_cnn", folders["artifacts"])
     assert promoted == artifacts.load_manifest("custom_cnn", run.artifacts)
+
+    # a second run, worse on validation than the one now shipped: refused unless overridden
+    worse = runs.load_run(worse_copy(run.folder, folders["runs"] / f"{run.id}-worse"))
+    app.run()
+    assert "Worse on validation than the shipped custom_cnn (-" in _badges(app)
+    change = next(frame.value for frame in app.dataframe if "change (points)" in frame.value)
+    assert change["figure"].tolist()[0] == "validation accuracy" and change["new"].tolist()[0] == 0.0
+    button = app.button(key=f"promote-{worse.id}-custom_cnn")
+    assert button.disabled
+    app.checkbox(key=f"override-{worse.id}-custom_cnn").check().run()
+    app.button(key=f"promote-{worse.id}-custom_cnn").click().run()
+    assert not app.exception and not app.error and f"from run {worse.id}" in app.success[0].value
+    assert promotion.Scores.read("custom_cnn", folders["artifacts"]).validation_accuracy == 0.0
+
+    # the version it replaced (the first run's) restores, and the shipped one before it is listed too
+    versions = promotion.replaced(folders["artifacts"])
+    assert [v.scores.validation_accuracy > 0 for v in versions] == [True, True]
+    app.button(key=f"restore-{versions[0].root.name}").click().run()
+    assert not app.exception and not app.error and "the version replaced" in app.success[0].value
+    assert artifacts.load_manifest("custom_cnn", folders["artifacts"]) == promoted
+    assert shipped != promoted and len(promotion.replaced(folders["artifacts"])) == 2
+
+
+def test_seeds_chosen_on_the_page_go_into_every_command(folders):
+    app = open_page(PAGE, data_dir=str(folders["data"]))
+    app.radio[0].set_value("full").run()
+    seeds = next(box for box in app.number_input if box.label == "Seeds per model")
+    assert seeds.value is None and "2 of MobileNetV2" in seeds.proto.placeholder
+    seeds.set_value(3).run()
+    assert app.code[0].value.count("--seeds 3") == len(presets.PRESETS["full"].steps)
+
+
+def test_a_damaged_run_folder_is_listed_naming_its_file(folders):
+    (folders["runs"] / "20260101-000000-demo").mkdir(parents=True)
+    app = open_page(PAGE, data_dir=str(folders["data"]))
+    assert not app.exception
+    warned = " ".join(w.value for w in app.warning)
+    assert f"{folders['runs'] / '20260101-000000-demo'}: run.json is missing" in warned
 
 
 def test_cancel_on_the_page_stops_the_run(folders):

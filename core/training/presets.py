@@ -56,6 +56,20 @@ class Preset:
     def models(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(step.model for step in self.steps))
 
+    def seeds_text(self) -> str:
+        """How many seeds each model gets, in words: "2 seeds of MobileNetV2, 1 of the custom CNN"."""
+        counts = [f"{step.seeds} of {registry.get(step.model).config.display_name}" for step in self.steps]
+        return ", ".join(counts)
+
+    def with_seeds(self, seeds: int | None) -> "Preset":
+        """The same preset with `seeds` seeds of every model (None: as it is)."""
+        if seeds is None:
+            return self
+        if seeds < 1:
+            raise ValueError(f"a run trains at least one seed per model, not {seeds}")
+        steps = tuple(dataclasses.replace(step, seeds=seeds) for step in self.steps)
+        return dataclasses.replace(self, steps=steps)
+
     def arguments(self, artifacts_dir: str, data_dir: str | None = None) -> list[list[str]]:
         """core.training.train's arguments of each step, writing into `artifacts_dir`."""
         where = ["--artifacts", artifacts_dir] + (["--data", data_dir] if data_dir else [])

@@ -161,16 +161,30 @@ def load_run(folder: str | os.PathLike) -> Run:
     )
 
 
-def list_runs(runs_root: str | os.PathLike | None = None) -> list[Run]:
-    """Every run in the runs folder, newest first; folders without a readable run.json are left out."""
-    root = paths.runs_dir(runs_root)
-    found = []
-    for folder in sorted(root.glob(f"*/{RUN_FILE}"), reverse=True):
+def _scan(runs_root: str | os.PathLike | None) -> tuple[list[Run], list[tuple[Path, Exception]]]:
+    """The runs folder's runs, and its folders that hold none that can be read, newest first."""
+    found, broken = [], []
+    for folder in sorted(paths.runs_dir(runs_root).glob("[!.]*/"), reverse=True):
         try:
-            found.append(load_run(folder.parent))
-        except (ValueError, KeyError, OSError):
-            continue
-    return found
+            found.append(load_run(folder))
+        except (ValueError, OSError) as error:
+            broken.append((folder, error))
+        except KeyError as error:
+            broken.append(
+                (folder, ValueError(f"training run record damaged: {folder / RUN_FILE} (no {error})"))
+            )
+    return found, broken
+
+
+def list_runs(runs_root: str | os.PathLike | None = None) -> list[Run]:
+    """Every run in the runs folder, newest first; folders without a readable run.json are left out
+    (`broken_runs` lists them)."""
+    return _scan(runs_root)[0]
+
+
+def broken_runs(runs_root: str | os.PathLike | None = None) -> list[tuple[Path, Exception]]:
+    """The runs folder's folders without a readable run.json, each with the error naming the file."""
+    return _scan(runs_root)[1]
 
 
 def active_run(runs_root: str | os.PathLike | None = None) -> Run | None:
@@ -195,23 +209,25 @@ def start(
     preset: str,
     runs_root: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
+    seeds: int | None = None,
 ) -> Run:
     """Start a preset's training in the background, in a new run folder.
 
     Args:
         preset: a key of PRESETS.
+        seeds: seeds of every model (None: the preset's own).
         runs_root: the runs folder (default: paths.runs_dir()).
         data_dir: the dataset (default: paths.data_dir()); a relative folder is taken from the
             project folder, as the sidebar's dataset field takes it.
 
     Raises:
-        ValueError: an unknown preset.
+        ValueError: an unknown preset, or fewer than one seed.
         DatasetError: the dataset folder has no Training/ split.
         RuntimeError: a run is going already.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    chosen = PRESETS[preset]
+    chosen = PRESETS[preset].with_seeds(seeds)
     data = paths.data_dir(data_dir)
     data = data if data.is_absolute() else paths.ROOT / data
     if not (data / TRAIN_SPLIT).is_dir():
