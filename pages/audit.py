@@ -1,19 +1,38 @@
 import streamlit as st
 
-from core.data import provenance
+from core.data import provenance, subsets
 from core.data.dataset import CLASS_NAMES
+from core.evaluation import verdict
 from core.studies import audit
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
 PAIRS_SHOWN, PAIR_COLUMNS = 12, 4  # a page of pairs
+MAX_THRESHOLD = 0.3  # the slider's end: three times the audit's own threshold
 
 names = routing.require_models()
 st.title("Leakage audit")
 st.caption(audit.WHY)
-result, summary = loaders.leakage_audit(), loaders.audit_summary()
+result = loaders.leakage_audit()
 if result is None:
     st.info("No audit in artifacts/. Write it with `python -m core audit` (needs the dataset).")
     st.stop()
+st.markdown(audit.PATIENT_CAVEAT)
+
+stored = float(result["method"]["threshold"])
+threshold = st.slider(
+    "Near-duplicate threshold (distance of the thumbnails)",
+    0.0,
+    max(MAX_THRESHOLD, stored),
+    stored,
+    step=0.005,
+    format="%.3f",
+    help=f"A test image counts as leaked when a training image's thumbnail lies at most this far from "
+    f"its own (or is the same file). The audit used {stored}; every figure on this page follows the "
+    "slider, the other pages keep the audit's threshold.",
+)
+moved = threshold != stored
+result = subsets.at_threshold(result, threshold) if moved else result
+summary = subsets.AuditSummary.from_json(result)
 
 cards = st.columns(len(summary.parts) + 1)
 cards[0].metric("Test images", f"{summary.test_images:,}")
@@ -43,6 +62,15 @@ with right:
     st.dataframe(audit.per_class_table(result), hide_index=True)
 st.markdown(audit.within_sentence(result))
 st.caption(audit.method_sentence(result))
+if moved:
+    st.caption(f"Duplicates inside a split are counted at the audit's own threshold, {stored}.")
+    if (found := loaders.verdict_at(threshold)) is not None:
+        st.subheader(f"The verdict with the clean subset at {threshold:.3f}")
+        st.markdown(verdict.sentence(found, loaders.titles()))
+        widgets.verdict_table(found)
+        st.caption(
+            "As the Overview's verdict, without the seed spread; the Overview keeps the audit's threshold."
+        )
 
 if (leak := audit.validation_leak_table(result)) is not None:
     st.subheader(audit.VALIDATION_HEADING)

@@ -26,12 +26,7 @@ if (found := loaders.accuracy_verdict()) is not None:
     with st.container(border=True, key="verdict"):
         st.markdown(f"### {verdict.headline(found, titles)}")
         st.markdown(verdict.sentence(found, titles))
-        short = {name: widgets.short_name(name) for name in found.names}  # a table that fits
-        st.dataframe(
-            verdict.table(found, short),
-            hide_index=True,
-            column_config=widgets.number_columns({"images": "localized"}, percent=tuple(short.values())),
-        )
+        widgets.verdict_table(found)
         st.markdown("**Out of source**")
         if (summary := loaders.crosssource()) is not None:
             st.caption(generalisation.recall_line(summary, {n: titles[n] for n in found.names}))

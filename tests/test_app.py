@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import make_scan, write_dataset
 from core import artifacts, paths
+from core.data import subsets
 from core.models import registry
 from core.serving.predict import MAX_BATCH_FILES, NOT_RECOGNISED, TOO_SMALL
 
@@ -377,6 +378,24 @@ def test_the_audit_shows_the_label_conflicts_between_collections():
     app = open_page("pages/audit.py")
     conflicts = [c.value for c in app.caption if "figshare says Meningioma" in c.value]
     assert len(conflicts) == len(LABEL_CONFLICTS)
+
+
+def test_the_audit_threshold_slider_redraws_the_clean_subset_and_the_verdict():
+    result = artifacts.load_audit()
+    app = open_page("pages/audit.py")
+    assert any("not patient by patient" in m.value for m in app.markdown)
+    clean = next(m for m in app.metric if m.label == "Clean subset")
+    assert clean.value == f"{len(subsets.clean_test_paths(result)):,}"
+    app.slider[0].set_value(0.2).run()
+    assert not app.exception, [e.message for e in app.exception]
+    expected = sum(not (t["exact"] or t["distance"] <= 0.2) for t in result["test_images"])
+    assert next(m for m in app.metric if m.label == "Clean subset").value == f"{expected:,}"
+    assert expected < len(subsets.clean_test_paths(result))
+    assert any(h.value == "The verdict with the clean subset at 0.200" for h in app.subheader)
+    assert any(f"clean subset ({expected:,} images)" in m.value for m in app.markdown)
+    table = next(frame.value for frame in app.dataframe if "subset" in frame.value.columns)
+    clean_rows = table[table["subset"] == "clean"]
+    assert (clean_rows["images"] == expected).all()
 
 
 def test_a_cell_chosen_from_the_keyboard_list_opens_its_images_a_page_at_a_time():

@@ -107,3 +107,21 @@ def test_pairs_sorts_closest_first_and_rejects_unknown_kinds():
     assert audit.pairs(result, "near")["path"].tolist() == ["b"]
     with pytest.raises(ValueError, match="kind"):
         audit.pairs(result, "similar")
+
+
+def test_at_its_own_threshold_the_audit_redraws_itself_and_a_wider_one_takes_more(leaky_dataset):
+    result = audit.audit(leaky_dataset)
+    same = subsets.at_threshold(result, audit.NEAR_DUPLICATE_DISTANCE)
+    assert same == result
+    wider = subsets.at_threshold(result, 10.0)  # every test image is this close to some training image
+    assert wider["test_vs_train"]["near"] == len(result["test_images"]) and not subsets.clean_test_paths(
+        wider
+    )
+    assert wider["test_vs_train"]["per_class"]["glioma"] == {"test_images": 4, "exact": 1, "near": 4}
+    assert len(wider["test_vs_train"]["label_conflicts"]) >= 1
+    assert (
+        wider["method"]["threshold"] == 10.0
+        and result["method"]["threshold"] == audit.NEAR_DUPLICATE_DISTANCE
+    )
+    none = subsets.at_threshold(result, 0.0)  # exact copies stay leaked at any threshold
+    assert sorted(subsets.AuditSummary.from_json(none).parts.values()) == [0, 2, 13]

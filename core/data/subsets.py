@@ -14,6 +14,32 @@ def clean_test_paths(audit: dict) -> list[str]:
     return [t["path"] for t in audit["test_images"] if not t["near"]]
 
 
+def at_threshold(result: dict, threshold: float) -> dict:
+    """The audit (artifacts.load_audit) with the test-train near duplicates redrawn at another
+    `threshold` of the thumbnails' distance: each test image's near flag, the counts per class and
+    the label conflicts. Exact copies stay near at any threshold; the within-split counts keep the
+    audit's own threshold (their pairs are not stored)."""
+    images = [{**t, "near": t["exact"] or t["distance"] <= threshold} for t in result["test_images"]]
+    per_class = {
+        name: {**counts, "near": sum(t["label"] == name and t["near"] for t in images)}
+        for name, counts in result["test_vs_train"]["per_class"].items()
+    }
+    conflicts = [
+        {"a": t["path"], "b": t["nearest_train"], "a_label": t["label"], "b_label": t["nearest_train_label"],
+         "distance": t["distance"]}
+        for t in images
+        if t["near"] and t["label"] != t["nearest_train_label"]
+    ]  # fmt: skip
+    between = {
+        **result["test_vs_train"],
+        "near": sum(t["near"] for t in images),
+        "per_class": per_class,
+        "label_conflicts": conflicts,
+    }
+    method = {**result["method"], "threshold": threshold}
+    return {**result, "method": method, "test_vs_train": between, "test_images": images}
+
+
 @dataclass(frozen=True)
 class AuditSummary:
     """The leakage audit's headline counts (audit.json, written by core.studies.audit)."""

@@ -29,6 +29,7 @@ def leakage_section(found: Found) -> list[str]:
     )
     parts = [
         paragraph(audit.WHY),
+        paragraph(audit.PATIENT_CAVEAT),
         table(counts, percent=["share"], counts=["images"]),
         heading(3, audit.CLEAN_SUBSET_HEADING),
         table(

@@ -236,6 +236,11 @@ WHY = (
 )  # why the audit matters, as the audit page and the report say it
 
 # What the audit page and the report's leakage section both say, written once.
+PATIENT_CAVEAT = (
+    "*Clean* is decided image by image, not patient by patient: the dataset names no patients, so a "
+    "clean test slice may still have a neighbouring slice of the same patient in Training. The clean "
+    "subset removes the leak that can be seen, not all of it."
+)
 CLEAN_SUBSET_HEADING = "Each model on the clean subset"
 VALIDATION_HEADING = "The validation split"
 LABEL_CONFLICTS_HEADING = "Labels the collections disagree on"

@@ -173,6 +173,17 @@ def clean_paths() -> frozenset[str] | None:
     return frozenset(subsets.clean_test_paths(result)) if result else None
 
 
+@st.cache_data(show_spinner="Bootstrapping…")
+def verdict_at(threshold: float) -> verdict.Verdict | None:
+    """The accuracy verdict with the clean subset drawn at another near-duplicate threshold (the
+    leakage audit page's slider); no seed spread. None with fewer than two models or no audit."""
+    names, result = model_names(), leakage_audit()
+    if len(names) < 2 or result is None:
+        return None
+    clean = frozenset(subsets.clean_test_paths(subsets.at_threshold(result, threshold)))
+    return verdict.build(joined_predictions(subsets.FULL), names, clean)
+
+
 def _paths(subset: str) -> frozenset[str] | None:
     return clean_paths() if subset == subsets.CLEAN else None
 

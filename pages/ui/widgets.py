@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES
 from core.data.provenance import Box
-from core.evaluation import compare
+from core.evaluation import compare, verdict
 from core.serving.gradcam import METHODS
 from core.serving.ood import Flag
 from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, confidence_text, refusal
@@ -27,6 +27,16 @@ def short_name(name: str) -> str:
 
 def class_title(name: str) -> str:
     return CLASS_TITLES[name]
+
+
+def verdict_table(found: verdict.Verdict) -> None:
+    """The accuracy verdict's table (core.evaluation.verdict.table), with short names so it fits."""
+    short = {name: short_name(name) for name in found.names}
+    st.dataframe(
+        verdict.table(found, short),
+        hide_index=True,
+        column_config=number_columns({"images": "localized"}, percent=tuple(short.values())),
+    )
 
 
 def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ...] = ()) -> dict:
