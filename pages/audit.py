@@ -44,22 +44,17 @@ st.caption(
     f"Training, the {summary.exact:,} identical files included. The pairs below show each kind apart."
 )
 
-left, right = st.columns(2)
-with left:
-    st.subheader(audit.CLEAN_SUBSET_HEADING)
-    table = audit.subset_metrics(
-        {name: loaders.predictions(name) for name in names}, result, loaders.titles()
-    )
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config=widgets.number_columns(percent=("accuracy", "macro F1")),
-        placeholder="–",
-    )
-    st.caption("Macro F1 is left out (–) where a subset lacks a class: the duplicated part has no glioma.")
-with right:
-    st.subheader("Per class")
-    st.dataframe(audit.per_class_table(result), hide_index=True)
+st.subheader(audit.CLEAN_SUBSET_HEADING)
+table = audit.subset_metrics({name: loaders.predictions(name) for name in names}, result, loaders.titles())
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config=widgets.number_columns(percent=("accuracy", "macro F1")),
+    placeholder="–",
+)
+st.caption("Macro F1 is left out (–) where a subset lacks a class: the duplicated part has no glioma.")
+st.subheader("Per class")
+st.dataframe(audit.per_class_table(result), hide_index=True)
 st.markdown(audit.within_sentence(result))
 st.caption(audit.method_sentence(result))
 if moved:

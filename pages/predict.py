@@ -1,9 +1,13 @@
+from pathlib import Path
+
 import streamlit as st
 
 from core import wording
+from core.data import perturb
 from core.data.dataset import CLASS_NAMES
+from core.data.decode import decode_image
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
-from core.evaluation import efficiency
+from core.evaluation import efficiency, examples
 from core.report.figures import probability_bars
 from core.serving.predict import (
     MAX_BATCH_FILES,
@@ -18,9 +22,14 @@ from core.serving.predict import (
     shown_time,
     tumour_dispute,
 )
-from pages.ui import loaders, model_card, routing, widgets
+from pages.ui import loaders, model_card, routing, sidebar, widgets
 
-EXPLAINED = "explained_upload"  # the upload whose Grad-CAM is shown
+EXPLAINED = "explained_upload"  # the image whose Grad-CAM is shown
+EXAMPLE_KEY = "example_case"  # the example case picked from the tray
+SOURCE_KEY = "single_source"  # "upload" or "example": whichever was used last is shown
+# Answers in a size that fits "Not recognised" in a third of the page at 1280 px, unclipped.
+ANSWER_STYLE = "<style>.st-key-answers [data-testid='stMetricValue'] {font-size: 1.5rem}</style>"
+WHAT_IF_SIZE = 224  # the "What if" sliders change the image at the largest model input
 
 names = routing.require_models()
 titles = loaders.titles()
@@ -50,11 +59,72 @@ if None not in medians.values():
 
 single, batch = st.tabs(["One image", "Batch"])
 
+
+def _latest(source: str):
+    """on_change of the uploader and of the tray: the last one used decides what is shown."""
+    return lambda: st.session_state.update({SOURCE_KEY: source})
+
+
+def chosen_input() -> tuple[str, bytes, examples.Example | None] | None:
+    """(name, bytes, example) of what to classify: the upload or the example picked last, or None."""
+    upload = st.file_uploader(
+        "An MRI slice", type=sorted(UPLOAD_SUFFIXES), key="single_upload", on_change=_latest("upload")
+    )
+    tray = loaders.optional(loaders.examples) or [examples.PHOTO]
+    by_key = {example.key: example for example in tray}
+    picked = st.pills(
+        "Or one click for an example",
+        list(by_key),
+        format_func=lambda key: by_key[key].title,
+        key=EXAMPLE_KEY,
+        on_change=_latest("example"),
+    )
+    example = by_key.get(picked)
+    if upload is not None and (example is None or st.session_state.get(SOURCE_KEY) != "example"):
+        return upload.name, upload.getvalue(), None
+    if example is None:
+        return None
+    if example.path is None:
+        return examples.PHOTO_NAME, examples.photo_bytes(), example
+    if (folder := sidebar.require_dataset()) is None:  # it says where to set the dataset folder
+        return None
+    return Path(example.path).name, (folder / example.path).read_bytes(), example
+
+
+def what_if(name: str, data: bytes) -> tuple[str, bytes, str]:
+    """The "What if…" sliders: (name, bytes, what changed) of the image as they change it."""
+    with st.expander("What if… (contrast, noise, rotation, bias field)", icon=":material/tune:"):
+        columns = st.columns(4)
+        change = perturb.WhatIf(
+            contrast=columns[0].slider("Contrast", 0.3, 2.0, 1.0, 0.05, key="whatif_contrast"),
+            noise=columns[1].slider("Noise (σ, grey levels)", 0.0, 60.0, 0.0, 1.0, key="whatif_noise"),
+            rotation=columns[2].slider("Rotation (°)", -45.0, 45.0, 0.0, 1.0, key="whatif_rotation"),
+            bias=columns[3].slider("Bias field", 0.0, 0.9, 0.0, 0.05, key="whatif_bias"),
+        )
+        st.caption("Every model answers the changed image; the sliders at their start leave it as it is.")
+    if change.neutral:
+        return name, data, ""
+    try:
+        pixels = decode_image(data, WHAT_IF_SIZE, name=name)
+    except ImageError:
+        return name, data, ""  # the answer below says what is wrong with the file
+    return (
+        f"{Path(name).stem} ({change.describe()}).png",
+        perturb.png_bytes(perturb.apply(pixels, change)),
+        change.describe(),
+    )
+
+
 with single:
-    upload = st.file_uploader("An MRI slice", type=sorted(UPLOAD_SUFFIXES), key="single_upload")
-    if upload is not None:
+    chosen = chosen_input()
+    if chosen is not None:
+        name, data, example = chosen
+        if example is not None:
+            st.info(example.why, icon=":material/lightbulb:")
+        name, data, changed = what_if(name, data)
+        shown_id = f"{name}:{hash(data)}"
         try:
-            results = {n: loaders.predictor(n).predict_file(upload.getvalue(), upload.name) for n in names}
+            results = {n: loaders.predictor(n).predict_file(data, name) for n in names}
         except ImageError as error:
             st.error(str(error))
         else:
@@ -66,13 +136,20 @@ with single:
                 for doubt in (tumour_dispute(answers), loaders.second_opinion(results, answers)):
                     if doubt:
                         st.warning(doubt)
-            image_column, result_column = st.columns([1, 2])
+            image_column, result_column = st.columns([1, 3])
             # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
             decoded = max((result.image for result in results.values()), key=len)
-            image_column.image(decoded, caption=upload.name, width="stretch")
-            with result_column:
-                for column, (name, result) in zip(st.columns(len(names)), results.items()):
-                    column.markdown(widgets.title(name))
+            image_column.image(decoded, caption=name, width="stretch")
+            if example is not None and example.twin and (folder := sidebar.dataset_dir()) is not None:
+                image_column.image(
+                    loaders.test_image(str(folder), example.twin, len(decoded)),
+                    caption=f"Its twin in Training: {example.twin}",
+                    width="stretch",
+                )
+            with result_column, st.container(key="answers"):
+                st.html(ANSWER_STYLE)
+                for column, (model, result) in zip(st.columns(len(names)), results.items()):
+                    column.markdown(widgets.title(model))
                     column.metric(
                         "Prediction",
                         refused or shown_label(result.probabilities, foreign=False),
@@ -81,14 +158,16 @@ with single:
                         delta_arrow="off",
                     )
                     column.caption(shown_time(result))
+                if changed:
+                    st.caption(f"Answers to the image changed by {changed}.")
                 st.caption(timing_note)
                 st.caption(widgets.calibration_note(names))
                 bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
                 widgets.probability_chart(bars, refused)
             if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
-                st.session_state[EXPLAINED] = upload.file_id
-            if st.session_state.get(EXPLAINED) == upload.file_id:
-                images = {name: result.upload.pixels for name, result in results.items()}
+                st.session_state[EXPLAINED] = shown_id
+            if st.session_state.get(EXPLAINED) == shown_id:
+                images = {model: result.upload.pixels for model, result in results.items()}
                 widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY, refused=refused, bars=False)
 
 with batch:

@@ -27,6 +27,7 @@ PAGES = [
     "pages/predict.py",
     "pages/curves.py",
     "pages/image.py",
+    "pages/train.py",
 ]
 TIMEOUT = 120  # the first page pays for importing TensorFlow
 

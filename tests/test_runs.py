@@ -119,6 +119,25 @@ def test_runs_table_sets_the_run_beside_the_shipped_models(finished, tmp_path):
     assert promotion.runs_table(tmp_path / "no-runs", artifacts_root=tmp_path / "none").empty
 
 
+def test_runs_table_scores_the_clean_subset_of_an_audit_of_the_same_test_set(finished, tmp_path):
+    run, _ = finished
+    root = Path(shutil.copytree(run.artifacts, tmp_path / "shipped"))
+    table = artifacts.load_predictions("custom_cnn", root)
+    leaked = set(table["path"][::2])  # every other test image
+    audit = {
+        "dataset": {"test_fingerprint": artifacts.load_metrics("custom_cnn", root).test_fingerprint},
+        "test_images": [{"path": path, "near": path in leaked} for path in table["path"]],
+    }
+    (root / artifacts.AUDIT_FILE).write_text(json.dumps(audit))
+    clean = table[~table["path"].isin(leaked)]
+    expected = (clean["true_label"] == clean["predicted_label"]).mean()
+    scored = promotion.runs_table(run.folder.parent, artifacts_root=root)
+    assert scored["clean accuracy"].tolist() == [
+        expected,
+        expected,
+    ]  # shipped, and the run on the same images
+
+
 def test_promote_replaces_a_model_folder_atomically_and_names_what_is_stale(finished, tmp_path):
     run, _ = finished
     root = tmp_path / "shipped"

@@ -17,6 +17,7 @@ import pandas as pd
 from core import artifacts, paths
 from core.data import subsets
 from core.evaluation import efficiency
+from core.records import Metrics
 from core.training.runs import FINISHED, Run, broken_runs, list_runs, load_run
 
 KEPT_FOLDER = "%Y%m%d-%H%M%S-%f"  # artifacts/.replaced/<when>/: the local time a folder was replaced
@@ -273,9 +274,9 @@ def restore(version: Replaced, artifacts_root: str | os.PathLike | None = None) 
     return promoted
 
 
-def _clean_accuracy(name: str, root: Path, metrics: dict, result: dict | None) -> float:
+def _clean_accuracy(name: str, root: Path, metrics: Metrics, result: dict | None) -> float:
     """Accuracy on the audit's clean subset; NaN without an audit of this test set."""
-    if result is None or result["dataset"].get("test_fingerprint") != metrics.get("test_fingerprint"):
+    if result is None or result["dataset"].get("test_fingerprint") != metrics.test_fingerprint:
         return float("nan")
     table = artifacts.load_predictions(name, root)
     clean = table[table["path"].isin(subsets.clean_test_paths(result))]

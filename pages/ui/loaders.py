@@ -12,7 +12,9 @@ from core import artifacts
 from core.data import subsets
 from core.data.decode import DecodedImage, decode_image, decode_sized
 from core.evaluation import calibration, compare, paired, seeds, verdict
+from core.evaluation import examples as example_cases
 from core.evaluation.evaluate import metrics_from_predictions
+from core.evaluation.examples import Example
 from core.models import registry
 from core.models.config import ModelConfig
 from core.records import CrossSourceSummary, ExternalSummary, Metrics
@@ -254,6 +256,17 @@ def accuracy_verdict() -> verdict.Verdict | None:
         for subset in shown
     )
     return verdict.Verdict(names=(names[0], names[1]), rows=rows)
+
+
+@st.cache_data
+def examples() -> list[Example]:
+    """Live prediction's tray of example cases (core.evaluation.examples) from the shipped predictions;
+    the photo alone where the models' test sets differ (the pages that compare them say so)."""
+    try:
+        joined = _joined_predictions(subsets.FULL)
+    except ValueError:
+        return [example_cases.PHOTO]
+    return example_cases.pick(joined, model_names(), leakage_audit())
 
 
 @st.cache_data
