@@ -4,6 +4,7 @@ from core.report import figures, generalisation
 from pages.ui import loaders, model_card, routing, sidebar
 from pages.ui.external import external_section
 from pages.ui.folder_eval import folder_section
+from pages.ui.hospital import hospital_section
 
 names = routing.require_models()
 compared = [name for name in names if not loaders.architecture(name).control]
@@ -74,6 +75,7 @@ else:
         st.caption(generalisation.WARNINGS_CAPTION)
 
 external_section(names)
+hospital_section(names)
 
 model_card.show(compared)
 

@@ -10,6 +10,7 @@ Two rules turn a model's probabilities into decisions, both "yes when a score is
 Every rate comes with the counts it is made of. Pure numpy, pandas and scikit-learn.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -323,3 +324,19 @@ def rule(positive: str, threshold: float) -> str:
             f"i.e. when P(no tumor) ≤ {1 - threshold:.2f}"
         )
     return f"{CLASS_TITLES[positive]} when P({CLASS_TITLES[positive].lower()}) ≥ {threshold:.2f}"
+
+
+TARGET_SPECIFICITY = 0.98  # of the validation no-tumour slices, called no tumour at the operating point
+
+
+def tumour_scores(table: pd.DataFrame) -> np.ndarray:
+    """P(tumour) = 1 - P(notumor) of each row of a predictions table."""
+    return 1.0 - table[PROBABILITY_COLUMNS[NOTUMOR]].to_numpy(float)
+
+
+def operating_threshold(validation: pd.DataFrame, target: float = TARGET_SPECIFICITY) -> float:
+    """The lowest P(tumour) threshold at which at least `target` of the validation no-tumour slices
+    score at or below it (and so are called no tumour)."""
+    scores = np.sort(tumour_scores(validation[validation["true_label"] == "notumor"]))
+    keep = math.ceil(target * len(scores) - 1e-9)  # slices that must score at or below it
+    return float(scores[keep - 1])

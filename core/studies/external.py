@@ -13,7 +13,6 @@ slices), the models compare on ranking alone. Writes artifacts/external.json and
 """
 
 import dataclasses
-import math
 import sys
 from pathlib import Path
 
@@ -21,31 +20,18 @@ import numpy as np
 import pandas as pd
 
 from core import artifacts, cli, paths
-from core.data.dataset import NOTUMOR, PROBABILITY_COLUMNS
+from core.data.dataset import NOTUMOR
 from core.data.decode import decode_image
 from core.data.imagefile import ImageError
 from core.evaluation import stats
+from core.evaluation.curves import TARGET_SPECIFICITY, operating_threshold, tumour_scores
 from core.files import atomic_path, write_json
 from core.models import registry
 from core.records import ExternalSummary
 from core.serving.predict import image_files
 
-TARGET_SPECIFICITY = 0.98  # of the validation no-tumour slices, called no tumour at the operating point
 SCORE_FORMAT = "%.6g"
 DEFAULT = paths.shown(paths.DEFAULT_EXTERNAL_DIR)
-
-
-def tumour_scores(table: pd.DataFrame) -> np.ndarray:
-    """P(tumour) = 1 - P(notumor) of each row of a predictions table."""
-    return 1.0 - table[PROBABILITY_COLUMNS[NOTUMOR]].to_numpy(float)
-
-
-def operating_threshold(validation: pd.DataFrame, target: float = TARGET_SPECIFICITY) -> float:
-    """The lowest P(tumour) threshold at which at least `target` of the validation no-tumour slices
-    score at or below it (and so are called no tumour)."""
-    scores = np.sort(tumour_scores(validation[validation["true_label"] == "notumor"]))
-    keep = math.ceil(target * len(scores) - 1e-9)  # slices that must score at or below it
-    return float(scores[keep - 1])
 
 
 def score_model(

@@ -270,6 +270,15 @@ def examples() -> list[Example]:
 
 
 @st.cache_data
+def operating_threshold(name: str) -> float:
+    """The model's P(tumour) threshold at the validated operating point, on its calibrated
+    probabilities (core.evaluation.hospital)."""
+    from core.evaluation.hospital import operating_threshold
+
+    return operating_threshold(validation_predictions(name), temperature(name) or 1.0)
+
+
+@st.cache_data
 def calibration_report(name: str, subset: str) -> calibration.Report:
     """Temperature from the validation split; the chosen test images before and after it."""
     return calibration.report(validation_predictions(name), subset_predictions(name, subset))
