@@ -13,6 +13,7 @@ import pytest
 from benchmarks.cold_start import CHROMIUM, WAIT_MS, browser_page, first_page_times, streamlit_server
 from conftest import make_scan
 from core import artifacts, paths
+from core.serving.predict import NOT_RECOGNISED
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="no Chromium to drive: apt-get install chromium"
@@ -120,6 +121,41 @@ def test_upload_on_live_prediction_shows_each_models_prediction(server, page):
     assert predictions.count() == n_models
     _no_exception(page)
     _screenshot(page, "predict")
+
+
+def test_an_example_is_one_click_away_and_what_if_moves_every_answer(server, page):
+    url, _ = server
+    _open(page, url, "predict")
+    page.get_by_text("A photo", exact=True).click()
+    page.get_by_text("the guard refuses it").wait_for(timeout=WAIT_MS)
+    answers = page.locator('[data-testid="stMetricValue"]', has_text=NOT_RECOGNISED)
+    answers.nth(len(artifacts.available_models()) - 1).wait_for(timeout=WAIT_MS)
+    page.get_by_text("What if…").click()
+    rotation = page.get_by_role("slider", name="Rotation (°)")
+    rotation.focus()
+    for _ in range(5):
+        rotation.press("ArrowRight")  # one degree a press
+    page.get_by_text("Answers to the image changed by rotation 5°.").wait_for(timeout=WAIT_MS)
+    _no_exception(page)
+    _screenshot(page, "predict-example")
+
+
+def test_new_hospital_mode_streams_a_folder_with_a_running_tally(server, page, tmp_path):
+    url, _ = server
+    for label, folder in ((1, "tumor"), (2, "no")):
+        (tmp_path / "hospital" / folder).mkdir(parents=True)
+        for i in range(3):
+            make_scan(label, seed=i, size=224).convert("RGB").save(
+                tmp_path / "hospital" / folder / f"{i}.jpg"
+            )
+    _open(page, url, "generalisation")
+    page.get_by_label("Folder of slices to stream").fill(str(tmp_path / "hospital"))
+    page.get_by_label("Folder of slices to stream").press("Enter")
+    page.get_by_role("button", name="Stream").click()
+    found = page.locator('[data-testid="stMetricLabel"]', has_text="Tumours found")
+    found.nth(len(artifacts.available_models()) - 1).wait_for(timeout=WAIT_MS)
+    page.get_by_text("no-tumour slices").first.wait_for(timeout=WAIT_MS)
+    _no_exception(page)
 
 
 OUTLINES = (  # a matrix's outlined cells: shapes above the plot

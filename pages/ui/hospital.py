@@ -25,7 +25,7 @@ def hospital_section(names: list[str]) -> None:
     )
     default = paths.external_dir()
     folder = st.text_input(
-        "Folder on the server", value=str(default) if default else "", key="hospital_folder"
+        "Folder of slices to stream", value=str(default) if default else "", key="hospital_folder"
     ).strip()
     all_tumours = st.checkbox(
         "Without label folders, every slice shows a tumour (as in the external validation set)",
