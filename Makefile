@@ -20,7 +20,7 @@ test: $(READY)
 
 # The shipped artifacts: two seeds of MobileNetV2, one run of the custom CNN and of the control,
 # then what is measured on the dataset: the nearest-training-image reference, sources, leakage,
-# where the models look, leave one source out, the external validation set.
+# where the models look, leave one source out, the external validation set, the embedding map.
 train: $(READY)
 	$(BIN)/python -m core train --model mobilenetv2 --seeds 2
 	$(BIN)/python -m core train --model custom_cnn
@@ -31,11 +31,13 @@ train: $(READY)
 	$(BIN)/python -m core localisation
 	$(BIN)/python -m core crosssource
 	$(BIN)/python -m core external
+	$(BIN)/python -m core embedding
 
 evaluate: $(READY)
 	$(BIN)/python -m core evaluate --model all
 	$(BIN)/python -m core localisation
 	$(BIN)/python -m core external
+	$(BIN)/python -m core embedding
 
 screenshots: $(READY)
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py tests/test_train_page.py \

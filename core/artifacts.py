@@ -46,6 +46,7 @@ GUARD_REPORT_FILE = (
 )
 EXTERNAL_FILE, EXTERNAL_TABLE = "external.json", "external.csv"  # core.studies.external
 NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
+EMBEDDING_FILE = "embedding.npz"  # every image on each model's 2-D feature map (core.studies.embedding)
 LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
 # Optional LiteRT copies of the model (core.serving.litert); Keras is the fallback, so not in ARTIFACT_FILES.
 TFLITE_FILE = "model.tflite"  # float32
@@ -97,6 +98,7 @@ WRITERS = {  # dataset-wide artifact file -> the command that writes it
     EXTERNAL_FILE: "external",
     EXTERNAL_TABLE: "external",
     NEIGHBOURS_FILE: "neighbours",
+    EMBEDDING_FILE: "embedding",
     LOCALISATION_FILE: "localisation",
     LOCALISATION_TABLE: "localisation",
 }

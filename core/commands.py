@@ -24,6 +24,7 @@ COMMANDS = {
     "guard-report": Command("core.studies.ood_report", "measure the out-of-distribution guard"),
     "external": Command("core.studies.external", "score the models on an external set of tumour slices"),
     "localisation": Command("core.studies.localisation", "score where the models look against tumour boxes"),
+    "embedding": Command("core.studies.embedding", "place every image on each model's 2-D feature map"),
     "crosssource": Command("core.studies.crosssource", "train without one source collection, test on it"),
     "report": Command("core.report.document", "write the self-contained HTML report"),
     "runs": Command("core.training.runs", "list, start or cancel background training runs"),

@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.report import figures, generalisation
 from pages.ui import loaders, model_card, routing, sidebar
+from pages.ui.embedding import embedding_section
 from pages.ui.external import external_section
 from pages.ui.folder_eval import folder_section
 from pages.ui.hospital import hospital_section
@@ -76,6 +77,7 @@ else:
 
 external_section(names)
 hospital_section(names)
+embedding_section(names)
 
 model_card.show(compared)
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from core import artifacts
-from core.data.dataset import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
-from core.data.decode import load_images
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
+from core.data.decode import decode_image, load_images
 from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
 from core.models.config import ModelConfig
@@ -338,3 +338,25 @@ def test_training_batches_are_augmented_differently_each_epoch_and_the_same_each
     np.testing.assert_array_equal(first, rerun)
     plain = np.concatenate([x.numpy() for x, _ in dataset(images, labels, config, training=False)])
     np.testing.assert_array_equal(plain, images.astype(np.float32))
+
+
+def test_the_embedding_map_places_every_image_and_an_upload_lands_where_its_features_say(trained):
+    from core.serving.ood import Checker, load_guard
+    from core.studies import embedding
+
+    data, root = trained
+    embedding.main(["--model", "custom_cnn", "--data", str(data), "--artifacts", str(root), "--no-cache"])
+    arrays = artifacts.load_dataset_arrays(artifacts.EMBEDDING_FILE, root)
+    coords = arrays["custom_cnn__coords"]
+    assert coords.shape == (len(arrays["path"]), 2) and "mobilenetv2__coords" not in arrays
+    training = arrays["split"] == "Training"
+    assert training.sum() == 24 and (~training).sum() == 24
+    assert np.allclose(coords[training].mean(axis=0), 0, atol=1e-3)  # the axes are the training images'
+    assert set(arrays["custom_cnn__predicted"]) <= set(CLASS_NAMES)
+    first_test = int(np.flatnonzero(~training)[0])
+    image = decode_image(data / arrays["path"][first_test], TINY["custom_cnn"].image_size)
+    checker = Checker(artifacts.load_model("custom_cnn", root), load_guard("custom_cnn", root))
+    placed = embedding.project(
+        checker.features(image[None]), arrays["custom_cnn__mean"], arrays["custom_cnn__components"]
+    )
+    assert np.allclose(placed[0], coords[first_test], atol=1e-3 * max(1.0, np.abs(coords).max()))

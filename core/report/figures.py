@@ -402,3 +402,40 @@ def latency_bars(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
         legend=dict(orientation="h", y=-0.12),
     )
     return fig
+
+
+def embedding_figure(points: pd.DataFrame, upload: tuple[float, float] | None = None) -> go.Figure:
+    """Images on a model's 2-D feature map, one colour per group, and an upload as a star.
+
+    Args:
+        points: columns x, y, group (what the colour shows) and path (in the hover).
+        upload: the upload's place on the same map, if any.
+    """
+    fig = go.Figure()
+    palette = px.colors.qualitative.Safe
+    for i, (group, part) in enumerate(points.groupby("group", sort=True)):
+        fig.add_scattergl(
+            x=part["x"],
+            y=part["y"],
+            mode="markers",
+            name=f"{group} ({len(part):,})",
+            marker=dict(size=4, opacity=0.6, color=palette[i % len(palette)]),
+            customdata=part["path"],
+            hovertemplate="%{customdata}<extra>" + str(group) + "</extra>",
+        )
+    if upload is not None:
+        fig.add_scatter(
+            x=[upload[0]],
+            y=[upload[1]],
+            mode="markers",
+            name="your image",
+            marker=dict(symbol="star", size=18, color="black", line=dict(color="white", width=1.5)),
+        )
+    fig.update_layout(
+        height=560,
+        margin=dict(t=10, b=10),
+        xaxis=dict(title="first principal component of the features", zeroline=False),
+        yaxis=dict(title="second", zeroline=False),
+        legend=dict(orientation="h", y=-0.12),
+    )
+    return fig

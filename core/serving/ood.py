@@ -98,10 +98,14 @@ class Checker:
         self._features_and_probabilities = compiled(features_and_probabilities(model))
         self.guard = guard
 
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 at the model's size -> (N, D) the penultimate features the guard reads."""
+        features, _ = self._features_and_probabilities(images.astype(np.float32))
+        return np.asarray(features)
+
     def scores(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at the model's size -> (N,) scores; above guard.threshold is foreign."""
-        features, _ = self._features_and_probabilities(images.astype(np.float32))
-        return self.guard.scores(np.asarray(features))
+        return self.guard.scores(self.features(images))
 
     def flags(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 -> (N,) True where an image is out of distribution."""

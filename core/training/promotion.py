@@ -39,6 +39,7 @@ DERIVED = {
     artifacts.LOCALISATION_FILE: artifacts.writer(artifacts.LOCALISATION_FILE),
     artifacts.CROSSSOURCE_DIR: artifacts.writer(artifacts.CROSSSOURCE_SUMMARY),
     artifacts.NEIGHBOURS_FILE: artifacts.writer(artifacts.NEIGHBOURS_FILE),
+    artifacts.EMBEDDING_FILE: artifacts.writer(artifacts.EMBEDDING_FILE),
 }
 
 

@@ -270,6 +270,12 @@ def examples() -> list[Example]:
 
 
 @st.cache_data
+def embedding() -> dict[str, np.ndarray] | None:
+    """The embedding map (core.studies.embedding), or None without it. Raises DamagedArtifactError."""
+    return _unless_missing(lambda: artifacts.load_dataset_arrays(artifacts.EMBEDDING_FILE))
+
+
+@st.cache_data
 def operating_threshold(name: str) -> float:
     """The model's P(tumour) threshold at the validated operating point, on its calibrated
     probabilities (core.evaluation.hospital)."""
