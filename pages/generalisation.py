@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core.report import figures, generalisation
-from pages.ui import loaders, model_card, routing, sidebar
+from pages.ui import loaders, model_card, routing, sidebar, widgets
 from pages.ui.embedding import embedding_section
 from pages.ui.external import external_section
 from pages.ui.folder_eval import folder_section
@@ -38,13 +38,7 @@ recipes = loaders.crosssource_recipes()
 if not recipes:
     st.info("No leave-one-source-out results in artifacts/. Run `python -m core crosssource`.")
 else:
-    recipe = st.segmented_control(
-        "Recipe",
-        recipes,
-        default=recipes[0],
-        required=True,
-        format_func=generalisation.recipe_title,
-    )
+    recipe = widgets.choose_one("Recipe", recipes, generalisation.recipe_title)
     summary = loaders.crosssource(recipe)
     st.markdown(generalisation.crosssource_sentence(summary))
     st.dataframe(generalisation.crosssource_table(summary, titles), hide_index=True)

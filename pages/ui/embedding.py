@@ -41,14 +41,7 @@ def embedding_section(names: list[str]) -> None:
         "that cluster apart from the others' of the same class are what a model could tell the "
         "collections by."
     )
-    name = st.segmented_control(
-        "Model",
-        mapped,
-        default=mapped[0],
-        required=True,
-        format_func=widgets.short_name,
-        key="embedding_model",
-    )
+    name = widgets.choose_one("Model", mapped, widgets.short_name, key="embedding_model")
     middle, right = st.columns(2)
     colour = middle.segmented_control(
         "Colour by", list(COLOURS), default="collection", required=True, key="embedding_colour"

@@ -25,13 +25,7 @@ def _missed(names: list[str], per_image) -> None:
     scored = [name for name in names if f"{name}_called" in per_image]
     if not scored:
         return
-    model = st.segmented_control(
-        "Missed at the operating point by",
-        scored,
-        default=scored[0],
-        required=True,
-        format_func=widgets.short_name,
-    )
+    model = widgets.choose_one("Missed at the operating point by", scored, widgets.short_name)
     missed = per_image.loc[~per_image[f"{model}_called"].astype(bool), "file"].tolist()
     st.caption(f"{widgets.short_name(model)} misses {len(missed):,} of {len(per_image):,} slices.")
     folder = paths.external_dir()

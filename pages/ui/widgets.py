@@ -29,6 +29,13 @@ def class_title(name: str) -> str:
     return CLASS_TITLES[name]
 
 
+def choose_one(label: str, options: list[str], format_func=str, key: str | None = None) -> str:
+    """A segmented control that always holds one of `options`, the first to begin with."""
+    return st.segmented_control(
+        label, options, default=options[0], required=True, format_func=format_func, key=key
+    )
+
+
 def verdict_table(found: verdict.Verdict) -> None:
     """The accuracy verdict's table (core.evaluation.verdict.table), with short names so it fits."""
     short = {name: short_name(name) for name in found.names}
