@@ -1,6 +1,8 @@
 """Live prediction's example tray and "What if" sliders (core.evaluation.examples, core.data.perturb):
 the pickers on made-up tables, the image changes on arrays, and the page in AppTest."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,7 +57,7 @@ def test_the_tray_picks_the_surest_clean_case_the_most_disputed_meningioma_and_a
 
 
 def test_the_photo_is_a_picture_in_colour():
-    image = np.asarray(Image.open(__import__("io").BytesIO(examples.photo_bytes())))
+    image = np.asarray(Image.open(io.BytesIO(examples.photo_bytes())))
     assert image.shape == (256, 256, 3) and np.abs(image[..., 0].astype(int) - image[..., 2]).mean() > 40
 
 

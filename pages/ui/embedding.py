@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import CLASS_TITLES, TEST_SPLIT
+from core.data.decode import decode_sized
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.report.figures import embedding_figure
 from core.studies.embedding import SEP, project
@@ -59,7 +60,7 @@ def embedding_section(names: list[str]) -> None:
     place = None
     if upload is not None:
         try:
-            pixels = loaders.upload_inputs(upload.getvalue(), upload.name)[name].pixels
+            pixels = decode_sized(upload.getvalue(), loaders.config(name).image_size, name=upload.name).pixels
         except ImageError as error:
             st.error(str(error))
         else:
