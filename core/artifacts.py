@@ -70,6 +70,7 @@ ARTIFACT_FILES = (
     GUARD_FILE,
     "manifest.json",
 )
+RUN_FILES = tuple(f for f in ARTIFACT_FILES if f not in (MODEL_FILE, GUARD_FILE))  # runs/seed-* hold these
 EVALUATION_FILES = (
     "metrics.json",
     PREDICTIONS_FILE,

@@ -203,10 +203,10 @@ def test_damaged_run_folders_are_named_not_skipped(finished, tmp_path):
 
 def test_seeds_chosen_for_a_run_apply_to_every_model():
     full = presets.PRESETS["full"]
-    assert full.seeds_text().startswith("2 of MobileNetV2")
-    three = full.with_seeds(3)
-    assert [step.seeds for step in three.steps] == [3, 3, 3] and full.with_seeds(None) == full
-    assert all("--seeds 3" in line for line in three.command_lines())
+    assert full.seeds_text().startswith("3 of MobileNetV2")
+    two = full.with_seeds(2)
+    assert [step.seeds for step in two.steps] == [2, 2, 2] and full.with_seeds(None) == full
+    assert all("--seeds 2" in line for line in two.command_lines())
     with pytest.raises(ValueError, match="at least one seed"):
         full.with_seeds(0)
 
@@ -430,8 +430,13 @@ def test_the_full_preset_runs_what_make_train_runs(monkeypatch):
     assert units == [
         ("mobilenetv2", 42, 6),  # two phases
         ("mobilenetv2", 43, 6),
+        ("mobilenetv2", 44, 6),
         ("custom_cnn", 42, 3),
+        ("custom_cnn", 43, 3),
+        ("custom_cnn", 44, 3),
         ("mobilenetv2_scratch", 42, 3),
+        ("mobilenetv2_scratch", 43, 3),
+        ("mobilenetv2_scratch", 44, 3),
     ]
     lines = presets.PRESETS["demo"].command_lines()
     assert lines == [

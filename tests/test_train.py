@@ -163,6 +163,35 @@ def test_seeds_give_distinct_runs_and_the_first_is_served(tmp_path):
     assert validation[0].tolist() == validation[1].tolist()  # the same split for every seed
 
 
+def test_keep_runs_trains_only_the_missing_seeds_of_the_same_config(tmp_path, monkeypatch):
+    from conftest import write_dataset
+
+    data, out = write_dataset(tmp_path / "data"), tmp_path / "out"
+    config = TINY["custom_cnn"]
+    train.train(config, data, out, weights=None, seeds=2)
+    before = {seed: table.copy() for seed, table in artifacts.load_run_predictions("custom_cnn", out).items()}
+    trained_seeds = []
+    real_run = train._train_run
+
+    def counted_run(config, *args, **kwargs):
+        trained_seeds.append(config.seed)
+        real_run(config, *args, **kwargs)
+
+    monkeypatch.setattr(train, "_train_run", counted_run)
+    train.train(config, data, out, weights=None, seeds=3, keep_runs=True)
+    assert trained_seeds == [44]
+    after = artifacts.load_run_predictions("custom_cnn", out)
+    assert sorted(after) == [42, 43, 44]
+    for seed in (42, 43):  # kept as they were, the served model with them
+        pd.testing.assert_frame_equal(after[seed], before[seed])
+    assert "custom_cnn" in artifacts.available_models(out)
+
+    trained_seeds.clear()  # another config (here more epochs) keeps nothing
+    train.train(dataclasses.replace(config, epochs=2), data, out, weights=None, seeds=1, keep_runs=True)
+    assert trained_seeds == [42]
+    assert artifacts.seed_runs("custom_cnn", out) == [out / "custom_cnn"]
+
+
 def test_the_cosine_schedule_falls_from_the_rate_to_the_floor():
     config = dataclasses.replace(CUSTOM_CNN, epochs=5, learning_rate=1e-3, min_learning_rate=1e-6)
     rates = [train.cosine_rate(epoch, config) for epoch in range(config.epochs)]

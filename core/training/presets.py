@@ -100,10 +100,10 @@ PRESETS = {
         Preset(
             "full",
             "Full: the compared models as `make train` trains them",
-            "MobileNetV2 with two seeds, the custom CNN and the MobileNetV2-from-scratch control, "
-            "with the registry's recipes: as long as the shipped runs took (their manifests record "
+            "Three seeds each of MobileNetV2, the custom CNN and the MobileNetV2-from-scratch "
+            "control, with the registry's recipes: as long as the shipped runs took (their manifests record "
             "it), and MobileNetV2 needs its ImageNet weights.",
-            (Step("mobilenetv2", seeds=2), Step("custom_cnn"), Step("mobilenetv2_scratch")),
+            (Step("mobilenetv2", seeds=3), Step("custom_cnn", seeds=3), Step("mobilenetv2_scratch", seeds=3)),
         ),
     )
 }

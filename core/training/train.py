@@ -3,11 +3,14 @@
 CLI: python -m core train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
      [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
+     [--keep-runs]
 
 Validation is a seeded part of Training, stratified by class and grouped by near duplicate
 (core.data.duplicates: no validation image has a copy in the fitted part); every choice (early
 stopping, learning-rate drops) looks at it, never at Testing. --seeds N trains N runs per
-model (seeds 42, 43, ...) on the same split. Artifacts are staged and swapped in only when
+model (seeds 42, 43, ...) on the same split; with --keep-runs, the complete runs already in the
+model's folder that were trained with the same config (seed apart) are kept and only the missing
+seeds trained, so --seeds 3 after --seeds 1 trains two runs. Artifacts are staged and swapped in only when
 complete, so an interrupted run leaves the previous ones intact. Decoded images are cached on
 disk (core.data.cache) unless --no-cache. Lesions are pasted into no-tumour training slices
 (core.training.lesions, config.lesion_pastes) from the tumour-box file beside the dataset
@@ -23,6 +26,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -338,6 +342,7 @@ def train(
     use_cache: bool = True,
     strategy: str | None = None,
     seeds: int = 1,
+    keep_runs: bool = False,
 ) -> Path:
     """Train, evaluate and save one model, `seeds` times; return its artifact folder.
 
@@ -353,17 +358,39 @@ def train(
         command: the command line to record in the manifest.
         use_cache: read and write decoded images in the disk cache (core.data.cache).
         strategy: None, or "mirrored" (see distribution_strategy).
+        keep_runs: copy each complete run already in the model's folder whose config is this
+            run's (see kept_run) instead of training it again.
 
     Raises:
         DatasetError: the dataset folder is missing or malformed.
         ValueError: an unknown strategy.
     """
+    current = artifacts.model_dir(config.name, root)
     with artifacts.staged_model_dir(config.name, root) as out:
         for k in range(seeds):
             run = dataclasses.replace(config, seed=config.seed + k)
             folder = out if k == 0 else artifacts.run_dir(out, run.seed)
-            _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
-    return artifacts.model_dir(config.name, root)
+            existing = current if k == 0 else artifacts.run_dir(current, run.seed)
+            if keep_runs and kept_run(existing, run, serve=k == 0):
+                print(f"[{run.name}] seed {run.seed}: kept the complete run of the same config", flush=True)
+                shutil.copytree(
+                    existing, folder, ignore=shutil.ignore_patterns(artifacts.RUNS_DIR), dirs_exist_ok=True
+                )
+            else:
+                _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
+    return current
+
+
+def kept_run(folder: Path, config: ModelConfig, serve: bool) -> bool:
+    """Whether `folder` holds a complete run of `config` (its results, and with `serve` the
+    served model's files too) that train(keep_runs=True) may keep."""
+    needed = artifacts.ARTIFACT_FILES if serve else artifacts.RUN_FILES
+    if not all((folder / name).is_file() for name in needed):
+        return False
+    try:
+        return ModelConfig.load(folder / "config.json") == config
+    except (ValueError, TypeError):  # a damaged or older config.json: train the run again
+        return False
 
 
 def _train_run(
@@ -463,6 +490,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
     parser.add_argument("--seeds", type=int, default=1, help="runs per model, seeds 42, 43, ... (default 1)")
     parser.add_argument(
+        "--keep-runs",
+        action="store_true",
+        help="keep the complete runs of the same config already trained; train only the missing seeds",
+    )
+    parser.add_argument(
         "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
     )
     args = parser.parse_args(argv)
@@ -481,7 +513,17 @@ def main(argv: list[str] | None = None) -> None:
         weights = starting_weights(config, args.weights)
         command = commands.command("train", *argv)
         data_dir, root = paths.data_dir(args.data), Path(args.artifacts)
-        train(config, data_dir, root, weights, command, not args.no_cache, args.strategy, args.seeds)
+        train(
+            config,
+            data_dir,
+            root,
+            weights,
+            command,
+            not args.no_cache,
+            args.strategy,
+            args.seeds,
+            args.keep_runs,
+        )
 
 
 if __name__ == "__main__":
