@@ -70,7 +70,7 @@ ARTIFACT_FILES = (
     GUARD_FILE,
     "manifest.json",
 )
-RUN_FILES = tuple(f for f in ARTIFACT_FILES if f not in (MODEL_FILE, GUARD_FILE))  # runs/seed-* hold these
+RUN_FILES = tuple(f for f in ARTIFACT_FILES if f != GUARD_FILE)  # a run under runs/seed-*: model and results
 EVALUATION_FILES = (
     "metrics.json",
     PREDICTIONS_FILE,
@@ -207,6 +207,28 @@ def _table(path: Path, command: str) -> pd.DataFrame:
     return table
 
 
+def model_runs(name: str, root: Path | None = None) -> dict[int, Path]:
+    """The folders of a model's runs that keep their model, by seed, the served run first (runs
+    trained before every run kept its model have only their results)."""
+    rewrite = commands.command("train", "--model", name, "--seeds", "N", "--keep-runs")
+    return {
+        _json(folder / "manifest.json", rewrite)["seed"]: folder
+        for folder in seed_runs(name, root)
+        if (folder / MODEL_FILE).is_file()
+    }
+
+
+def load_run(folder: Path) -> tuple["keras.Model", pd.DataFrame, pd.DataFrame]:
+    """A run's (model, validation predictions, test predictions), from a folder of model_runs."""
+    import keras
+
+    rewrite = commands.command("train", "--seeds", "N")
+    path = Path(folder) / MODEL_FILE
+    with reading(path, rewrite):
+        model = keras.saving.load_model(path, compile=False)
+    return model, _table(folder / VALIDATION_FILE, rewrite), _table(folder / PREDICTIONS_FILE, rewrite)
+
+
 def load_run_predictions(name: str, root: Path | None = None) -> dict[int, pd.DataFrame]:
     """Every run's test predictions by seed, the served run's included (core train --seeds)."""
     runs = {}
@@ -285,6 +307,17 @@ def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> 
     path, command = _dataset_file(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
     with reading(path, command):
         return CrossSourceSummary.from_json(_json(path, command))
+
+
+def load_crosssource_table(
+    fold: str, name: str, recipe: str = CURRENT_RECIPE, root: Path | None = None
+) -> pd.DataFrame:
+    """A leave-one-source-out fold model's per-image predictions (core.studies.crosssource)."""
+    path = paths.artifacts_dir(root) / CROSSSOURCE_DIR / recipe / f"{fold}-{name}.csv"
+    command = commands.command("crosssource", "--model", name)
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} (write it with `{command}`)")
+    return _table(path, command)
 
 
 def load_benchmark(root: Path | None = None, file: str = BENCHMARK_FILE) -> dict:

@@ -133,6 +133,17 @@ class CrossSourceSummary:
 
 
 @dataclass(frozen=True)
+class ExternalRun:
+    """One run (seed) of a model on the external tumour slices: ExternalModel's estimates."""
+
+    threshold: float
+    recall_own: float
+    recall: float
+    specificity: float
+    auc: float
+
+
+@dataclass(frozen=True)
 class ExternalModel:
     """One model on the external tumour slices, at its own answer and at a validated operating point."""
 
@@ -142,6 +153,7 @@ class ExternalModel:
     recall: Interval  # external slices with P(tumour) > threshold
     specificity: Interval  # Testing no-tumour slices with P(tumour) <= threshold
     auc: Interval  # P(tumour) of external tumours against Testing no-tumour slices
+    runs: dict[int, ExternalRun]  # by seed: every run whose model is kept, the served one included
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ExternalModel":
@@ -150,6 +162,7 @@ class ExternalModel:
             threshold=data["threshold"],
             validation_specificity=data["validation_specificity"],
             **{key: Interval.from_json(data[key]) for key in intervals},
+            runs={int(seed): ExternalRun(**run) for seed, run in data.get("runs", {}).items()},
         )
 
 

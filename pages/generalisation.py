@@ -5,6 +5,7 @@ from pages.ui import loaders, model_card, routing, sidebar, widgets
 from pages.ui.embedding import embedding_section
 from pages.ui.external import external_section
 from pages.ui.folder_eval import folder_section
+from pages.ui.held_out import held_out_section
 from pages.ui.hospital import hospital_section
 
 names = routing.require_models()
@@ -16,6 +17,7 @@ st.caption(
     "This page asks what happens on a collection it has not seen: the Kaggle dataset merges "
     "three, and a model can learn which collection a slice comes from instead of the tumour."
 )
+held_out_section(names)
 
 st.subheader(generalisation.SOURCES_HEADING)
 provenance = loaders.provenance()
@@ -30,7 +32,7 @@ else:
         "acquisition in comparable numbers." + generalisation.inference_sentence(provenance)
     )
     st.markdown(f"**{generalisation.PER_SOURCE_HEADING}**, {sidebar.subset_caption()}")
-    predictions = {name: loaders.subset_predictions(name, sidebar.subset()) for name in compared}
+    predictions = {name: loaders.subset_predictions(name, sidebar.subset()) for name in names}
     st.dataframe(generalisation.per_source(predictions, provenance["test_sources"], titles), hide_index=True)
 
 st.subheader(generalisation.CROSSSOURCE_HEADING)
@@ -75,4 +77,4 @@ embedding_section(names)
 
 model_card.show(compared)
 
-folder_section(compared)
+folder_section(names)

@@ -8,7 +8,7 @@ from core.data.dataset import CLASS_TITLES
 from core.evaluation import compare, paired, seeds, stats, verdict
 from core.report import external, generalisation, reference
 from core.report.figures import difference_bars, per_class_bars
-from pages.ui import loaders, model_card, report, routing, sidebar, widgets
+from pages.ui import axes, loaders, model_card, report, routing, sidebar, widgets
 
 # Title first: Streamlit shows each element as the script reaches it, so the page appears while
 # the figures below are computed.
@@ -24,7 +24,8 @@ subset = sidebar.subset()
 
 if (found := loaders.accuracy_verdict()) is not None:
     with st.container(border=True, key="verdict"):
-        st.markdown(f"### {verdict.headline(found, titles)}")
+        axes.headline_and_chart(found, names)
+        st.markdown("**In source**")
         st.markdown(verdict.sentence(found, titles))
         widgets.verdict_table(found)
         st.markdown("**Out of source**")

@@ -80,9 +80,16 @@ def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_su
     app = open_page("pages/overview.py")
     names = artifacts.available_models()[:2]
     titles = {name: registry.get(name).short_name for name in names}  # the table's; the sentence has titles
-    headline, sentence = app.markdown[0].value, app.markdown[1].value
-    assert headline.startswith("### ") and ("more accurate" in headline or "No clear winner" in headline)
-    assert sentence.startswith("On the clean subset") and "on the full test set" in sentence
+    headline, axes_line = app.markdown[0].value, app.markdown[1].value
+    assert headline.startswith("### In source: ") and (
+        "more accurate" in headline or "No clear winner" in headline
+    )
+    assert "Out of source: " in headline  # both axes in the first line
+    assert axes_line.startswith("Accuracy on the clean subset: ") and "Tumours found on " in axes_line
+    chart = app.get("plotly_chart")[0]  # every run on both axes
+    assert "tumours found out of source" in chart.proto.spec
+    sentence = next(m.value for m in app.markdown if m.value.startswith("On the clean subset"))
+    assert "on the full test set" in sentence
     assert "McNemar" in sentence and "95% CI" in sentence
     table = app.dataframe[0].value
     assert table["test images"].tolist() == ["Full test set", "Clean subset"]

@@ -119,6 +119,23 @@ def test_the_command_writes_every_fold_for_the_model(boxed_dataset, tmp_path, mo
         table = pd.read_csv(folder / f"{fold}-custom_cnn.csv")
         assert set(table["part"]) == {crosssource.HELD_OUT, crosssource.IN_SOURCE}
 
+    crosssource.main(  # one more model joins; the results already there stay
+        [
+            "--model",
+            "mobilenetv2_scratch",
+            "--data",
+            str(boxed_dataset),
+            "--artifacts",
+            str(out),
+            "--no-cache",
+        ]
+    )
+    added = json.loads((folder / crosssource.SUMMARY_FILE).read_text())
+    for fold in crosssource.FOLDS:
+        assert list(added["folds"][fold]["models"]) == ["custom_cnn", "mobilenetv2_scratch"]  # registry order
+        before, after = (s["folds"][fold]["models"]["custom_cnn"] for s in (summary, added))
+        assert after["tumour_recall"] == before["tumour_recall"] and after["config"] == before["config"]
+
 
 def test_without_a_box_file_the_command_says_so(tmp_path):
     data_dir = write_dataset(tmp_path / "data")

@@ -72,7 +72,7 @@ def summary(recalls: dict[str, float]) -> ExternalSummary:
         return Interval(value, value, value)
 
     models = {
-        name: ExternalModel(0.5, 0.98, point(recall), point(recall), point(0.99), point(0.9))
+        name: ExternalModel(0.5, 0.98, point(recall), point(recall), point(0.99), point(0.9), runs={})
         for name, recall in recalls.items()
     }
     return ExternalSummary(10, (), 405, 0.98, models)
@@ -119,6 +119,10 @@ def test_the_command_scores_every_model_on_a_folder_and_reports_an_unreadable_fi
     figures = found.models["custom_cnn"]
     assert figures.validation_specificity >= study.TARGET_SPECIFICITY
     assert figures.recall.estimate == per_image["custom_cnn_called"].mean()
+    assert sorted(figures.runs) == sorted(
+        artifacts.model_runs("custom_cnn", shipped)
+    )  # each seed with a model
+    assert figures.runs[42].recall == figures.recall.estimate and figures.runs[42].auc == figures.auc.estimate
 
 
 def test_without_a_folder_the_command_says_how_to_give_one(tmp_path, monkeypatch):
@@ -173,6 +177,8 @@ def test_the_shipped_external_results_cover_every_shipped_model():
     for name, figures in found.models.items():
         assert figures.recall.estimate == pytest.approx(per_image[f"{name}_called"].mean())
         assert figures.validation_specificity >= found.target_specificity
+        assert sorted(figures.runs) == sorted(artifacts.model_runs(name))
+        assert figures.runs[artifacts.load_manifest(name)["seed"]].recall == figures.recall.estimate
     assert (
         json.loads((paths.ARTIFACTS_DIR / artifacts.EXTERNAL_FILE).read_text())["target_specificity"] == 0.98
     )

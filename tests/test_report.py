@@ -64,8 +64,8 @@ def test_plotly_js_is_embedded_once_and_each_figure_gets_a_div(shipped):
     n_models = len(artifacts.available_models())
     current = artifacts.load_crosssource()
     crosssource = sum(len(fold.models) for fold in current.folds.values())
-    # per class bars (full, clean), a confusion matrix per model (full, clean), one per fold model
-    assert _figures(shipped) == 2 + 2 * n_models + crosssource
+    # both axes, per class bars (full, clean), a confusion matrix per model (full, clean), one per fold model
+    assert _figures(shipped) == 1 + 2 + 2 * n_models + crosssource
     assert shipped.index(PLOTLY_BUNDLE) < shipped.index("Plotly.newPlot")
 
 

@@ -154,8 +154,8 @@ def test_seeds_give_distinct_runs_and_the_first_is_served(tmp_path):
     train.train(TINY["custom_cnn"], data, out, weights=None, seeds=2)
     served, other = artifacts.seed_runs("custom_cnn", out)
     assert other == served / "runs" / "seed-43"
-    assert (served / artifacts.MODEL_FILE).is_file() and not (other / artifacts.MODEL_FILE).exists()
-    assert not (other / artifacts.GUARD_FILE).exists()
+    assert (served / artifacts.MODEL_FILE).is_file() and (other / artifacts.MODEL_FILE).is_file()
+    assert not (other / artifacts.GUARD_FILE).exists() and not (other / artifacts.TFLITE_FILE).exists()
     runs = artifacts.load_run_predictions("custom_cnn", out)
     assert sorted(runs) == [42, 43]
     assert not np.allclose(runs[42][PROBABILITY_COLUMNS], runs[43][PROBABILITY_COLUMNS])

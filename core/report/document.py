@@ -74,7 +74,7 @@ def build(
     found = gather(root, titles)
     figure = Figures()  # sections are built in reading order: plotly.js goes in with the first figure
     bodies = {
-        "verdict": verdict_section(found),
+        "verdict": verdict_section(found, figure),
         "headline": headline_section(found),
         "per-class": per_class_section(found, figure),
         "confusion": confusion_section(found, figure),

@@ -64,7 +64,7 @@ def line(summary: ExternalSummary, titles: dict[str, str]) -> str:
     )
 
 
-def _roles(names: list[str]) -> tuple[str | None, str | None, str | None]:
+def roles(names: list[str]) -> tuple[str | None, str | None, str | None]:
     """(transfer, control, scratch): the pretrained model, the control, the other model."""
     transfer = next((n for n in names if registry.get(n).pretrained), None)
     control = next((n for n in names if registry.get(n).control), None)
@@ -86,7 +86,7 @@ def axes_sentence(
         in_source: each model's accuracy on the test images `where` names (e.g. "the clean subset").
         same_recipe: whether the control trained with the others' recipe; if not, it is said.
     """
-    transfer, control, scratch = _roles([n for n in in_source if n in summary.models])
+    transfer, control, scratch = roles([n for n in in_source if n in summary.models])
     if not (transfer and control and scratch):
         return ""
 

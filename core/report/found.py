@@ -39,12 +39,13 @@ class Found:
     configs: dict[str, ModelConfig]
     predictions: dict[str, pd.DataFrame]
     clean_metrics: dict[str, Metrics] | None  # each model's metrics on the clean subset; None: no audit
-    runs: dict[str, dict[int, pd.DataFrame]] | None  # seed -> test predictions, first two models
+    runs: dict[str, dict[int, pd.DataFrame]] | None  # model -> seed -> test predictions
     audit: dict | None
     provenance: dict | None
     crosssource: dict[str, CrossSourceSummary]  # recipe -> leave-one-source-out summary, current first
     localisation: dict | None
     external: ExternalSummary | None  # the models on the external validation set
+    external_table: pd.DataFrame | None  # its per-slice answers of the served models
     benchmark: dict | None
     absent: dict[str, str]  # optional artifact -> why it is not in the report
 
@@ -131,15 +132,15 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
         predictions=predictions,
         clean_metrics=clean_metrics,
         runs=_optional(
-            lambda: {name: artifacts.load_run_predictions(name, root) for name in names[:2]}, "runs", absent
+            lambda: {name: artifacts.load_run_predictions(name, root) for name in names}, "runs", absent
         ),
         audit=found_audit,
         provenance=_optional(lambda: artifacts.load_provenance(root), "provenance", absent),
         crosssource=crosssource,
         localisation=scored[0] if scored else None,
-        external=outside[0]
-        if (outside := _optional(lambda: artifacts.load_external(root), "external", absent))
-        else None,
+        external=(outside := _optional(lambda: artifacts.load_external(root), "external", absent))
+        and outside[0],
+        external_table=outside and outside[1],
         benchmark=_optional(lambda: artifacts.load_benchmark(root), "benchmark", absent),
         absent=absent,
     )

@@ -6,15 +6,42 @@ import pandas as pd
 
 from core import artifacts
 from core.data import subsets
-from core.evaluation import compare, verdict
-from core.report import external, generalisation, reference
-from core.report.figures import confusion_figure, per_class_bars
+from core.evaluation import compare, paired, seeds, verdict
+from core.report import axes, external, generalisation, reference
+from core.report.figures import axes_figure, confusion_figure, per_class_bars
 from core.report.found import Found, subset_metrics
 from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
 
 
-def verdict_section(found: Found) -> list[str]:
-    """The verdict box: headline, sentence and table (core.evaluation.verdict), and the held-out line."""
+def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list[str]:
+    """The two axes' headline (core.report.axes), and where runs were scored, their sentence and chart."""
+    in_source = verdict.headline(found_verdict, found.titles)
+    if found.external is None:
+        return [f"<h3>{markdown(in_source)}</h3>"]
+    parts = [
+        f"<h3>{markdown(axes.headline(in_source, found.external, found.external_table, found.titles))}</h3>"
+    ]
+    if found.runs:
+        chosen = found.clean_paths
+        where = f"the {(subsets.CLEAN if chosen else subsets.FULL).lower()}"
+        spreads = {
+            name: seeds.spread({seed: paired.restrict(t, chosen) for seed, t in runs.items()})
+            for name, runs in found.runs.items()
+        }
+        runs = axes.runs_table(spreads, found.external, found.titles)
+        colors = {found.titles[name]: color for name, color in found.colors.items()}
+        parts += [
+            paragraph(axes.sentence(runs, where, found.external)),
+            figure(axes_figure(runs, colors, where)),
+        ]
+        if note := axes.missing_note(runs):
+            parts.append(paragraph(note, "caption"))
+    return parts
+
+
+def verdict_section(found: Found, figure: Figures) -> list[str]:
+    """The verdict box: both axes' headline and chart (core.report.axes), the in-source verdict's
+    sentence and table (core.evaluation.verdict), and the out-of-source lines."""
     if len(found.names) < 2:
         return [
             absent("The verdict", f"it compares two models, and the artifacts hold one ({found.names[0]}).")
@@ -26,7 +53,8 @@ def verdict_section(found: Found) -> list[str]:
         return [absent("The verdict", str(error))]
     found_verdict = verdict.build(joined, found.names, found.clean_paths, found.runs)
     parts = [
-        f"<h3>{markdown(verdict.headline(found_verdict, found.titles))}</h3>",
+        *_axes(found, found_verdict, figure),
+        paragraph("**In source**"),
         paragraph(verdict.sentence(found_verdict, found.titles)),
         table(
             verdict.table(found_verdict, found.titles),
@@ -34,6 +62,8 @@ def verdict_section(found: Found) -> list[str]:
             counts=["images"],
         ),
     ]
+    if found.crosssource.get(artifacts.CURRENT_RECIPE) or found.external is not None:
+        parts.append(paragraph("**Out of source**"))
     if summary := found.crosssource.get(artifacts.CURRENT_RECIPE):
         pair = {name: found.titles[name] for name in found_verdict.names}
         parts.append(paragraph(generalisation.recall_line(summary, pair), "caption"))

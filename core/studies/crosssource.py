@@ -3,9 +3,10 @@
 CLI: python -m core crosssource [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
      [--recipe NAME] [--note TEXT] [--warnings-only]
 
-For each collection whose tumours can be told apart (core.data.provenance: figshare, SARTAJ), both
-models are trained on Training without that collection's images and tested on all of its
-images, Training's and Testing's (the model saw none of them). The no-tumour slices stay in
+For each collection whose tumours can be told apart (core.data.provenance: figshare, SARTAJ), every
+model (the control included) is trained on Training without that collection's images and tested
+on all of its images, Training's and Testing's (the model saw none of them); --model NAME adds or
+reruns that model alone, keeping the others' results. The no-tumour slices stay in
 training: the two no-tumour collections cannot be told apart, and a collection whose tumours a
 model never saw, while its no-tumour slices are familiar, is what a new hospital looks like.
 Reported per fold and model: tumour recall (a held-out tumour called anything but "no tumor"),
@@ -14,7 +15,7 @@ images of the other collections; and which warning rule (`warnings`: the fold mo
 out-of-distribution guard, the other model's answer, the nearest training images) catches the
 held-out tumours it calls "no tumor", at what cost in false alarms on the other Testing images.
 
-Every fold trains with the registry's recipe on a short schedule, the same for both models:
+Every fold trains with the registry's recipe on a short schedule, the same for every model:
 at most SHORT_EPOCHS epochs a phase, MobileNetV2's fine-tuning on SHORT_COPIES cached copies.
 Writes artifacts/crosssource/<recipe>/summary.json and <fold>-<model>.csv (per image
 predictions); <recipe> is "current" unless --recipe names it (an earlier recipe's results,
@@ -222,22 +223,32 @@ def crosssource(
     weights: str | None,
     use_cache: bool = True,
     note: str | None = None,
+    keep_others: bool = False,
 ) -> dict:
     """Run every fold for every model in `names`; write the results into `out`, return the summary.
 
     Args:
         note: what the recipe is, in words, kept with the results.
+        keep_others: keep the results of the other models already in `out` (e.g. adding one model).
     """
+    previous = (
+        json.loads((out / SUMMARY_FILE).read_text()) if keep_others and (out / SUMMARY_FILE).is_file() else {}
+    )
     boxes = provenance.read_boxes(boxes_file)
     if not boxes:
         raise FileNotFoundError(
             f"tumour-box file not found (needed to tell the collections apart): {boxes_file}"
         )
     train, test = find_samples(data_dir, TRAIN_SPLIT), find_samples(data_dir, TEST_SPLIT)
-    result: dict = {"short_epochs": SHORT_EPOCHS, "short_copies": SHORT_COPIES, "note": note, "folds": {}}
+    result: dict = {"short_epochs": SHORT_EPOCHS, "short_copies": SHORT_COPIES, "folds": {}}
+    result["note"] = note or previous.get("note")
     for fold in FOLDS:
         samples = fold_samples(fold, train, test, boxes)
-        entry = result["folds"][fold] = {"held_out_images": len(samples[1]), "models": {}}
+        kept = previous.get("folds", {}).get(fold, {}).get("models", {})
+        entry = result["folds"][fold] = {
+            "held_out_images": len(samples[1]),
+            "models": {name: figures for name, figures in kept.items() if name not in names},
+        }
         for name in names:
             config = short(get_architecture(name).config)
             table, threshold, facts = run_fold(config, fold, samples, boxes, weights, use_cache)
@@ -254,6 +265,8 @@ def crosssource(
                 f"accuracy {figures['accuracy']['estimate']:.3f} on {figures['held_out_images']} images",
                 flush=True,
             )
+    for entry in result["folds"].values():  # in registry order, the kept results among them
+        entry["models"] = {n: entry["models"][n] for n in cli.selected_models("all") if n in entry["models"]}
     add_warnings(result, out, data_dir, boxes, weights, use_cache)
     write_json(out / SUMMARY_FILE, result)
     return result
@@ -270,14 +283,16 @@ def main(argv: list[str] | None = None) -> None:
         help="recompute only the warning rules of the recipe's results",
     )
     args = parser.parse_args(argv)
-    names = [n for n in cli.selected_models(args.model) if not get_architecture(n).control]
+    names = cli.selected_models(args.model)
     data_dir = paths.data_dir(args.data)
     out = Path(args.artifacts) / RESULTS_DIR / args.recipe
     out.mkdir(parents=True, exist_ok=True)
     weights = paths.imagenet_weights()  # MobileNetV2's start; the others ignore it
     boxes_file = provenance.boxes_path(data_dir, args.boxes)
     if not args.warnings_only:
-        crosssource(data_dir, boxes_file, out, names, weights, not args.no_cache, args.note)
+        crosssource(
+            data_dir, boxes_file, out, names, weights, not args.no_cache, args.note, args.model != "all"
+        )
         return
     artifacts.load_crosssource(args.recipe, Path(args.artifacts))  # a clear error if missing or damaged
     summary = json.loads((out / SUMMARY_FILE).read_text())  # the file as written, to add the warnings to

@@ -9,7 +9,9 @@ foreign tumour with where its decision falls, and at an operating point chosen o
 split, never on this set or on Testing: "tumour" where P(tumour) = 1 - P(notumor) is above the
 threshold that keeps at least TARGET_SPECIFICITY of the validation no-tumour slices. At that
 matched specificity, and by the area under the ROC (external tumours against Testing no-tumour
-slices), the models compare on ranking alone. Writes artifacts/external.json and external.csv.
+slices), the models compare on ranking alone. Every run of a model that keeps its model (core
+train --seeds) is scored too, so the seed spread out of source stands beside the one in source.
+Writes artifacts/external.json and external.csv (the served runs' answers).
 """
 
 import dataclasses
@@ -77,18 +79,33 @@ def decode_folder(folder: Path, size: int) -> tuple[list[str], np.ndarray, list[
     return names, np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8), unreadable
 
 
+def score_runs(name: str, images: np.ndarray, root: Path | None = None) -> tuple[dict, np.ndarray]:
+    """Every run of `name` that keeps its model on the external images: (the served run's
+    figures with their estimates by seed under "runs", the served model's P(tumour))."""
+    runs, served = {}, None
+    for seed, run_folder in artifacts.model_runs(name, root).items():
+        model, validation, test = artifacts.load_run(run_folder)
+        probabilities = registry.predict_batches(model, images)
+        scores = 1.0 - probabilities[:, NOTUMOR]
+        figures = score_model(scores, probabilities.argmax(axis=1) != NOTUMOR, validation, test)
+        if served is None:  # model_runs lists the served run first
+            served = figures, scores
+        runs[seed] = {key: figures[key]["estimate"] for key in ("recall_own", "recall", "specificity", "auc")}
+        runs[seed]["threshold"] = figures["threshold"]
+    if served is None:
+        raise artifacts.ArtifactError(f"no model of {name} in the artifacts")
+    return {**served[0], "runs": runs}, served[1]
+
+
 def evaluate(folder: Path, names: list[str], root: Path | None = None) -> tuple[dict, pd.DataFrame]:
-    """Every model in `names` on the external folder: (the summary, one row per slice)."""
+    """Every model in `names` on the external folder, each of its runs that keeps its model too:
+    (the summary, one row per slice with the served models' scores)."""
     models, table, unreadable = {}, None, set()
     for name in names:
         config = artifacts.load_config(name, root)
         files, images, failed = decode_folder(folder, config.image_size)
         unreadable |= set(failed)
-        probabilities = registry.predict_batches(artifacts.load_model(name, root), images)
-        scores = 1.0 - probabilities[:, NOTUMOR]
-        own = probabilities.argmax(axis=1) != NOTUMOR
-        validation = artifacts.load_predictions(name, root, split="validation")
-        models[name] = score_model(scores, own, validation, artifacts.load_predictions(name, root))
+        models[name], scores = score_runs(name, images, root)
         columns = pd.DataFrame(
             {"file": files, f"{name}_tumour": scores, f"{name}_called": scores > models[name]["threshold"]}
         )

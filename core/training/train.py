@@ -348,8 +348,9 @@ def train(
 
     Run k (from 0) uses seed config.seed + k for the initial weights, shuffling and
     augmentation; the validation split (config.split_seed) is the same for all. The first run
-    is the one the app serves: its folder holds the model. Every run's results (config,
-    history, metrics, predictions, manifest) are kept, the others' under runs/seed-<seed>/.
+    is the one the app serves: its folder holds the LiteRT copies and the guard too. Every run's
+    model and results (config, history, metrics, predictions, manifest) are kept, the others'
+    under runs/seed-<seed>/.
     The folder is replaced only once every run is complete.
 
     Args:
@@ -445,9 +446,7 @@ def _train_run(
     evaluation = evaluate(clean, config, data_dir, use_cache, split=(fit_samples, val_samples))
     metrics = evaluation.metrics
     metrics["model"] = model_facts(clean, out / artifacts.MODEL_FILE, trainable)
-    write_evaluation(out, evaluation, guard=serve)
-    if not serve:  # the served run's model is the one the app uses; the others keep their results
-        (out / artifacts.MODEL_FILE).unlink()
+    write_evaluation(out, evaluation, guard=serve)  # every run keeps its model: studies score each seed
     write_json(
         out / "manifest.json",
         {

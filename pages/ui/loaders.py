@@ -18,6 +18,7 @@ from core.evaluation.examples import Example
 from core.models import registry
 from core.models.config import ModelConfig
 from core.records import CrossSourceSummary, ExternalSummary, Metrics
+from core.report import held_out
 from core.serving.ood import Flag
 
 T = TypeVar("T")
@@ -125,6 +126,25 @@ def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> CrossSourceSummary | 
 def external() -> tuple[ExternalSummary, pd.DataFrame] | None:
     """The models on the external validation set (core.studies.external), or None."""
     return _unless_missing(artifacts.load_external)
+
+
+@st.cache_data
+def held_out_tumours() -> list[held_out.HeldOut]:
+    """The tumours of every collection some model never trained on: each held-out fold of the
+    current leave-one-source-out recipe, then the external set ([] without either)."""
+    found = []
+    if (summary := crosssource()) is not None:
+        for fold, entry in summary.folds.items():
+            tables = _unless_missing(
+                lambda fold=fold, entry=entry: {
+                    name: artifacts.load_crosssource_table(fold, name) for name in entry.models
+                }
+            )
+            if tables:
+                found.append(held_out.fold_tumours(fold, tables))
+    if (outside := external()) is not None:
+        found.append(held_out.external_tumours(outside[1], model_names()))
+    return found
 
 
 @st.cache_data
