@@ -115,60 +115,69 @@ def what_if(name: str, data: bytes) -> tuple[str, bytes, str]:
     )
 
 
-with single:
+@st.fragment
+def single_image() -> None:
+    """The One image tab: a fragment, so an upload or a slider reruns this part alone."""
     chosen = chosen_input()
-    if chosen is not None:
-        name, data, example = chosen
-        if example is not None:
-            st.info(example.why, icon=":material/lightbulb:")
-        name, data, changed = what_if(name, data)
-        shown_id = f"{name}:{hash(data)}"
-        try:
-            results = {n: loaders.predictor(n).predict_file(data, name) for n in names}
-        except ImageError as error:
-            st.error(str(error))
-        else:
-            flags = loaders.foreign_warnings({n: result.upload for n, result in results.items()})
-            widgets.warn_if_foreign(flags)
-            refused = refusal(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
-            answers = {titles[n]: CLASS_NAMES[int(r.probabilities.argmax())] for n, r in results.items()}
-            if not refused:  # answers to doubt: the models disagree, or the nearest training images do
-                for doubt in (tumour_dispute(answers), loaders.second_opinion(results, answers)):
-                    if doubt:
-                        st.warning(doubt)
-            image_column, result_column = st.columns([1, 3])
-            # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
-            decoded = max((result.image for result in results.values()), key=len)
-            image_column.image(decoded, caption=name, width="stretch")
-            if example is not None and example.twin and (folder := sidebar.dataset_dir()) is not None:
-                image_column.image(
-                    loaders.test_image(str(folder), example.twin, len(decoded)),
-                    caption=f"Its twin in Training: {example.twin}",
-                    width="stretch",
+    if chosen is None:
+        return
+    name, data, example = chosen
+    if example is not None:
+        st.info(example.why, icon=":material/lightbulb:")
+    name, data, changed = what_if(name, data)
+    shown_id = f"{name}:{hash(data)}"
+    try:
+        results = {n: loaders.predictor(n).predict_file(data, name) for n in names}
+    except ImageError as error:
+        st.error(str(error))
+    else:
+        flags = loaders.foreign_warnings({n: result.upload for n, result in results.items()})
+        widgets.warn_if_foreign(flags)
+        refused = refusal(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
+        answers = {titles[n]: CLASS_NAMES[int(r.probabilities.argmax())] for n, r in results.items()}
+        doubts = st.container()  # answers to doubt: the models disagree, or the nearest training images do
+        if not refused and (dispute := tumour_dispute(answers)):
+            doubts.warning(dispute)
+        image_column, result_column = st.columns([1, 3])
+        # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
+        decoded = max((result.image for result in results.values()), key=len)
+        image_column.image(decoded, caption=name, width="stretch")
+        if example is not None and example.twin and (folder := sidebar.dataset_dir()) is not None:
+            image_column.image(
+                loaders.test_image(str(folder), example.twin, len(decoded)),
+                caption=f"Its twin in Training: {example.twin}",
+                width="stretch",
+            )
+        with result_column, st.container(key="answers"):
+            st.html(ANSWER_STYLE)
+            for column, (model, result) in zip(st.columns(len(names)), results.items()):
+                column.markdown(widgets.title(model))
+                column.metric(
+                    "Prediction",
+                    refused or shown_label(result.probabilities, foreign=False),
+                    None if refused else f"{confidence_text(result.probabilities)} confident",
+                    delta_color="off",
+                    delta_arrow="off",
                 )
-            with result_column, st.container(key="answers"):
-                st.html(ANSWER_STYLE)
-                for column, (model, result) in zip(st.columns(len(names)), results.items()):
-                    column.markdown(widgets.title(model))
-                    column.metric(
-                        "Prediction",
-                        refused or shown_label(result.probabilities, foreign=False),
-                        None if refused else f"{confidence_text(result.probabilities)} confident",
-                        delta_color="off",
-                        delta_arrow="off",
-                    )
-                    column.caption(shown_time(result))
-                if changed:
-                    st.caption(f"Answers to the image changed by {changed}.")
-                st.caption(timing_note)
-                st.caption(widgets.calibration_note(names))
-                bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
-                widgets.probability_chart(bars, refused)
-            if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
-                st.session_state[EXPLAINED] = shown_id
-            if st.session_state.get(EXPLAINED) == shown_id:
-                images = {model: result.upload.pixels for model, result in results.items()}
-                widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY, refused=refused, bars=False)
+                column.caption(shown_time(result))
+            if changed:
+                st.caption(f"Answers to the image changed by {changed}.")
+            st.caption(timing_note)
+            st.caption(widgets.calibration_note(names))
+            bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
+            widgets.probability_chart(bars, refused)
+        # After the answers are on screen: the nearest training images take a network of their own.
+        if not refused and (second := loaders.second_opinion(results, answers)):
+            doubts.warning(second)
+        if st.button("Explain", icon=":material/visibility:", help="Grad-CAM++ of each model's answer"):
+            st.session_state[EXPLAINED] = shown_id
+        if st.session_state.get(EXPLAINED) == shown_id:
+            images = {model: result.upload.pixels for model, result in results.items()}
+            widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY, refused=refused, bars=False)
+
+
+with single:
+    single_image()
 
 with batch:
     uploads = st.file_uploader(

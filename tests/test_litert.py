@@ -46,6 +46,22 @@ def test_litert_matches_keras_on_random_images(tiny_cnn, exported):
     np.testing.assert_allclose(litert.probabilities(images[:3]), expected[:3], atol=PARITY_ATOL)
 
 
+def test_the_guard_reads_the_float32_copys_features_as_keras_computes_them(tiny_cnn, exported):
+    from core.serving.ood import Checker, Guard
+
+    model, config = tiny_cnn
+    litert = LiteRTModel(exported[0] / artifacts.TFLITE_FILE)
+    assert litert.has_features and not LiteRTModel(exported[0] / artifacts.TFLITE_INT8_FILE).has_features
+    dimension = int(registry.features_and_probabilities(model).output[0].shape[-1])
+    guard = Guard(np.zeros((4, dimension), np.float32), np.eye(dimension), 1.0)
+    fast, keras_only = Checker(model, guard, exported[0] / artifacts.TFLITE_FILE), Checker(model, guard)
+    assert fast._litert is not None and keras_only._litert is None
+    images = random_images(3, config.image_size, seed=4)
+    np.testing.assert_allclose(fast.features(images), keras_only.features(images), rtol=1e-4, atol=1e-4)
+    # An int8 copy's features would be quantised: the guard falls back to Keras there.
+    assert Checker(model, guard, exported[0] / artifacts.TFLITE_INT8_FILE)._litert is None
+
+
 def test_the_int8_copy_is_fully_integer_and_takes_the_pixels_as_they_are(tiny_cnn, exported):
     from ai_edge_litert.interpreter import Interpreter
 

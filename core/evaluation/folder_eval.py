@@ -25,7 +25,7 @@ from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, LABEL_TITLES, TUMOUR, 
 from core.data.imagefile import FOLDER_SUFFIXES
 from core.evaluation import stats
 from core.evaluation.stats import percent_interval
-from core.serving.ood import Checker, load_guard
+from core.serving.ood import Checker
 from core.serving.predict import (
     CHUNK_SIZE,
     NO_TUMOUR,
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         raise FileNotFoundError(f"folder for --out not found: {out.parent}")
     root = Path(args.artifacts)
     predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
-    checkers = {name: Checker(p.model, load_guard(name, root)) for name, p in predictors.items()}
+    checkers = {name: Checker.from_artifacts(name, p.model, root) for name, p in predictors.items()}
     layout = "by class" if labelled.kind == CLASSES else "tumour / no tumour"
     print(f"evaluating {len(labelled.files):,} images under {labelled.folder} ({layout})", flush=True)
     start = time.perf_counter()

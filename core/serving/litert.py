@@ -4,6 +4,10 @@ CLI: python -m core litert --model {<registered name>,all} [--data DIR]
 converts artifacts/<model>/model.keras to model.tflite (float32) and model_int8.tflite in the
 same folder; core.training.train writes them too.
 
+model.tflite returns the penultimate features beside the probabilities, so the
+out-of-distribution guard (core.serving.ood.Checker) reads an upload's features from one fast
+call instead of running Keras.
+
 model_int8.tflite is fully integer (static quantisation): weights and activations in int8,
 their ranges calibrated on CALIBRATION_IMAGES training images; it takes the raw uint8 pixels
 as they are and returns float32 probabilities.
@@ -55,14 +59,17 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     """
     import tensorflow as tf
 
+    from core.models.registry import features_and_probabilities
+
     sizes = {}
-    with tempfile.TemporaryDirectory() as saved_model:
-        # Keras 3 goes through a SavedModel: the route TF's converter supports best.
-        model.export(saved_model, format="tf_saved_model", verbose=False)
-        copies = [(TFLITE_FILE, None)]
-        if calibration is not None:
-            copies.append((TFLITE_INT8_FILE, calibration))
-        for file, images in copies:
+    # float32: (features, probabilities) for the guard and the answer; int8: probabilities alone.
+    copies = [(TFLITE_FILE, features_and_probabilities(model), None)]
+    if calibration is not None:
+        copies.append((TFLITE_INT8_FILE, model, calibration))
+    for file, exported, images in copies:
+        with tempfile.TemporaryDirectory() as saved_model:
+            # Keras 3 goes through a SavedModel: the route TF's converter supports best.
+            exported.export(saved_model, format="tf_saved_model", verbose=False)
             converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
             if images is not None:  # static: int8 weights and activations, ranges from `images`
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -83,11 +90,12 @@ class LiteRTModel:
 
     Args:
         path: a .tflite file taking (N, S, S, 3) raw 0-255 RGB, as float32 or quantized uint8,
-            returning (N, 4) float32.
+            returning (N, 4) float32 probabilities and, in files written since it was added,
+            (N, D) float32 penultimate features (`has_features`).
 
     Raises:
         artifacts.DamagedArtifactError: not a readable .tflite file (also a ValueError).
-        ValueError: not one image in and four scores out.
+        ValueError: not one image in and four scores (and features) out.
     """
 
     def __init__(self, path: Path, num_threads: int | None = None) -> None:
@@ -101,13 +109,20 @@ class LiteRTModel:
                 model_path=str(self.path), num_threads=num_threads or os.cpu_count()
             )
         (self._input,) = self._interpreter.get_input_details()
-        (self._output,) = self._interpreter.get_output_details()
-        shape, outputs = self._input["shape_signature"], self._output["shape_signature"]
+        outputs = self._interpreter.get_output_details()
+        is_scores = [list(o["shape_signature"][1:]) == [4] for o in outputs]
+        shape = self._input["shape_signature"]
         image_in = len(shape) == 4 and shape[1] == shape[2] and shape[3] == 3
-        if not image_in or list(outputs[1:]) != [4] or self._input["dtype"] not in (np.float32, np.uint8):
+        dtype_in = self._input["dtype"] in (np.float32, np.uint8)
+        if not image_in or not dtype_in or sum(is_scores) != 1 or len(outputs) > 2:
+            shapes = [list(o["shape_signature"]) for o in outputs]
             raise ValueError(
-                f"expected (N, S, S, 3) float32 or uint8 -> (N, 4), got {shape} -> {outputs}: {self.path}"
+                f"expected (N, S, S, 3) float32 or uint8 -> (N, 4) and maybe (N, D) features, "
+                f"got {shape} -> {shapes}: {self.path}"
             )
+        self._output = outputs[is_scores.index(True)]
+        self._features = next((o for o, scores in zip(outputs, is_scores) if not scores), None)
+        self.has_features = self._features is not None
         self.image_size = int(shape[1])
         self.quantized = self._input["dtype"] == np.uint8  # the full-integer copy
         self._batch = 0
@@ -129,6 +144,15 @@ class LiteRTModel:
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at this model's size -> (N, 4) probabilities."""
+        return self._run(images, self._output)
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 at this model's size -> (N, D) penultimate features (has_features)."""
+        if self._features is None:
+            raise ValueError(f"{self.path} has no features output: rewrite it with `python -m core litert`")
+        return self._run(images, self._features)
+
+    def _run(self, images: np.ndarray, output: dict) -> np.ndarray:
         batch = (
             self._quantized(images) if self._input["dtype"] == np.uint8 else np.asarray(images, np.float32)
         )
@@ -138,7 +162,7 @@ class LiteRTModel:
             self._resize(len(batch))
             self._interpreter.set_tensor(self._input["index"], batch)
             self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output["index"]).copy()  # (N, 4)
+            return self._interpreter.get_tensor(output["index"]).copy()
 
 
 def training_calibration(name: str, root: Path, data_dir: Path) -> np.ndarray:

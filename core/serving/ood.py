@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import keras
 
     from core.data.decode import DecodedImage
+    from core.serving.litert import LiteRTModel
 
 QUANTILE = 0.99
 SCORE_COLUMN = "ood_score"  # in predictions.csv and validation_predictions.csv
@@ -91,15 +92,42 @@ class Flag:
     too_small: bool = False
 
 
-class Checker:
-    """A model's guard with the feature extractor it needs, compiled once for uploads."""
+def _features_litert(path: Path | None) -> "LiteRTModel | None":
+    """A float32 LiteRTModel with a features output at `path`, or None."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        from core.serving.litert import LiteRTModel
 
-    def __init__(self, model: "keras.Model", guard: Guard) -> None:
-        self._features_and_probabilities = compiled(features_and_probabilities(model))
+        litert = LiteRTModel(path)
+    except (ImportError, ValueError, RuntimeError):
+        return None
+    return litert if litert.has_features and not litert.quantized else None
+
+
+class Checker:
+    """A model's guard with the feature extractor it needs: the float32 LiteRT copy's features
+    output where it has one (one fast call, no TensorFlow), else the Keras model compiled once.
+
+    Args:
+        litert_path: the model's model.tflite; missing, older (no features) or unusable: Keras.
+    """
+
+    def __init__(self, model: "keras.Model", guard: Guard, litert_path: Path | None = None) -> None:
         self.guard = guard
+        self._litert = _features_litert(litert_path)
+        if self._litert is None:
+            self._features_and_probabilities = compiled(features_and_probabilities(model))
+
+    @classmethod
+    def from_artifacts(cls, name: str, model: "keras.Model", root: Path | None = None) -> "Checker":
+        """The shipped model `name`'s guard, reading features from its model.tflite where it can."""
+        return cls(model, load_guard(name, root), artifacts.model_dir(name, root) / artifacts.TFLITE_FILE)
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 at the model's size -> (N, D) the penultimate features the guard reads."""
+        if self._litert is not None:
+            return self._litert.features(np.asarray(images, np.uint8))
         features, _ = self._features_and_probabilities(images.astype(np.float32))
         return np.asarray(features)
 

@@ -24,7 +24,7 @@ from core.data.decode import DecodedImage, decode_sized
 from core.data.imagefile import FOLDER_SUFFIXES, ImageError
 from core.models.config import ModelConfig
 from core.models.registry import compiled
-from core.serving.ood import Checker, Flag, load_guard
+from core.serving.ood import Checker, Flag
 
 if TYPE_CHECKING:
     import keras
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(args.artifacts)
     predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
     checkers = {
-        name: Checker(predictor.model, load_guard(name, root)) for name, predictor in predictors.items()
+        name: Checker.from_artifacts(name, predictor.model, root) for name, predictor in predictors.items()
     }
     backends = ", ".join(f"{name} on {p.backend}" for name, p in predictors.items())
     print(f"classifying the images under {folder} ({backends})", flush=True)

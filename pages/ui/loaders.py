@@ -340,9 +340,9 @@ def explainer(name: str):
 
 @st.cache_resource(show_spinner="Loading the out-of-distribution guard…")
 def checker(name: str):
-    from core.serving.ood import Checker, load_guard
+    from core.serving.ood import Checker
 
-    return Checker(predictor(name).model, load_guard(name))
+    return Checker.from_artifacts(name, predictor(name).model)
 
 
 @st.cache_resource(show_spinner="Loading the nearest training images…")
