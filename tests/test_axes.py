@@ -9,7 +9,6 @@ import pytest
 from core.evaluation.seeds import Spread
 from core.records import ExternalModel, ExternalRun, ExternalSummary, Interval
 from core.report import axes
-from core.report.figures import axes_figure
 
 TITLES = {"a": "Transfer", "b": "Scratch"}
 
@@ -63,7 +62,7 @@ def test_each_run_is_placed_on_both_axes_and_a_run_without_its_model_is_named():
     assert "Accuracy on the clean subset: Transfer 94.5% over 2 seeds, Scratch 96.0% over 3 seeds." in text
     assert "no-tumour slices: Transfer 75% over 2 seeds, Scratch 40%." in text
     assert axes.missing_note(runs).startswith("In source only (Scratch seeds 43, 44)")
-    figure = axes_figure(runs, {"Transfer": "#00f", "Scratch": "#f00"}, "the clean subset")
+    figure = axes.axes_figure(runs, {"Transfer": "#00f", "Scratch": "#f00"}, "the clean subset")
     dots = [trace for trace in figure.data if trace.showlegend is not False]
     assert [len(trace.x) for trace in dots] == [2, 1]  # the runs placed on both axes
     means = [trace for trace in figure.data if trace.showlegend is False]

@@ -107,7 +107,8 @@ def test_the_dataset_examples_show_what_they_promise_and_an_upload_takes_over():
     app = _predict_page()
     tray = {e.key: e for e in examples.pick(
         compare.joined_predictions({n: artifacts.load_predictions(n) for n in artifacts.available_models()}),
-        artifacts.available_models(), artifacts.load_audit())}  # fmt: skip
+        artifacts.available_models(), artifacts.load_audit(),
+        examples.flagged_paths(artifacts.available_models()))}  # fmt: skip
     app.button_group[0].set_value("disputed").run()
     assert not app.exception and len(set(_answers(app))) == int(tray["disputed"].title.split()[3])
     app.button_group[0].set_value("leaked").run()

@@ -273,11 +273,11 @@ def test_an_unknown_strategy_is_named():
 
 def test_cli_passes_no_cache_and_strategy(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(train, "train", lambda *args: calls.append(args[-3:]))
+    monkeypatch.setattr(train, "train", lambda *args: calls.append(args[-4:]))
     argv = ["--model", "custom_cnn", "--data", str(tmp_path)]
-    train.main([*argv, "--no-cache", "--strategy", "mirrored", "--seeds", "3"])
+    train.main([*argv, "--no-cache", "--strategy", "mirrored", "--seeds", "3", "--keep-runs"])
     train.main(argv)
-    assert calls == [(False, "mirrored", 3), (True, None, 1)]
+    assert calls == [(False, "mirrored", 3, True), (True, None, 1, False)]
 
 
 def keras_layers_in_turn(images, config, seed=7):

@@ -10,6 +10,7 @@ Pure pandas and Pillow; the images themselves are read from the dataset folder.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,8 @@ def _easy(joined: pd.DataFrame, names: list[str], clean: set[str]) -> Example | 
     )
 
 
-def _disputed(joined: pd.DataFrame, names: list[str]) -> Example | None:
-    meningiomas = joined[joined["true_label"] == "meningioma"]
+def _disputed(joined: pd.DataFrame, names: list[str], flagged: frozenset[str]) -> Example | None:
+    meningiomas = joined[(joined["true_label"] == "meningioma") & ~joined["path"].isin(flagged)]
     if meningiomas.empty or len(names) < 2:
         return None
     ways = meningiomas[[f"{n}_label" for n in names]].nunique(axis=1)
@@ -79,16 +80,32 @@ PHOTO = Example(
 )
 
 
-def pick(joined: pd.DataFrame, names: list[str], audit: dict | None) -> list[Example]:
+def pick(
+    joined: pd.DataFrame, names: list[str], audit: dict | None, flagged: frozenset[str] = frozenset()
+) -> list[Example]:
     """The example cases this test set and audit hold, in the tray's order (the photo always).
 
     Args:
         joined: compare.joined_predictions of every model on the full test set.
         audit: the leakage audit (artifacts.load_audit), or None.
+        flagged: test images some model's guard refuses (flagged_paths): the disputed case is
+            chosen among the others, so its answers are shown.
     """
     clean = {t["path"] for t in audit["test_images"] if not t["near"]} if audit else set(joined["path"])
-    found = [_easy(joined, names, clean), _disputed(joined, names), _leaked(audit), PHOTO]
+    found = [_easy(joined, names, clean), _disputed(joined, names, flagged), _leaked(audit), PHOTO]
     return [example for example in found if example is not None]
+
+
+def flagged_paths(names: list[str], root: Path | None = None) -> frozenset[str]:
+    """The test images that some model's out-of-distribution guard refuses (predictions.csv's score)."""
+    from core import artifacts
+    from core.serving.ood import SCORE_COLUMN, load_guard
+
+    flagged = set()
+    for name in names:
+        table = artifacts.load_predictions(name, root)
+        flagged |= set(table.loc[table[SCORE_COLUMN] > load_guard(name, root).threshold, "path"])
+    return frozenset(flagged)
 
 
 def photo_bytes(size: int = 256) -> bytes:

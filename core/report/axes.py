@@ -5,6 +5,7 @@ at the operating point of matched specificity). The Overview and the report lead
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.commands import command
 from core.evaluation import stats
@@ -117,3 +118,48 @@ def missing_note(table: pd.DataFrame) -> str:
     return (
         f"In source only ({listed}): trained before every run kept its model, so never scored out of source."
     )
+
+
+def axes_figure(runs: pd.DataFrame, colors: dict[str, str], where: str) -> go.Figure:
+    """Each run of each model placed by its accuracy in source (x) and the tumours it finds out
+    of source (y), one colour per model; a ring marks each model's mean over its scored runs.
+
+    Args:
+        runs: core.report.axes.runs_table (model, seed, "in source", "out of source"); a run
+            without an out-of-source figure is left out.
+        colors: model title -> colour.
+        where: the in-source test images, for the x axis title (e.g. "the clean subset").
+    """
+    scored = runs.dropna(subset=["out of source"])
+    fig = go.Figure()
+    for model, part in scored.groupby("model", sort=False):
+        color = colors.get(model)
+        fig.add_scatter(
+            x=part["in source"],
+            y=part["out of source"],
+            mode="markers",
+            name=model,
+            legendgroup=model,
+            marker=dict(size=11, color=color, line=dict(color="white", width=1)),
+            customdata=part["seed"],
+            hovertemplate="seed %{customdata}: %{x:.1%} in source, %{y:.0%} out of source"
+            f"<extra>{model}</extra>",
+        )
+        fig.add_scatter(
+            x=[part["in source"].mean()],
+            y=[part["out of source"].mean()],
+            mode="markers",
+            name=f"{model}, mean",
+            legendgroup=model,
+            showlegend=False,
+            marker=dict(size=22, symbol="circle-open", color=color, line=dict(width=2)),
+            hovertemplate=f"mean of {len(part)} runs: %{{x:.1%}}, %{{y:.0%}}<extra>{model}</extra>",
+        )
+    fig.update_layout(
+        height=340,
+        margin=dict(t=10, b=10),
+        xaxis=dict(title=f"accuracy in source ({where})", tickformat=".1%"),
+        yaxis=dict(title="tumours found out of source", tickformat=".0%", rangemode="tozero"),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig

@@ -328,7 +328,7 @@ def reliability_diagram(curves: dict[str, ReliabilityBins], color: str) -> go.Fi
     return fig
 
 
-def _whiskers(table: pd.DataFrame) -> dict:
+def whiskers(table: pd.DataFrame) -> dict:
     """Error bars in points from a table's difference, low and high columns (shares)."""
     return dict(
         type="data",
@@ -352,7 +352,7 @@ def difference_bars(per_class: pd.DataFrame, label: str, color: str) -> go.Figur
         x=shown["difference"] * 100,
         orientation="h",
         marker_color=[color if d >= 0 else "#9ca3af" for d in shown["difference"]],
-        error_x=_whiskers(shown),
+        error_x=whiskers(shown),
         text=[f"{d * 100:+.1f}" for d in shown["difference"]],
         textposition="inside",  # at the bar's base: whiskers run past the end, where "outside" text sits
         insidetextanchor="start",
@@ -442,87 +442,5 @@ def embedding_figure(points: pd.DataFrame, upload: tuple[float, float] | None = 
         xaxis=dict(title="first principal component of the features", zeroline=False),
         yaxis=dict(title="second", zeroline=False),
         legend=dict(orientation="h", y=-0.12),
-    )
-    return fig
-
-
-def axes_figure(runs: pd.DataFrame, colors: dict[str, str], where: str) -> go.Figure:
-    """Each run of each model placed by its accuracy in source (x) and the tumours it finds out
-    of source (y), one colour per model; a ring marks each model's mean over its scored runs.
-
-    Args:
-        runs: core.report.axes.runs_table (model, seed, "in source", "out of source"); a run
-            without an out-of-source figure is left out.
-        colors: model title -> colour.
-        where: the in-source test images, for the x axis title (e.g. "the clean subset").
-    """
-    scored = runs.dropna(subset=["out of source"])
-    fig = go.Figure()
-    for model, part in scored.groupby("model", sort=False):
-        color = colors.get(model)
-        fig.add_scatter(
-            x=part["in source"],
-            y=part["out of source"],
-            mode="markers",
-            name=model,
-            legendgroup=model,
-            marker=dict(size=11, color=color, line=dict(color="white", width=1)),
-            customdata=part["seed"],
-            hovertemplate="seed %{customdata}: %{x:.1%} in source, %{y:.0%} out of source"
-            f"<extra>{model}</extra>",
-        )
-        fig.add_scatter(
-            x=[part["in source"].mean()],
-            y=[part["out of source"].mean()],
-            mode="markers",
-            name=f"{model}, mean",
-            legendgroup=model,
-            showlegend=False,
-            marker=dict(size=22, symbol="circle-open", color=color, line=dict(width=2)),
-            hovertemplate=f"mean of {len(part)} runs: %{{x:.1%}}, %{{y:.0%}}<extra>{model}</extra>",
-        )
-    fig.update_layout(
-        height=340,
-        margin=dict(t=10, b=10),
-        xaxis=dict(title=f"accuracy in source ({where})", tickformat=".1%"),
-        yaxis=dict(title="tumours found out of source", tickformat=".0%", rangemode="tozero"),
-        legend=dict(orientation="h", y=-0.25),
-    )
-    return fig
-
-
-def held_out_figure(diffs: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
-    """Tumour recall differences per held-out collection, one bar per comparison with its 95%
-    interval; a click on a bar selects its collection (the point's y).
-
-    Args:
-        diffs: core.report.held_out.differences (collection, comparison, difference, low, high).
-        colors: comparison -> colour.
-    """
-    fig = go.Figure()
-    order = list(dict.fromkeys(diffs["collection"]))
-    for comparison, part in diffs.groupby("comparison", sort=False):
-        fig.add_bar(
-            y=part["collection"],
-            x=part["difference"] * 100,
-            orientation="h",
-            name=comparison,
-            marker_color=colors.get(comparison),
-            error_x=_whiskers(part),
-            customdata=part["tumours"],
-            text=[f"{d * 100:+.0f}" for d in part["difference"]],
-            textposition="inside",
-            insidetextanchor="start",
-            hovertemplate="%{y} (%{customdata} tumours): %{x:+.1f} points<extra>%{fullData.name}</extra>",
-        )
-    fig.add_vline(x=0, line=dict(color="#6b7280"))
-    fig.update_layout(
-        barmode="group",
-        height=140 + 70 * len(order),
-        margin=dict(t=10, b=10),
-        xaxis_title="tumour recall difference (points, 95% CI)",
-        yaxis=dict(categoryorder="array", categoryarray=order[::-1]),
-        legend=dict(orientation="h", y=-0.3),
-        clickmode="event+select",
     )
     return fig

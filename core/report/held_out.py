@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.data.dataset import CLASS_NAMES, NOTUMOR
 from core.evaluation import stats
+from core.report.figures import whiskers
 
 EXTERNAL = "external collection"  # the external set's name among the held-out collections
 NO_TUMOUR = CLASS_NAMES[NOTUMOR]
@@ -115,3 +117,40 @@ def missed(h: HeldOut, titles: dict[str, str]) -> pd.DataFrame:
     for name in names:
         shown[titles.get(name, name)] = missing[name].map({True: "found", False: "missed"})
     return shown.reset_index(drop=True)
+
+
+def held_out_figure(diffs: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Tumour recall differences per held-out collection, one bar per comparison with its 95%
+    interval; a click on a bar selects its collection (the point's y).
+
+    Args:
+        diffs: core.report.held_out.differences (collection, comparison, difference, low, high).
+        colors: comparison -> colour.
+    """
+    fig = go.Figure()
+    order = list(dict.fromkeys(diffs["collection"]))
+    for comparison, part in diffs.groupby("comparison", sort=False):
+        fig.add_bar(
+            y=part["collection"],
+            x=part["difference"] * 100,
+            orientation="h",
+            name=comparison,
+            marker_color=colors.get(comparison),
+            error_x=whiskers(part),
+            customdata=part["tumours"],
+            text=[f"{d * 100:+.0f}" for d in part["difference"]],
+            textposition="inside",
+            insidetextanchor="start",
+            hovertemplate="%{y} (%{customdata} tumours): %{x:+.1f} points<extra>%{fullData.name}</extra>",
+        )
+    fig.add_vline(x=0, line=dict(color="#6b7280"))
+    fig.update_layout(
+        barmode="group",
+        height=140 + 70 * len(order),
+        margin=dict(t=10, b=10),
+        xaxis_title="tumour recall difference (points, 95% CI)",
+        yaxis=dict(categoryorder="array", categoryarray=order[::-1]),
+        legend=dict(orientation="h", y=-0.3),
+        clickmode="event+select",
+    )
+    return fig

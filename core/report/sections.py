@@ -8,7 +8,7 @@ from core import artifacts
 from core.data import subsets
 from core.evaluation import compare, paired, seeds, verdict
 from core.report import axes, external, generalisation, reference
-from core.report.figures import axes_figure, confusion_figure, per_class_bars
+from core.report.figures import confusion_figure, per_class_bars
 from core.report.found import Found, subset_metrics
 from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
 
@@ -32,7 +32,7 @@ def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list
         colors = {found.titles[name]: color for name, color in found.colors.items()}
         parts += [
             paragraph(axes.sentence(runs, where, found.external)),
-            figure(axes_figure(runs, colors, where)),
+            figure(axes.axes_figure(runs, colors, where)),
         ]
         if note := axes.missing_note(runs):
             parts.append(paragraph(note, "caption"))

@@ -64,9 +64,9 @@ from core.models.registry import (
 from core.serving import litert
 from core.training import lesions
 from core.training.pipeline import augmented_copies, dataset
+from core.training.strategy import STRATEGIES, distribution_strategy, kept_run
 
 HEAD, FINE_TUNE, ONE_PHASE = "head", "fine-tune", "train"  # phase names in history.json
-STRATEGIES = ("mirrored",)
 
 
 @dataclass(frozen=True)
@@ -315,24 +315,6 @@ def starting_weights(config: ModelConfig, flag: str | None = None) -> str | None
     return paths.imagenet_weights(flag) if registry.get(config.architecture).pretrained else None
 
 
-def distribution_strategy(name: str | None) -> tf.distribute.Strategy:
-    """The tf.distribute strategy to build, compile and fit under.
-
-    Args:
-        name: None for TensorFlow's default (one device, no distribution), or "mirrored" for
-            MirroredStrategy over all local GPUs, or the CPU where there is none. For several
-            machines, MultiWorkerMirroredStrategy with TF_CONFIG set on each is the analogue.
-
-    Raises:
-        ValueError: an unknown strategy name.
-    """
-    if name is None:
-        return tf.distribute.get_strategy()  # the default strategy: its scope changes nothing
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
-
-
 def train(
     config: ModelConfig,
     data_dir: Path,
@@ -380,18 +362,6 @@ def train(
             else:
                 _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
     return current
-
-
-def kept_run(folder: Path, config: ModelConfig, serve: bool) -> bool:
-    """Whether `folder` holds a complete run of `config` (its results, and with `serve` the
-    served model's files too) that train(keep_runs=True) may keep."""
-    needed = artifacts.ARTIFACT_FILES if serve else artifacts.RUN_FILES
-    if not all((folder / name).is_file() for name in needed):
-        return False
-    try:
-        return ModelConfig.load(folder / "config.json") == config
-    except (ValueError, TypeError):  # a damaged or older config.json: train the run again
-        return False
 
 
 def _train_run(

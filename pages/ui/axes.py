@@ -5,7 +5,6 @@ import streamlit as st
 from core.data import subsets
 from core.evaluation import verdict
 from core.report import axes
-from core.report.figures import axes_figure
 from pages.ui import loaders
 
 
@@ -28,7 +27,7 @@ def headline_and_chart(found: verdict.Verdict, names: list[str]) -> None:
     st.markdown(axes.sentence(runs, f"the {where.lower()}", summary))
     colors = {titles[name]: loaders.architecture(name).color for name in names}
     st.plotly_chart(
-        axes_figure(runs, colors, f"the {where.lower()}"),
+        axes.axes_figure(runs, colors, f"the {where.lower()}"),
         width="stretch",
         config={"displayModeBar": False},
         key="two-axes",

@@ -4,7 +4,6 @@ training, with intervals, and a click into the tumours they miss."""
 import streamlit as st
 
 from core.report import external, held_out
-from core.report.figures import held_out_figure
 from pages.ui import loaders
 
 CHART_KEY, CHOICE_KEY, CLICKED_KEY = "held-out-chart", "held-out-collection", "held-out-clicked"
@@ -23,7 +22,7 @@ def held_out_section(names: list[str]) -> None:
     st.markdown(held_out.sentence(diffs, titles))
     colors = {f"{titles[a]} minus {titles[b]}": loaders.architecture(b).color for a, b in pairs}
     event = st.plotly_chart(
-        held_out_figure(diffs, colors),
+        held_out.held_out_figure(diffs, colors),
         width="stretch",
         config={"displayModeBar": False},
         key=CHART_KEY,

@@ -286,7 +286,8 @@ def examples() -> list[Example]:
         joined = _joined_predictions(subsets.FULL)
     except ValueError:
         return [example_cases.PHOTO]
-    return example_cases.pick(joined, model_names(), leakage_audit())
+    flagged = example_cases.flagged_paths(model_names())
+    return example_cases.pick(joined, model_names(), leakage_audit(), flagged)
 
 
 @st.cache_data
