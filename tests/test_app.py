@@ -301,6 +301,10 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
     compared = [name for name in artifacts.available_models() if not registry.get(name).control]
     total = sum(artifacts.load_manifest(name)["wall_time_s"]["total"] for name in compared)
     assert f"end to end: **{total / 60:.1f} min**" in " ".join(m.value for m in app.markdown)
+    uploads = next(frame.value for frame in app.dataframe if "uploads" in frame.value.columns)
+    soaked = artifacts.load_benchmark(file=artifacts.SOAK_FILE)
+    assert uploads["answer, median (s)"].tolist()[0] == soaked["soak"]["answer"]["median_s"]
+    assert uploads["page finished, median (s)"].tolist()[0] == soaked["soak"]["finished"]["median_s"]
     visits = next(frame.value for frame in app.dataframe if "page" in frame.value.columns)
     shown = artifacts.load_benchmark(file=artifacts.FIRST_VISIT_FILE)["pages"]
     assert visits["page"].tolist() == list(shown) and visits["complete (s)"].tolist()[1:] == [

@@ -52,6 +52,23 @@ def test_targets_of_several_benchmarks_and_a_missing_one():
     assert targets.iloc[1]["target"] == "first page complete after `streamlit run` <= 5 s"
 
 
+def test_the_upload_table_has_a_row_per_way_of_uploading_with_both_times():
+    timed = lambda answer, finished: {"answer": answer, "finished": finished}  # noqa: E731
+    median = lambda m: {"n": 3, "median_s": m, "p95_s": m + 1, "max_s": m + 2}  # noqa: E731
+    soak = {
+        "soak": timed(median(0.2), median(1.2)),
+        "first_uploads": timed(median(0.4), median(0.5)),
+        "concurrency": timed(median(0.9), median(1.9)) | {"users": 5},
+    }
+    table = efficiency.upload_table(soak)
+    assert table["uploads"].tolist() == [
+        "one user, many uploads", "a new session's first upload", "5 users at once"
+    ]  # fmt: skip
+    assert table["answer, median (s)"].tolist() == [0.2, 0.4, 0.9]
+    assert table["page finished, median (s)"].tolist() == [1.2, 0.5, 1.9]
+    assert table["answer, 95th pct (s)"].tolist() == [1.2, 1.4, 1.9]
+
+
 def test_training_phases_leave_out_the_total():
     manifests = {"a": {"wall_time_s": {"head": 10.0, "fine-tune": 50.0, "total": 70.0}}}
     phases = efficiency.training_phases(manifests, {"a": "A"})

@@ -6,6 +6,7 @@ The benchmark itself is `python -m benchmarks.soak`; no timing is asserted here.
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -92,3 +93,37 @@ def test_resident_memory_of_a_process_tree_counts_its_children():
     finally:
         child.kill()
         child.wait()
+
+
+def _part(answers: list[float], finished: list[float] | None = None, **more) -> dict:
+    uploads = [{"answer_s": a, "finished_s": f, "right": True, "as_evaluated": True} for a, f in
+               zip(answers, finished or answers)]  # fmt: skip
+    return {"uploads": uploads, **soak._counts(uploads), **more}
+
+
+def test_the_targets_judge_one_user_a_new_session_and_several_users_against_one():
+    result = {
+        "soak": _part([0.2, 0.3, 0.4], [0.2, 1.3, 1.4], memory_growth_mib=10.0),
+        "first_uploads": _part([0.8, 1.4, 0.9]),
+        "concurrency": _part([0.5, 0.7, 0.6], users=5),
+    }
+    assert result["soak"]["finished"]["median_s"] == 1.3  # timed apart from the answer
+    judged = {t["target"]: (round(t["value"], 2), t["met"]) for t in soak.targets(result)}
+    assert judged == {
+        "server memory growth after warm-up": (10.0, True),
+        "median upload to every answer on screen, one user": (0.3, True),
+        "median first upload of a session to every answer": (0.9, True),
+        "5 users at once: median upload to every answer, in times one user's": (2.0, True),
+    }
+    result["concurrency"] = _part([0.7, 0.7], users=5)
+    assert not soak.targets(result)[-1]["met"]  # 2.33 times one user's
+
+
+def test_cpu_seconds_count_a_process_busy_time_and_the_machine_s():
+    before, machine_before = soak.cpu_seconds([os.getpid()]), soak.machine_cpu_seconds()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # busy for 0.3 s of CPU
+        pass
+    assert soak.cpu_seconds([os.getpid()]) - before >= 0.2
+    assert soak.machine_cpu_seconds() - machine_before >= 0.2
+    assert soak.cpu_seconds([2**22 + 12345]) == 0  # no such process

@@ -127,3 +127,25 @@ def first_visit_table(first_visit: dict) -> pd.DataFrame:
             for page, times in first_visit["pages"].items()
         ]
     )
+
+
+def upload_table(soak: dict) -> pd.DataFrame:
+    """Live prediction's upload times (benchmarks.soak), one row per way of uploading: seconds from
+    setting the file to every model's answer on screen, and to the page finished (None: not timed)."""
+    parts = {
+        "one user, many uploads": soak["soak"],
+        "a new session's first upload": soak["first_uploads"],
+        f"{soak['concurrency']['users']} users at once": soak["concurrency"],
+    }
+    return pd.DataFrame(
+        [
+            {
+                "uploads": who,
+                "n": part["answer"]["n"],
+                "answer, median (s)": part["answer"].get("median_s"),
+                "answer, 95th pct (s)": part["answer"].get("p95_s"),
+                "page finished, median (s)": part["finished"].get("median_s"),
+            }
+            for who, part in parts.items()
+        ]
+    )
