@@ -20,7 +20,8 @@ test: $(READY)
 
 # The shipped artifacts: three seeds of MobileNetV2, of the custom CNN and of the control,
 # then what is measured on the dataset: the nearest-training-image reference, sources, leakage,
-# where the models look, leave one source out, the external validation set, the embedding map.
+# where the models look, leave one source out, the external validation set and what the warnings
+# catch there, the embedding map.
 train: $(READY)
 	$(BIN)/python -m core train --model mobilenetv2 --seeds 3
 	$(BIN)/python -m core train --model custom_cnn --seeds 3
@@ -31,12 +32,14 @@ train: $(READY)
 	$(BIN)/python -m core localisation
 	$(BIN)/python -m core crosssource
 	$(BIN)/python -m core external
+	$(BIN)/python -m core warnings
 	$(BIN)/python -m core embedding
 
 evaluate: $(READY)
 	$(BIN)/python -m core evaluate --model all
 	$(BIN)/python -m core localisation
 	$(BIN)/python -m core external
+	$(BIN)/python -m core warnings
 	$(BIN)/python -m core embedding
 
 screenshots: $(READY)

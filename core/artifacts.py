@@ -22,7 +22,7 @@ import pandas as pd
 from core import commands, paths
 from core.models import registry
 from core.models.config import ModelConfig
-from core.records import CrossSourceSummary, ExternalSummary, Metrics
+from core.records import CrossSourceSummary, ExternalSummary, Metrics, WarningsSummary
 
 if TYPE_CHECKING:
     import keras
@@ -45,6 +45,7 @@ GUARD_REPORT_FILE = (
     "ood_report.json"  # the guard measured on test and foreign images (core.studies.ood_report)
 )
 EXTERNAL_FILE, EXTERNAL_TABLE = "external.json", "external.csv"  # core.studies.external
+WARNINGS_FILE = "warnings.json"  # what Live prediction's warnings catch (core.studies.warnings)
 NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
 EMBEDDING_FILE = "embedding.npz"  # every image on each model's 2-D feature map (core.studies.embedding)
 LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
@@ -55,10 +56,12 @@ INT8_SERVES = "int8_serves"  # in benchmark.json, per model: the app predicts wi
 BENCHMARK_FILE = "benchmark.json"  # inference timings of every model (benchmarks.inference)
 COLD_START_FILE = "benchmark_cold_start.json"  # the dashboard's start-up time (benchmarks.cold_start)
 FIRST_VISIT_FILE = "benchmark_first_visit.json"  # each page's first visit (benchmarks.first_visit)
+SOAK_FILE = "benchmark_soak.json"  # upload latency and memory in the browser (benchmarks.soak)
 BENCHMARKS = {
     BENCHMARK_FILE: "benchmarks.inference",
     COLD_START_FILE: "benchmarks.cold_start",
     FIRST_VISIT_FILE: "benchmarks.first_visit",
+    SOAK_FILE: "benchmarks.soak",
 }  # file -> writer
 ARTIFACT_FILES = (
     MODEL_FILE,
@@ -98,6 +101,7 @@ WRITERS = {  # dataset-wide artifact file -> the command that writes it
     GUARD_REPORT_FILE: "guard-report",
     EXTERNAL_FILE: "external",
     EXTERNAL_TABLE: "external",
+    WARNINGS_FILE: "warnings",
     NEIGHBOURS_FILE: "neighbours",
     EMBEDDING_FILE: "embedding",
     LOCALISATION_FILE: "localisation",
@@ -281,6 +285,13 @@ def load_external(root: Path | None = None) -> tuple[ExternalSummary, pd.DataFra
     with reading(path, command):
         summary = ExternalSummary.from_json(_json(path, command))
     return summary, _table(*_dataset_file(EXTERNAL_TABLE, root))
+
+
+def load_warnings(root: Path | None = None) -> WarningsSummary:
+    """What Live prediction's warnings catch (core.studies.warnings)."""
+    path, command = _dataset_file(WARNINGS_FILE, root)
+    with reading(path, command):
+        return WarningsSummary.from_json(_json(path, command))
 
 
 def load_localisation(root: Path | None = None) -> tuple[dict, pd.DataFrame]:

@@ -23,6 +23,9 @@ COMMANDS = {
     "audit": Command("core.studies.audit", "audit the test set and validation split for leaked duplicates"),
     "guard-report": Command("core.studies.ood_report", "measure the out-of-distribution guard"),
     "external": Command("core.studies.external", "score the models on an external set of tumour slices"),
+    "warnings": Command(
+        "core.studies.warnings", "count the tumours missed with no warning, and false alarms"
+    ),
     "localisation": Command("core.studies.localisation", "score where the models look against tumour boxes"),
     "embedding": Command("core.studies.embedding", "place every image on each model's 2-D feature map"),
     "crosssource": Command("core.studies.crosssource", "train without one source collection, test on it"),

@@ -185,3 +185,32 @@ class ExternalSummary:
             target_specificity=data["target_specificity"],
             models={name: ExternalModel.from_json(model) for name, model in data["models"].items()},
         )
+
+
+@dataclass(frozen=True)
+class WarningsSummary:
+    """What Live prediction's warnings catch (core.studies.warnings): tumours of the external set
+    some model calls "no tumor" with no warning shown, and right Testing answers warned about."""
+
+    external_images: int
+    external_no_tumour: int  # slices some model calls "no tumor"
+    unwarned: tuple[str, ...]  # ... with no warning shown: the files
+    test_images: int
+    test_right: int  # Testing images every model answers right
+    false_alarms: dict[str, int]  # rule -> right Testing images it warns about; "any": any rule
+    max_unwarned: float  # targets, as shares of the external slices and of the right Testing images
+    max_false_alarms: float
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "WarningsSummary":
+        external, test = data["external"], data["test"]
+        return cls(
+            external_images=external["images"],
+            external_no_tumour=external["no_tumour"],
+            unwarned=tuple(external["unwarned"]),
+            test_images=test["images"],
+            test_right=test["right"],
+            false_alarms=dict(test["warned"]),
+            max_unwarned=data["targets"]["unwarned"],
+            max_false_alarms=data["targets"]["false_alarms"],
+        )

@@ -202,3 +202,9 @@ def test_the_cli_without_models_ends_with_one_line(tmp_path):
     with pytest.raises(SystemExit, match="no trained model"):
         cli.run(lambda: document.main(["--out", str(tmp_path / "r.html"), "--artifacts", str(tmp_path)]))
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_report_says_what_the_warnings_catch_as_the_page_does(shipped):
+    from core.report import external
+
+    assert document.markdown(external.warnings_sentence(artifacts.load_warnings())) in shipped

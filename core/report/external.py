@@ -7,7 +7,7 @@ from core import paths
 from core.commands import command
 from core.evaluation.stats import percent_interval
 from core.models import registry
-from core.records import ExternalSummary
+from core.records import ExternalSummary, WarningsSummary
 
 HEADING = "A collection the dataset does not contain"
 WHERE = f"`{paths.shown(paths.DEFAULT_EXTERNAL_DIR)}` (or point ${paths.EXTERNAL_ENV_VAR} at one)"
@@ -106,3 +106,22 @@ def axes_sentence(
         f"**what the architecture buys** ({titles[control]} minus {titles[scratch]}): "
         f"{gap(control, scratch)} (recall at matched specificity).{caveat}"
     )
+
+
+def warnings_sentence(found: WarningsSummary) -> str:
+    """What Live prediction's warnings catch on the external slices, and what they cost on Testing."""
+    unwarned, alarms = len(found.unwarned), found.false_alarms["any"]
+    missed_share, alarm_share = unwarned / found.external_images, alarms / found.test_right
+    rules = ", ".join(f"{rule} {count}" for rule, count in found.false_alarms.items() if rule != "any")
+    return (
+        f"**Warnings, as Live prediction shows them.** {found.external_no_tumour} of the "
+        f"{found.external_images} external tumour slices get *no tumor* from some model, and "
+        f"**{unwarned} ({missed_share:.0%}) with no warning at all** (guard, disagreement or nearest "
+        f"training images; {_against(missed_share, found.max_unwarned)}). Of the {found.test_right:,} "
+        f"Testing images every model answers right, {alarms} ({alarm_share:.1%}) get a warning all the "
+        f"same ({rules}; {_against(alarm_share, found.max_false_alarms)}). `{command('warnings')}`"
+    )
+
+
+def _against(share: float, limit: float) -> str:
+    return f"{'within' if share <= limit else 'over'} the target of at most {limit:.0%}"

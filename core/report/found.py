@@ -16,7 +16,7 @@ from core.data import subsets
 from core.evaluation import paired
 from core.models import registry
 from core.models.config import ModelConfig
-from core.records import CrossSourceSummary, ExternalSummary, Metrics
+from core.records import CrossSourceSummary, ExternalSummary, Metrics, WarningsSummary
 
 T = TypeVar("T")
 
@@ -46,6 +46,7 @@ class Found:
     localisation: dict | None
     external: ExternalSummary | None  # the models on the external validation set
     external_table: pd.DataFrame | None  # its per-slice answers of the served models
+    warnings: WarningsSummary | None  # what Live prediction's warnings catch there and cost on Testing
     benchmark: dict | None
     absent: dict[str, str]  # optional artifact -> why it is not in the report
 
@@ -141,6 +142,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
         external=(outside := _optional(lambda: artifacts.load_external(root), "external", absent))
         and outside[0],
         external_table=outside and outside[1],
+        warnings=_optional(lambda: artifacts.load_warnings(root), "warnings", absent),
         benchmark=_optional(lambda: artifacts.load_benchmark(root), "benchmark", absent),
         absent=absent,
     )

@@ -150,6 +150,7 @@ def _external_parts(found: Found) -> list[str]:
         *parts,
         paragraph(external.sentence(found.external)),
         table(external.table(found.external, found.short_names)),
+        *([paragraph(external.warnings_sentence(found.warnings))] if found.warnings else []),
     ]
 
 

@@ -17,6 +17,10 @@ def external_section(names: list[str]) -> None:
     summary, per_image = found
     st.markdown(external.sentence(summary))
     st.dataframe(external.table(summary, loaders.titles()), hide_index=True)
+    if (warned := loaders.warning_counts()) is not None:
+        st.markdown(external.warnings_sentence(warned))
+        if warned.unwarned:
+            st.caption(f"Missed with no warning: {', '.join(warned.unwarned)}.")
     _missed(names, per_image)
 
 

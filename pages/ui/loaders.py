@@ -17,7 +17,7 @@ from core.evaluation.evaluate import metrics_from_predictions
 from core.evaluation.examples import Example
 from core.models import registry
 from core.models.config import ModelConfig
-from core.records import CrossSourceSummary, ExternalSummary, Metrics
+from core.records import CrossSourceSummary, ExternalSummary, Metrics, WarningsSummary
 from core.report import held_out
 from core.serving.ood import Flag
 
@@ -126,6 +126,12 @@ def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> CrossSourceSummary | 
 def external() -> tuple[ExternalSummary, pd.DataFrame] | None:
     """The models on the external validation set (core.studies.external), or None."""
     return _unless_missing(artifacts.load_external)
+
+
+@st.cache_data
+def warning_counts() -> WarningsSummary | None:
+    """What Live prediction's warnings catch (core.studies.warnings), or None."""
+    return _unless_missing(artifacts.load_warnings)
 
 
 @st.cache_data
