@@ -41,7 +41,7 @@ def table(summary: ExternalSummary, titles: dict[str, str]) -> pd.DataFrame:
             {
                 "Model": titles.get(name, name),
                 "Recall, own answer": percent_interval(m.recall_own),
-                "Threshold on P(tumour)": f"{m.threshold:.3f}",
+                "Threshold": f"{m.threshold:.3f}",
                 "Recall at the operating point": percent_interval(m.recall),
                 "Specificity, Testing": percent_interval(m.specificity),
                 "AUC": f"{m.auc.estimate:.3f} ({m.auc.low:.3f}–{m.auc.high:.3f})",
