@@ -57,6 +57,8 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     Returns:
         Each file's name and size in bytes.
     """
+    import tensorflow as tf
+
     from core.models.registry import features_and_probabilities
 
     sizes = {}
@@ -65,64 +67,22 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     if calibration is not None:
         copies.append((TFLITE_INT8_FILE, model, calibration))
     for file, exported, images in copies:
-        path = Path(out_dir) / file
-        with atomic_path(path) as temporary:
-            temporary.write_bytes(_converted(exported, images))
-        sizes[file] = path.stat().st_size
+        with tempfile.TemporaryDirectory() as saved_model:
+            # Keras 3 goes through a SavedModel: the route TF's converter supports best.
+            exported.export(saved_model, format="tf_saved_model", verbose=False)
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+            if images is not None:  # static: int8 weights and activations, ranges from `images`
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda images=images: (
+                    [image[None].astype(np.float32)] for image in images
+                )
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = tf.uint8  # the decoded pixels, unconverted
+            path = Path(out_dir) / file
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(converter.convert())
+            sizes[file] = path.stat().st_size
     return sizes
-
-
-def _converted(model: "keras.Model", calibration: np.ndarray | None = None) -> bytes:
-    """`model` as .tflite bytes: float32, or with calibration images full int8 (uint8 in)."""
-    import tensorflow as tf
-
-    with tempfile.TemporaryDirectory() as saved_model:
-        # Keras 3 goes through a SavedModel: the route TF's converter supports best.
-        model.export(saved_model, format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        if calibration is not None:  # static: int8 weights and activations, ranges from the images
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: (
-                [image[None].astype(np.float32)] for image in calibration
-            )
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.uint8  # the decoded pixels, unconverted
-        return converter.convert()
-
-
-class FrozenLayers:
-    """A float32 LiteRT copy of a model's layers that training never changes, called on batches:
-    training's cached activations (core.training.train).
-
-    XNNPACK runs MobileNetV2's layers below its fine-tuned top about twice as fast as the compiled
-    Keras call on a 2-core CPU (3.9 against 8.7 ms an image, in batches of 64), to within 1e-5 of
-    Keras' activations.
-
-    Raises:
-        ImportError, ValueError, RuntimeError...: where LiteRT is missing or cannot convert the
-            model; the caller falls back to Keras.
-    """
-
-    def __init__(self, model: "keras.Model") -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_content=_converted(model), num_threads=os.cpu_count())
-        (self._input,), (self._output,) = (
-            self._interpreter.get_input_details(),
-            self._interpreter.get_output_details(),
-        )
-        self._batch = 0
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        """(B, ...) raw 0-255 images, as the model takes them -> (B, ...) its float32 outputs."""
-        batch = np.asarray(images, np.float32)
-        if len(batch) != self._batch:  # allocation is not free: only when the batch size changes
-            self._interpreter.resize_tensor_input(self._input["index"], list(batch.shape))
-            self._interpreter.allocate_tensors()
-            self._batch = len(batch)
-        self._interpreter.set_tensor(self._input["index"], batch)
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output["index"]).copy()
 
 
 class LiteRTModel:

@@ -55,6 +55,7 @@ from core.models.config import COSINE, PLATEAU, ModelConfig
 from core.models.registry import (
     NUM_CLASSES,
     build_model,
+    compiled,
     predict_batches,
     split_at,
     split_below_top,
@@ -62,7 +63,6 @@ from core.models.registry import (
 )
 from core.serving import litert
 from core.training import lesions
-from core.training.activations import activations, frozen_layers, in_batches
 from core.training.pipeline import augmented_copies, dataset
 from core.training.strategy import STRATEGIES, distribution_strategy, kept_run
 
@@ -217,8 +217,7 @@ def _train_two_phase(
     """
     start = time.perf_counter()
     trunk, top = split_below_top(model, config.fine_tune_layers)
-    frozen = frozen_layers(trunk, config)
-    a_fit, a_val = activations(frozen, in_batches(fit.images)), activations(frozen, in_batches(val.images))
+    a_fit, a_val = predict_batches(trunk, fit.images), predict_batches(trunk, val.images)
     timings["activations"] = round(time.perf_counter() - start, 1)
 
     # Phase 1: the head (the same layer objects as in `model`) on the frozen base's features.
@@ -242,9 +241,9 @@ def _train_two_phase(
         _compile(model, config.fine_tune_learning_rate)
         return [head_phase, _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)]
     start = time.perf_counter()
-    a_copies = activations(
-        frozen, augmented_copies(fit.images, config, config.cached_copies)
-    )  # (copies * N, ...)
+    copies = augmented_copies(fit.images, config, config.cached_copies)
+    call = compiled(trunk)
+    a_copies = np.concatenate([np.asarray(call(batch)) for batch in copies])  # (copies * N, ...)
     timings["augmented activations"] = round(time.perf_counter() - start, 1)
     print(f"[{config.name}] activations of {config.cached_copies} augmented copies cached", flush=True)
     # An epoch is one pass's worth of batches, drawn from all the copies.
