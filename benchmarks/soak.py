@@ -240,8 +240,8 @@ def finished_upload(page, sample: Sample, started: float, evaluated: list[dict[s
     """The result of start_upload once the page has finished: seconds to every answer on screen and
     to the page finished, the labels shown and whether they are right."""
     page.wait_for_function(FINISHED_JS, arg=QUIET_MS, timeout=WAIT_MS)
-    result = page.evaluate("() => [window.__soak, window.__running]")
-    (shown, running), answered = result, result[0]["at"] / 1000
+    shown, running = page.evaluate("() => [window.__soak, window.__running]")
+    answered = shown["at"] / 1000
     labels = [label for label, _ in shown["shown"]]
     return {
         "file": sample.relpath,

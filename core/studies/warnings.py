@@ -29,7 +29,7 @@ from core.serving.predict import Predictor, image_files, refusal, tumour_dispute
 
 MAX_UNWARNED = 0.02  # external slices called "no tumor" by some model with no warning
 MAX_FALSE_ALARMS = 0.03  # Testing images every model answers right, warned about all the same
-RULES = ("guard", "disagreement", "nearest training images")
+GUARD, DISAGREEMENT, NEIGHBOURS = RULES = ("guard", "disagreement", "nearest training images")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Shown:
     @property
     def no_tumour(self) -> bool:
         """Some model's answer shown is "no tumor" (where the guard refuses an image, none is shown)."""
-        return not self.warned["guard"] and CLASS_NAMES[NOTUMOR] in self.answers.values()
+        return not self.warned[GUARD] and CLASS_NAMES[NOTUMOR] in self.answers.values()
 
     @property
     def unwarned_no_tumour(self) -> bool:
@@ -75,18 +75,18 @@ class Server:
             model: CLASS_NAMES[int(result.probabilities.argmax())] for model, result in results.items()
         }
         if refusal(self.checkers[model].flag(result.upload) for model, result in results.items()):
-            return Shown(answers, {"guard": True, RULES[1]: False, RULES[2]: False})  # no label shown
+            return Shown(answers, {GUARD: True, DISAGREEMENT: False, NEIGHBOURS: False})  # no label shown
         mobilenetv2 = results.get(self.neighbours_model)  # its decoded copy, as the page reads it
         doubted = bool(
             self.neighbours and mobilenetv2 and self.neighbours.warning(mobilenetv2.image, answers)
         )
         return Shown(
-            answers, {"guard": False, RULES[1]: tumour_dispute(answers) is not None, RULES[2]: doubted}
+            answers, {GUARD: False, DISAGREEMENT: tumour_dispute(answers) is not None, NEIGHBOURS: doubted}
         )
 
 
 def shown_all(server: Server, files: Iterable[Path]) -> dict[str, Shown]:
-    """Each readable file's Shown, by file name; unreadable files are left out."""
+    """Each readable file's Shown, by its path; unreadable files are left out."""
     shown = {}
     for path in files:
         try:

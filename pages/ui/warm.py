@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 import streamlit as st
+from streamlit import runtime
 
 from core.serving.gradcam import METHODS
 from pages.ui import loaders
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 WARMED_METHODS = METHODS[:2]  # not ScoreCAM: it runs the model once per channel, slow on every image
 
 
-def _warm(names: list[str]) -> None:
+def _warm(names: list[str], freeze: bool) -> None:
     # The caches say they miss a page's context: expected here, as no page asked.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     try:
@@ -39,7 +40,8 @@ def _warm(names: list[str]) -> None:
             blank = np.zeros((size, size, 3), np.uint8)
             for method in WARMED_METHODS:  # traces each method's graph once
                 loaders.explainer(name).heatmap(blank, 0, method)
-        gc.freeze()
+        if freeze:
+            gc.freeze()
     except Exception:  # a damaged artifact: the page that needs it says so when it is opened
         log.warning("warming the models failed", exc_info=True)
 
@@ -48,6 +50,9 @@ def _warm(names: list[str]) -> None:
 def start() -> threading.Thread:
     """Start warming, once per server; returns the thread (tests can join it)."""
     # Not a daemon: a process that exits while TensorFlow loads in a daemon thread aborts.
-    thread = threading.Thread(target=_warm, args=(loaders.model_names(),), name="warm-models")
+    # Frozen only in a served app (`streamlit run`), not in a process that merely runs its script
+    # (AppTest in the tests), whose other objects have no reason to outlive their collection.
+    served = runtime.exists()
+    thread = threading.Thread(target=_warm, args=(loaders.model_names(), served), name="warm-models")
     thread.start()
     return thread
