@@ -1,6 +1,7 @@
 """Shared fixtures: tiny synthetic datasets in the Kaggle layout."""
 
 import os
+import sys
 import zlib
 from pathlib import Path
 
@@ -75,3 +76,22 @@ def tiny_cnn():
 
     config = dataclasses.replace(CUSTOM_CNN, image_size=64)
     return build_model(config), config
+
+
+# TensorFlow's and LiteRT's native threads can abort Python's own teardown once every test has
+# run ("terminate called ... FATAL: exception not rethrown"), which would turn a passing run into
+# a failed one. The process ends with pytest's exit status instead, after its output is flushed.
+EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    status = config.stash.get(EXIT_STATUS, None)
+    if status is None:  # pytest stopped before the session finished: let it exit its own way
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
