@@ -7,7 +7,7 @@ from core.data import perturb
 from core.data.dataset import CLASS_NAMES
 from core.data.decode import decode_image
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
-from core.evaluation import efficiency, examples
+from core.evaluation import efficiency, examples, hospital
 from core.report.figures import probability_bars
 from core.serving.predict import (
     MAX_BATCH_FILES,
@@ -15,6 +15,7 @@ from core.serving.predict import (
     TOO_SMALL,
     batch_summary,
     confidence_text,
+    operating_answer,
     predict_files,
     refusal,
     shown_label,
@@ -56,6 +57,13 @@ if None not in medians.values():
         + "): one call also varies with whatever else the machine is doing, and the first after a "
         "start is slower."
     )
+
+thresholds = loaders.operating_thresholds(names)
+operating_note = (
+    f"At its operating point a model answers tumour or no tumour: tumour where {hospital.OPERATING_POINT}. "
+    "The Generalisation page compares the models there, at matched specificity; the answer above it is "
+    "the model's most probable class."
+)
 
 single, batch = st.tabs(["One image", "Batch"])
 
@@ -159,9 +167,15 @@ def single_image() -> None:
                     delta_color="off",
                     delta_arrow="off",
                 )
+                if not refused and model in thresholds:
+                    column.caption(
+                        f"At its operating point: {operating_answer(result.probabilities, thresholds[model])}"
+                    )
                 column.caption(shown_time(result))
             if changed:
                 st.caption(f"Answers to the image changed by {changed}.")
+            if thresholds and not refused:
+                st.caption(operating_note)
             st.caption(timing_note)
             st.caption(widgets.calibration_note(names))
             bars = probability_bars({n: result.probabilities for n, result in results.items()}, titles)
@@ -200,6 +214,7 @@ with batch:
             ((u.name, u.getvalue()) for u in uploads),
             on_progress=lambda done: progress.progress(done / len(uploads), text=f"{done}/{len(uploads)}"),
             checkers={n: loaders.checker(n) for n in names},
+            thresholds=thresholds,
         )
         progress.empty()
         summary = batch_summary(table)
@@ -227,6 +242,7 @@ with batch:
             hide_index=True,
             column_config={
                 **{f"{n}_label": titles[n] for n in names},
+                **{f"{n}_tumour": f"{widgets.short_name(n)} at its operating point" for n in thresholds},
                 "out_of_distribution": "unlike the training data",
                 "too_small": "too small to judge",
                 **{
@@ -237,6 +253,8 @@ with batch:
                 },
             },
         )
+        if thresholds:
+            st.caption(operating_note)
         st.caption(widgets.calibration_note(names))
         st.download_button(
             "Download results (CSV)",

@@ -237,6 +237,8 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
     assert table.loc["small.png", "mobilenetv2_label"] == TOO_SMALL
     assert table.loc["small.png", "out_of_distribution"] == False  # noqa: E712
     assert any(f"shown as *{TOO_SMALL}*" in w.value for w in app.warning)
+    # No operating-point answer where no class is shown either.
+    assert table.loc[["good.png", "small.png"], "mobilenetv2_tumour"].isna().all()
 
 
 needs_dataset = pytest.mark.skipif(
@@ -252,6 +254,14 @@ def test_live_prediction_of_a_real_scan_shows_both_models_labels():
     predictions = [m.value for m in app.metric if m.label == "Prediction"]
     assert len(predictions) == len(artifacts.available_models())
     assert all(label in {"Glioma", "Meningioma", "No tumor", "Pituitary"} for label in predictions)
+    # Each model's tumour / no-tumour answer at its validated operating point, and what that is.
+    operating = [c.value for c in app.caption if c.value.startswith("At its operating point: ")]
+    assert len(operating) == len(artifacts.available_models())
+    assert all(
+        re.fullmatch(r"At its operating point: (No tumour|Tumour) \(P\(tumour\) \d+% (≤|>) \d+%\)", c)
+        for c in operating
+    )
+    assert any("98% of validation no-tumour slices" in c.value for c in app.caption)
 
 
 @needs_dataset

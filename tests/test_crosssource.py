@@ -105,9 +105,10 @@ def test_each_warning_rule_counts_what_it_catches_and_its_false_alarms():
 def test_the_command_writes_every_fold_for_the_model(boxed_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("BRAIN_MRI_MAX_EPOCHS", "1")
     out = tmp_path / "artifacts"
-    crosssource.main(
-        ["--model", "custom_cnn", "--data", str(boxed_dataset), "--artifacts", str(out), "--no-cache"]
-    )
+    argv = ["--model", "custom_cnn", "--data", str(boxed_dataset), "--artifacts", str(out), "--no-cache"]
+    with pytest.raises(SystemExit):  # a recipe change that names no config field trains nothing
+        crosssource.main([*argv, "--set", "inversion=0"])
+    crosssource.main([*argv, "--set", "intensity_augmentation=true"])
     folder = out / crosssource.RESULTS_DIR / crosssource.CURRENT
     summary = json.loads((folder / crosssource.SUMMARY_FILE).read_text())
     assert set(summary["folds"]) == set(crosssource.FOLDS)
@@ -115,6 +116,7 @@ def test_the_command_writes_every_fold_for_the_model(boxed_dataset, tmp_path, mo
         figures = summary["folds"][fold]["models"]["custom_cnn"]
         assert figures["held_out_images"] == 48 and figures["epochs"] == 1
         assert figures["config"]["epochs"] == 1  # the short schedule, capped further here
+        assert figures["config"]["intensity_augmentation"]  # the recipe --set named
         assert set(crosssource.SIGNALS) <= set(figures["warnings"])
         table = pd.read_csv(folder / f"{fold}-custom_cnn.csv")
         assert set(table["part"]) == {crosssource.HELD_OUT, crosssource.IN_SOURCE}

@@ -91,3 +91,20 @@ def test_random_intensity_keeps_the_range_and_the_background_and_repeats_with_it
     assert np.median(out[background]) < 10  # the background stays dark (noise aside)
     again = random_intensity(images, tf.constant([3, 4], tf.int64)).numpy()
     assert np.allclose(out, again)
+
+
+def test_random_intensity_strength_scales_the_changes_and_inversion_comes_apart():
+    import tensorflow as tf
+
+    from core.training.pipeline import random_intensity
+
+    images = tf.constant(np.stack([head(seed=s) for s in range(16)]).astype(np.float32))
+    seed = tf.constant([3, 4], tf.int64)
+    change = lambda **kwargs: np.abs(random_intensity(images, seed, **kwargs).numpy() - images.numpy())  # noqa: E731
+    assert change(strength=0.0, inversion=0.0).max() < 1e-3  # nothing left to change
+    assert change(strength=0.5, inversion=0.0).mean() < change(strength=1.0, inversion=0.0).mean()
+    inverted = change(strength=0.0, inversion=1.0)  # the inversion alone: every head flipped
+    assert inverted.mean() > 20
+    assert np.allclose(
+        random_intensity(images, seed).numpy(), random_intensity(images, seed, 1.0, 0.2).numpy()
+    )

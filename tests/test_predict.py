@@ -20,6 +20,7 @@ from core.serving.predict import (
     batch_summary,
     image_files,
     main,
+    operating_answer,
     predict_files,
     predict_stream,
     refusal,
@@ -67,6 +68,35 @@ def test_an_image_under_the_models_size_is_too_small_to_judge_not_foreign(tiny_c
     assert shown[f"{config.name}_confidence"].isna().all()
     summary = batch_summary(table.reset_index())
     assert (summary.too_small, summary.out_of_distribution, summary.agree) == (1, 1, 0)
+
+
+def test_a_batch_gives_each_model_with_a_threshold_its_answer_at_the_operating_point(tiny_cnn, predictor):
+    model, config = tiny_cnn
+    files = [("a.png", encode(make_scan(0, 1, 64))), ("empty.png", b"")]
+    p_tumour = 1 - predictor.predict_file(files[0][1], "a.png").probabilities[2]
+    for threshold, called in ((p_tumour - 0.01, True), (p_tumour, False)):  # at the threshold: no tumour
+        table = predict_files({config.name: predictor}, files, thresholds={config.name: threshold})
+        assert table[f"{config.name}_tumour"].tolist()[0] == called
+        assert pd.isna(table[f"{config.name}_tumour"][1])  # the failed row has no answer
+        assert shown_labels(table, [config.name])[f"{config.name}_tumour"][0] == (
+            "Tumour" if called else "No tumour"
+        )
+    checkers = {config.name: Checker(model, guard(-1.0))}  # flags everything: no answer shown
+    table = predict_files({config.name: predictor}, files, checkers=checkers, thresholds={config.name: 0.5})
+    assert shown_labels(table, [config.name])[f"{config.name}_tumour"].isna().all()
+    assert f"{config.name}_tumour" not in predict_files({config.name: predictor}, files).columns
+
+
+@pytest.mark.parametrize(
+    "probabilities, threshold, expected",
+    [
+        ([0.5, 0.2, 0.03, 0.27], 0.91, "Tumour (P(tumour) 97% > 91%)"),
+        ([0.3, 0.1, 0.58, 0.02], 0.91, "No tumour (P(tumour) 42% ≤ 91%)"),
+        ([0.3, 0.5, 0.10, 0.10], 0.90, "No tumour (P(tumour) 90% ≤ 90%)"),
+    ],
+)
+def test_the_operating_answer_names_its_figures(probabilities, threshold, expected):
+    assert operating_answer(np.array(probabilities), threshold) == expected
 
 
 @pytest.mark.parametrize(

@@ -213,6 +213,36 @@ def test_config_round_trips_through_json(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["fine_tune_layers"] == 30
 
 
+def test_settings_change_named_fields_and_refuse_anything_else():
+    tried = CUSTOM_CNN.with_settings(
+        ["intensity_augmentation=true", "inversion_probability=0", 'learning_rate_schedule="cosine"']
+    )
+    assert (tried.intensity_augmentation, tried.inversion_probability) == (True, 0.0)
+    assert tried.learning_rate_schedule == "cosine" and tried.epochs == CUSTOM_CNN.epochs
+    assert CUSTOM_CNN.with_settings([]) == CUSTOM_CNN
+    for bad, message in (
+        ("colour=1", "not FIELD=VALUE with a config field"),
+        ("epochs", "not FIELD=VALUE"),
+        ("epochs=ten", "not a JSON value"),
+        ("intensity_augmentation=1", "takes a bool"),
+        ("epochs=2.5", "takes a int"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            CUSTOM_CNN.with_settings([bad])
+
+
+def test_cli_trains_the_recipe_its_settings_name_and_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
+    configs = []
+    monkeypatch.setattr(train, "train", lambda config, *args: configs.append(config))
+    argv = ["--model", "custom_cnn", "--data", str(tmp_path), "--set", "intensity_augmentation=true"]
+    train.main([*argv, "--set", "intensity_strength=0.5"])
+    assert (configs[0].intensity_augmentation, configs[0].intensity_strength) == (True, 0.5)
+    with pytest.raises(SystemExit):
+        train.main([*argv, "--set", "strength=0.5"])
+    assert "not FIELD=VALUE with a config field: 'strength=0.5'" in capsys.readouterr().err
+    assert len(configs) == 1
+
+
 def test_cli_trains_the_named_model(tmp_path, monkeypatch):
     from conftest import write_dataset
 

@@ -18,6 +18,12 @@ from core.evaluation.folder_eval import find_labelled
 from core.serving.predict import NO_TUMOUR, calibrated, image_files
 from core.wording import share
 
+# The validated operating point, in words: hospital mode counts by it, Live prediction answers by it.
+OPERATING_POINT = (
+    f"P(tumour) above the threshold that keeps {curves.TARGET_SPECIFICITY:.0%} of validation no-tumour "
+    "slices below it, on the calibrated probabilities shown everywhere"
+)
+
 
 @dataclass
 class Tally:

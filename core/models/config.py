@@ -52,6 +52,8 @@ class ModelConfig:
     # core.training.lesions): intensity changes a scanner or sequence could make, and lesions pasted into
     # no-tumour slices (this many per no-tumour training image; needs the tumour-box file).
     intensity_augmentation: bool = False
+    intensity_strength: float = 1.0  # scales every intensity change's range (0: none)
+    inversion_probability: float = 0.2  # of the head's intensities inverted (a crude T1/T2 swap)
     lesion_pastes: float = 0.0
 
     def capped(self) -> "ModelConfig":
@@ -62,6 +64,34 @@ class ModelConfig:
         return dataclasses.replace(
             self, epochs=min(self.epochs, int(cap)), fine_tune_epochs=min(self.fine_tune_epochs, int(cap))
         )
+
+    def with_settings(self, settings: list[str]) -> "ModelConfig":
+        """This config with FIELD=VALUE settings applied (VALUE read as JSON: true, 0.5, "cosine").
+
+        Raises:
+            ValueError: an unknown field, a value that is not JSON, or one of another type.
+        """
+        changes = {}
+        for setting in settings:
+            field, _, text = setting.partition("=")
+            fields = {f.name: f for f in dataclasses.fields(self)}
+            if field not in fields or not text:
+                raise ValueError(
+                    f"not FIELD=VALUE with a config field: {setting!r} (fields: {', '.join(fields)})"
+                )
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    f"{field}: {text!r} is not a JSON value (strings in double quotes)"
+                ) from None
+            current = getattr(self, field)
+            if isinstance(current, float) and type(value) is int:
+                value = float(value)
+            if type(value) is not type(current):
+                raise ValueError(f"{field} takes a {type(current).__name__}, not {text!r}")
+            changes[field] = value
+        return dataclasses.replace(self, **changes)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")

@@ -158,11 +158,31 @@ def _load_litert(path: Path | None, image_size: int) -> "LiteRTModel | None":
         return None
 
 
+def tumour_probability(probabilities: np.ndarray) -> float:
+    """P(tumour) = 1 - P(no tumor) of one image's probabilities."""
+    return 1.0 - float(probabilities[NOTUMOR])
+
+
+def called_tumour(probabilities: np.ndarray, threshold: float) -> bool:
+    """The tumour / no-tumour answer at an operating point: P(tumour) above its threshold
+    (core.evaluation.curves.operating_threshold: the no-tumour slices at or below it are kept)."""
+    return tumour_probability(probabilities) > threshold
+
+
+def operating_answer(probabilities: np.ndarray, threshold: float) -> str:
+    """ "Tumour (P(tumour) 97% > 91%)" or "No tumour (P(tumour) 42% ≤ 91%)"."""
+    p = tumour_probability(probabilities)
+    if called_tumour(probabilities, threshold):
+        return f"Tumour (P(tumour) {p:.0%} > {threshold:.0%})"
+    return f"No tumour (P(tumour) {p:.0%} ≤ {threshold:.0%})"
+
+
 def predict_files(
     predictors: dict[str, Predictor],
     files: Iterable[tuple[str, bytes]],
     on_progress: Callable[[int], None] | None = None,
     checkers: dict[str, Checker] | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Classify many files with every model; a bad file gets its error in its row, the rest go on.
 
@@ -170,11 +190,15 @@ def predict_files(
         checkers: model name -> its out-of-distribution Checker; when given, each image is
             scored and flagged if any model's guard finds it unlike the training data, or
             marked too small to judge if the only guards that flag it had to enlarge it.
+        thresholds: model name -> its operating point's P(tumour) threshold; each model given one
+            gets `<name>_tumour`, its tumour / no-tumour answer there (called_tumour).
 
     Returns:
-        One row per file: file, error ("" when fine), then per model `<name>_label` and
-        `<name>_confidence`, `agree`, and with checkers `out_of_distribution` and `too_small`.
+        One row per file: file, error ("" when fine), then per model `<name>_label`,
+        `<name>_confidence` and with a threshold `<name>_tumour`, `agree`, and with checkers
+        `out_of_distribution` and `too_small`.
     """
+    thresholds = thresholds or {}
     rows = []
     for done, (name, data) in enumerate(files, start=1):
         row: dict = {"file": name, "error": ""}
@@ -184,6 +208,8 @@ def predict_files(
                 result = predictor.predict_file(data, name)
                 row[f"{model_name}_label"] = CLASS_NAMES[int(result.probabilities.argmax())]
                 row[f"{model_name}_confidence"] = float(result.probabilities.max())
+                if model_name in thresholds:
+                    row[f"{model_name}_tumour"] = called_tumour(result.probabilities, thresholds[model_name])
                 if checkers and model_name in checkers:
                     flags.append(checkers[model_name].flag(result.upload))
             row["agree"] = len({row[f"{m}_label"] for m in predictors}) == 1
@@ -197,7 +223,9 @@ def predict_files(
         if on_progress:
             on_progress(done)
     columns = ["file", "error"]
-    columns += [f"{m}_{field}" for m in predictors for field in ("label", "confidence")] + ["agree"]
+    for m in predictors:
+        columns += [f"{m}_label", f"{m}_confidence"] + ([f"{m}_tumour"] if m in thresholds else [])
+    columns += ["agree"]
     columns += ["out_of_distribution", "too_small"] if checkers else []
     return pd.DataFrame(rows).reindex(columns=columns)
 
@@ -290,17 +318,21 @@ def shown_labels(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """A predict_files table with class titles for labels.
 
     Where the guard flags the image, the labels read NOT_RECOGNISED (TOO_SMALL where it had to be
-    enlarged) and the confidences are blank: a confidence for an image unlike the training data
-    would be read as trust.
+    enlarged) and the confidences and operating-point answers are blank: a confidence for an image
+    unlike the training data would be read as trust.
     """
     shown = table.copy()
+    answers = [f"{name}_tumour" for name in names if f"{name}_tumour" in table]
     for name in names:
         shown[f"{name}_label"] = shown[f"{name}_label"].map(CLASS_TITLES, na_action="ignore")
+    for column in answers:
+        shown[column] = shown[column].map({True: "Tumour", False: "No tumour"}, na_action="ignore")
     for column, label in (("out_of_distribution", NOT_RECOGNISED), ("too_small", TOO_SMALL)):
         rows = _marked(table, column)
         for name in names:
             shown.loc[rows, f"{name}_label"] = label
             shown.loc[rows, f"{name}_confidence"] = np.nan
+        shown.loc[rows, answers] = None
     return shown
 
 

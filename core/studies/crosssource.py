@@ -1,7 +1,7 @@
 """Leave one source out: train without a collection's images, test on them.
 
 CLI: python -m core crosssource [--data DIR] [--boxes FILE] [--artifacts DIR] [--model NAME|all]
-     [--recipe NAME] [--note TEXT] [--warnings-only]
+     [--recipe NAME] [--note TEXT] [--set FIELD=VALUE ...] [--warnings-only]
 
 For each collection whose tumours can be told apart (core.data.provenance: figshare, SARTAJ), every
 model (the control included) is trained on Training without that collection's images and tested
@@ -19,7 +19,8 @@ Every fold trains with the registry's recipe on a short schedule, the same for e
 at most SHORT_EPOCHS epochs a phase, MobileNetV2's fine-tuning on SHORT_COPIES cached copies.
 Writes artifacts/crosssource/<recipe>/summary.json and <fold>-<model>.csv (per image
 predictions); <recipe> is "current" unless --recipe names it (an earlier recipe's results,
-kept for comparison, live beside it).
+kept for comparison, live beside it); --set changes the recipe for such a trial (e.g.
+--recipe intensity --set intensity_augmentation=true).
 """
 
 import dataclasses
@@ -224,12 +225,14 @@ def crosssource(
     use_cache: bool = True,
     note: str | None = None,
     keep_others: bool = False,
+    settings: tuple[str, ...] = (),
 ) -> dict:
     """Run every fold for every model in `names`; write the results into `out`, return the summary.
 
     Args:
         note: what the recipe is, in words, kept with the results.
         keep_others: keep the results of the other models already in `out` (e.g. adding one model).
+        settings: FIELD=VALUE changes to every model's config (ModelConfig.with_settings).
     """
     previous = (
         json.loads((out / SUMMARY_FILE).read_text()) if keep_others and (out / SUMMARY_FILE).is_file() else {}
@@ -250,7 +253,7 @@ def crosssource(
             "models": {name: figures for name, figures in kept.items() if name not in names},
         }
         for name in names:
-            config = short(get_architecture(name).config)
+            config = short(get_architecture(name).config.with_settings(list(settings)))
             table, threshold, facts = run_fold(config, fold, samples, boxes, weights, use_cache)
             with atomic_path(out / f"{fold}-{name}.csv") as temporary:
                 table.to_csv(temporary, index=False, float_format=SCORE_FORMAT)
@@ -274,7 +277,7 @@ def crosssource(
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = cli.parser(__doc__.splitlines()[0], cache=True, boxes=True)
+    parser = cli.parser(__doc__.splitlines()[0], cache=True, boxes=True, settings=True)
     parser.add_argument("--recipe", default=CURRENT, help=f"the results' folder name (default {CURRENT})")
     parser.add_argument("--note", help="what the recipe is, shown with its results")
     parser.add_argument(
@@ -284,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     names = cli.selected_models(args.model)
+    for name in names:  # a bad --set ends here, before any training
+        cli.configured(get_architecture(name).config, args, parser)
     data_dir = paths.data_dir(args.data)
     out = Path(args.artifacts) / RESULTS_DIR / args.recipe
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +296,15 @@ def main(argv: list[str] | None = None) -> None:
     boxes_file = provenance.boxes_path(data_dir, args.boxes)
     if not args.warnings_only:
         crosssource(
-            data_dir, boxes_file, out, names, weights, not args.no_cache, args.note, args.model != "all"
+            data_dir,
+            boxes_file,
+            out,
+            names,
+            weights,
+            not args.no_cache,
+            args.note,
+            args.model != "all",
+            tuple(args.set),
         )
         return
     artifacts.load_crosssource(args.recipe, Path(args.artifacts))  # a clear error if missing or damaged

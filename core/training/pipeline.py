@@ -76,7 +76,9 @@ BLUR_PROBABILITY = 0.3
 HEAD_LEVEL = 0.04  # of full scale: darker pixels are background
 
 
-def random_intensity(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+def random_intensity(
+    images: tf.Tensor, seed: tf.Tensor, strength: float = 1.0, inversion: float = INVERSION_PROBABILITY
+) -> tf.Tensor:
     """Per image, intensity changes another scanner or sequence could make: sometimes the head's
     intensities inverted (a crude T1/T2 swap, the background stays black), a gamma curve,
     contrast, a linear bias field, sometimes a slight blur, and noise.
@@ -84,30 +86,36 @@ def random_intensity(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     Args:
         images: (B, H, W, 3) float32, 0-255.
         seed: (2,) int, for stateless random draws.
+        strength: scales the range of every change but the inversion (1: gamma 0.67-1.49, contrast
+            0.8-1.2, a bias field of +-15% at the edges, blur on 30% of images, noise up to 3%).
+        inversion: the probability of the inversion.
     """
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     draws = tf.random.stateless_uniform((batch, 8), seed)  # (B, 8) in [0, 1)
     per_image = lambda column: draws[:, column, None, None, None]  # noqa: E731  (B, 1, 1, 1)
+    centred = lambda column: (per_image(column) - 0.5) * strength  # noqa: E731  in [-strength/2, strength/2)
     x = images / 255
     head = tf.cast(x > HEAD_LEVEL, tf.float32)
-    x = tf.where(per_image(0) < INVERSION_PROBABILITY, head * (1 + HEAD_LEVEL - x), x)
-    x = x ** tf.exp((per_image(1) - 0.5) * 0.8)  # gamma in [0.67, 1.49]
-    x = x * (0.8 + 0.4 * per_image(2))  # contrast
+    x = tf.where(per_image(0) < inversion, head * (1 + HEAD_LEVEL - x), x)
+    x = x ** tf.exp(centred(1) * 0.8)  # gamma
+    x = x * (1 + 0.4 * centred(2))  # contrast
     rows = tf.linspace(-1.0, 1.0, height)[None, :, None, None]
     columns = tf.linspace(-1.0, 1.0, width)[None, None, :, None]
-    x = x * (1 + 0.3 * ((per_image(3) - 0.5) * rows + (per_image(4) - 0.5) * columns))  # bias field
+    x = x * (1 + 0.3 * (centred(3) * rows + centred(4) * columns))  # bias field
     kernel = tf.tile(tf.constant([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]])[:, :, None, None] / 16, [1, 1, 3, 1])
     blurred = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
-    x = tf.where(per_image(5) < BLUR_PROBABILITY, blurred, x)
-    noise = tf.random.stateless_normal(shape, seed + 1) * 0.03 * per_image(6)
+    x = tf.where(per_image(5) < BLUR_PROBABILITY * strength, blurred, x)
+    noise = tf.random.stateless_normal(shape, seed + 1) * 0.03 * strength * per_image(6)
     return tf.clip_by_value(x + noise, 0.0, 1.0) * 255
 
 
 def augment(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf.Tensor:
     """A training batch's augmentation: random_affine, then random_intensity if the config says so."""
     images = random_affine(images, config, seed)
-    return random_intensity(images, seed + 2) if config.intensity_augmentation else images
+    if not config.intensity_augmentation:
+        return images
+    return random_intensity(images, seed + 2, config.intensity_strength, config.inversion_probability)
 
 
 def augmented_copies(

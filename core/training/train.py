@@ -3,7 +3,7 @@
 CLI: python -m core train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
      [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
-     [--keep-runs]
+     [--keep-runs] [--set FIELD=VALUE ...]
 
 Validation is a seeded part of Training, stratified by class and grouped by near duplicate
 (core.data.duplicates: no validation image has a copy in the fitted part); every choice (early
@@ -450,7 +450,7 @@ def _train_run(
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = cli.parser(__doc__.splitlines()[0], cache=True)
+    parser = cli.parser(__doc__.splitlines()[0], cache=True, settings=True)
     parser.add_argument("--epochs", type=int, help="max epochs of phase 1 (head / whole CNN)")
     parser.add_argument("--fine-tune-epochs", type=int, help="max epochs of MobileNetV2's phase 2")
     parser.add_argument("--learning-rate", type=float, help="phase 1 learning rate")
@@ -477,7 +477,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     for name in cli.selected_models(args.model):
-        config = dataclasses.replace(registry.get(name).config, **overrides).capped()
+        config = dataclasses.replace(registry.get(name).config, **overrides)
+        config = cli.configured(config, args, parser).capped()
         print(f"[{name}] config {json.dumps(dataclasses.asdict(config))}", flush=True)
         weights = starting_weights(config, args.weights)
         command = commands.command("train", *argv)

@@ -19,9 +19,7 @@ def hospital_section(names: list[str]) -> None:
     st.subheader("New hospital: stream a folder through the models")
     st.caption(
         "Slice by slice, as if a new hospital sent them: each model's tumours found and missed so far, "
-        "at its operating point (P(tumour) above the threshold that keeps 98% of validation no-tumour "
-        "slices below it, on the calibrated probabilities shown everywhere), and how many misses its "
-        "guard warned about."
+        f"at its operating point ({hospital.OPERATING_POINT}), and how many misses its guard warned about."
     )
     default = paths.external_dir()
     folder = st.text_input(

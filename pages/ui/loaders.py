@@ -311,6 +311,12 @@ def operating_threshold(name: str) -> float:
     return operating_threshold(validation_predictions(name), temperature(name) or 1.0)
 
 
+def operating_thresholds(names: list[str]) -> dict[str, float]:
+    """operating_threshold of each model that has validation predictions."""
+    found = {name: optional(lambda name=name: operating_threshold(name)) for name in names}
+    return {name: threshold for name, threshold in found.items() if threshold is not None}
+
+
 @st.cache_data
 def calibration_report(name: str, subset: str) -> calibration.Report:
     """Temperature from the validation split; the chosen test images before and after it."""
