@@ -108,3 +108,25 @@ def test_random_intensity_strength_scales_the_changes_and_inversion_comes_apart(
     assert np.allclose(
         random_intensity(images, seed).numpy(), random_intensity(images, seed, 1.0, 0.2).numpy()
     )
+
+
+def test_random_convolution_changes_the_heads_contrast_within_its_range_and_keeps_the_background():
+    import tensorflow as tf
+
+    from core.training.pipeline import random_convolution
+
+    rng = np.random.default_rng(0)
+    images = np.stack([head(seed=s) for s in range(8)]).astype(np.float32)
+    images[:, 30:60, 30:60] += rng.uniform(0, 120, (8, 30, 30, 1))  # texture inside the head
+    images = tf.constant(np.clip(images, 0, 255))
+    seed = tf.constant([3, 4], tf.int64)
+    out = random_convolution(images, seed, 1.0).numpy()
+    inside, background = images.numpy() > 255 * 0.04, images.numpy() == 0
+    assert np.abs(out - images.numpy())[inside].mean() > 5  # the head's intensities change
+    assert (out[background] == 0).all()  # the background stays black
+    for i in range(len(out)):  # within the head's own range
+        assert images.numpy()[i][inside[i]].min() - 1e-3 <= out[i][inside[i]].min()
+        assert out[i][inside[i]].max() <= images.numpy()[i][inside[i]].max() + 1e-3
+    assert (out[..., 0] == out[..., 2]).all()  # still grey
+    assert np.allclose(out, random_convolution(images, seed, 1.0).numpy())  # the same seed, the same
+    assert np.allclose(random_convolution(images, seed, 0.0).numpy(), images.numpy(), atol=1e-3)

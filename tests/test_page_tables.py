@@ -187,8 +187,11 @@ def test_the_audit_sentences_count_the_pairs_inside_each_split_and_name_the_meth
     assert audit.LABEL_CONFLICTS_SENTENCE.startswith(f"{len(provenance.LABEL_CONFLICTS)} slices")
 
 
-def crosssource_summary(models: list[str], note: str | None = None) -> CrossSourceSummary:
-    """One recipe's leave-one-source-out results: one fold, `models` trained on the plain recipe."""
+def crosssource_summary(
+    models: list[str], note: str | None = None, config: dict | None = None
+) -> CrossSourceSummary:
+    """One recipe's leave-one-source-out results: one fold, `models` trained on `config`'s recipe
+    (the plain one by default)."""
     interval = lambda estimate: {"estimate": estimate, "low": estimate, "high": estimate}  # noqa: E731
     figures = {
         "held_out_images": 4,
@@ -198,7 +201,7 @@ def crosssource_summary(models: list[str], note: str | None = None) -> CrossSour
         "in_source_accuracy": interval(0.9),
         "confusion": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
         "training_images": 20,
-        "config": {},
+        "config": config or {},
     }
     summary = {"folds": {"SARTAJ": {"held_out_images": 4, "models": dict.fromkeys(models, figures)}}}
     data = summary | {"short_epochs": 12, "short_copies": 2} | ({"note": note} if note else {})
@@ -220,6 +223,25 @@ def test_the_crosssource_sentence_names_the_recipe_or_the_runs_own_note():
     assert generalisation.recipe_title(CURRENT_RECIPE) == "Shipped recipe"
     assert generalisation.recipe_title("intensity-and-pastes") == "Tried: intensity and pastes"
     assert generalisation.held_out_title("CNN", "SARTAJ") == "**CNN** on the held-out SARTAJ images"
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        (
+            {"intensity_augmentation": True},
+            "intensity changes (gamma, contrast, bias field, blur, noise, inversion (20%))",
+        ),
+        (
+            {"intensity_augmentation": True, "inversion_probability": 0.0, "intensity_strength": 0.5},
+            "intensity changes (gamma, contrast, bias field, blur, noise; strength 0.5)",
+        ),
+        ({"random_convolution": 0.5}, "50% of images through a random shallow network (GIN)"),
+    ],
+)
+def test_the_recipe_sentence_names_each_change_tried(config, named):
+    sentence = generalisation.recipe_sentence(crosssource_summary(["a"], config=config))
+    assert sentence == f"Recipe: every image decoded in grey, rotation, shift, zoom and flips, {named}."
 
 
 def test_the_localisation_sentence_counts_the_boxed_images_of_one_subset_only():

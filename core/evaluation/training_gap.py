@@ -26,6 +26,7 @@ def _augmentations(config: ModelConfig) -> list[str]:
             ("shifted", config.shift_fraction),
             ("zoomed", config.zoom_fraction),
             ("flipped", config.horizontal_flip),
+            ("changed in contrast through a random network", config.random_convolution),
             ("changed in brightness and contrast", config.intensity_augmentation),
         )
         if used

@@ -54,6 +54,9 @@ class ModelConfig:
     intensity_augmentation: bool = False
     intensity_strength: float = 1.0  # scales every intensity change's range (0: none)
     inversion_probability: float = 0.2  # of the head's intensities inverted (a crude T1/T2 swap)
+    random_convolution: float = (
+        0.0  # of the images through a random shallow network (pipeline.random_convolution)
+    )
     lesion_pastes: float = 0.0
 
     def capped(self) -> "ModelConfig":

@@ -110,9 +110,45 @@ def random_intensity(
     return tf.clip_by_value(x + noise, 0.0, 1.0) * 255
 
 
+CONVOLUTION_LAYERS, CONVOLUTION_CHANNELS = 4, 8
+
+
+def random_convolution(images: tf.Tensor, seed: tf.Tensor, probability: float) -> tf.Tensor:
+    """Global intensity non-linear augmentation (GIN, Ouyang et al. 2021): the grey image through a
+    shallow convolutional network with random weights (a new one every batch), rescaled to the
+    head's own intensity range and mixed with the image at a random weight, so that the tissue's
+    contrasts change while its shapes stay. Applied to `probability` of the images; the background
+    stays black.
+
+    Args:
+        images: (B, H, W, 3) float32, 0-255, grey (the three channels equal).
+        seed: (2,) int, for stateless random draws.
+    """
+    x = images[..., :1] / 255  # (B, H, W, 1)
+    head = x > HEAD_LEVEL
+    h = x
+    for i in range(CONVOLUTION_LAYERS):
+        last = i == CONVOLUTION_LAYERS - 1
+        size, c_in, c_out = (1 if last else 3), h.shape[-1], (1 if last else CONVOLUTION_CHANNELS)
+        kernel = tf.random.stateless_normal((size, size, c_in, c_out), seed + 10 + i) / (size * c_in**0.5)
+        h = tf.nn.conv2d(h, kernel, 1, "SAME")
+        h = h if last else tf.nn.leaky_relu(h, 0.2)
+    low = lambda t: tf.reduce_min(tf.where(head, t, 1e9), axis=(1, 2, 3), keepdims=True)  # noqa: E731
+    high = lambda t: tf.reduce_max(tf.where(head, t, -1e9), axis=(1, 2, 3), keepdims=True)  # noqa: E731
+    h = (h - low(h)) / tf.maximum(high(h) - low(h), 1e-6)  # the head's range in the random image, to 0-1
+    h = low(x) + h * (high(x) - low(x))  # ... to the head's own range
+    draws = tf.random.stateless_uniform((tf.shape(x)[0], 2), seed)[:, :, None, None, None]  # (B, 2, 1, 1, 1)
+    mixed = draws[:, 0] * h + (1 - draws[:, 0]) * x
+    out = tf.where(head & (draws[:, 1] < probability), mixed, x)
+    return tf.repeat(tf.clip_by_value(out, 0.0, 1.0) * 255, 3, axis=-1)
+
+
 def augment(images: tf.Tensor, config: ModelConfig, seed: tf.Tensor) -> tf.Tensor:
-    """A training batch's augmentation: random_affine, then random_intensity if the config says so."""
+    """A training batch's augmentation: random_affine, then random_convolution and random_intensity
+    if the config says so."""
     images = random_affine(images, config, seed)
+    if config.random_convolution:
+        images = random_convolution(images, seed + 4, config.random_convolution)
     if not config.intensity_augmentation:
         return images
     return random_intensity(images, seed + 2, config.intensity_strength, config.inversion_probability)
