@@ -14,7 +14,7 @@ from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
 from core.models.config import ModelConfig
 from core.models.registry import CUSTOM_CNN, MOBILENETV2
-from core.training import train
+from core.training import callbacks, train
 
 TINY = {
     "mobilenetv2": dataclasses.replace(
@@ -194,7 +194,7 @@ def test_keep_runs_trains_only_the_missing_seeds_of_the_same_config(tmp_path, mo
 
 def test_the_cosine_schedule_falls_from_the_rate_to_the_floor():
     config = dataclasses.replace(CUSTOM_CNN, epochs=5, learning_rate=1e-3, min_learning_rate=1e-6)
-    rates = [train.cosine_rate(epoch, config) for epoch in range(config.epochs)]
+    rates = [callbacks.cosine_rate(epoch, config) for epoch in range(config.epochs)]
     assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-6)
     assert rates == sorted(rates, reverse=True) and rates[2] == pytest.approx((1e-3 + 1e-6) / 2)
 
