@@ -21,6 +21,7 @@ import pandas as pd
 
 from core import commands, paths
 from core.models import registry
+from core.models import config as model_config
 from core.models.config import ModelConfig
 from core.records import CrossSourceSummary, ExternalSummary, Metrics, WarningsSummary
 
@@ -317,7 +318,7 @@ def load_crosssource(recipe: str = CURRENT_RECIPE, root: Path | None = None) -> 
     """One recipe's leave-one-source-out summary (core.studies.crosssource)."""
     path, command = _dataset_file(f"{CROSSSOURCE_DIR}/{recipe}/{CROSSSOURCE_SUMMARY}", root)
     with reading(path, command):
-        return CrossSourceSummary.from_json(_json(path, command))
+        return CrossSourceSummary.from_json(_json(path, command), model_config.defaults())
 
 
 def load_crosssource_table(

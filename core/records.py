@@ -77,11 +77,11 @@ class FoldModel:
     confusion: tuple[tuple[int, ...], ...]  # held-out images: rows true, columns predicted
     training_images: int
     lesion_pastes: int  # pasted-lesion slices among them
-    config: dict[str, Any]  # the fold's ModelConfig fields, as it trained
+    config: dict[str, Any]  # the fold's ModelConfig fields, as it trained (later ones: defaults)
     warnings: dict[str, Any] | None  # per warning rule: tumours caught, false alarms (None: older)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "FoldModel":
+    def from_json(cls, data: dict[str, Any], config_defaults: dict[str, Any]) -> "FoldModel":
         return cls(
             held_out_images=data["held_out_images"],
             tumour_recall=Interval.from_json(data["tumour_recall"]),
@@ -91,7 +91,7 @@ class FoldModel:
             confusion=tuple(tuple(row) for row in data["confusion"]),
             training_images=data["training_images"],
             lesion_pastes=data.get("lesion_pastes", 0),
-            config=data["config"],
+            config=config_defaults | data["config"],
             warnings=data.get("warnings"),
         )
 
@@ -112,10 +112,12 @@ class CrossSourceSummary:
     note: str | None = None  # what the recipe tried, where it is not the shipped one
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "CrossSourceSummary":
+    def from_json(cls, data: dict[str, Any], config_defaults: dict[str, Any]) -> "CrossSourceSummary":
+        """`config_defaults` (core.models.config.defaults) fill the config fields a run predates."""
         folds = {
             held_out: Fold(
-                fold["held_out_images"], {n: FoldModel.from_json(m) for n, m in fold["models"].items()}
+                fold["held_out_images"],
+                {n: FoldModel.from_json(m, config_defaults) for n, m in fold["models"].items()},
             )
             for held_out, fold in data["folds"].items()
         }

@@ -13,6 +13,7 @@ from core.data import provenance, subsets
 from core.data.dataset import PROBABILITY_COLUMNS
 from core.evaluation import calibration, compare, efficiency, paired
 from core.evaluation.calibration import ReliabilityBins, Report, Scores
+from core.models import config as model_config
 from core.records import CrossSourceSummary
 from core.report import generalisation, model_card
 from core.serving import predict
@@ -205,7 +206,7 @@ def crosssource_summary(
     }
     summary = {"folds": {"SARTAJ": {"held_out_images": 4, "models": dict.fromkeys(models, figures)}}}
     data = summary | {"short_epochs": 12, "short_copies": 2} | ({"note": note} if note else {})
-    return CrossSourceSummary.from_json(data)
+    return CrossSourceSummary.from_json(data, model_config.defaults())
 
 
 @pytest.mark.parametrize(("models", "who"), [(["a", "b"], "both models"), (["a", "b", "c"], "every model")])

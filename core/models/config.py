@@ -102,3 +102,10 @@ class ModelConfig:
     @classmethod
     def load(cls, path: Path) -> "ModelConfig":
         return cls(**json.loads(Path(path).read_text()))
+
+
+def defaults() -> dict:
+    """Every field's default, where it has one: what a config stored before a field existed read
+    with (a new field's default reproduces the old behaviour), as `ModelConfig.load` reads it."""
+    fields = dataclasses.fields(ModelConfig)
+    return {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}

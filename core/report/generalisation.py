@@ -152,16 +152,16 @@ def recipe_sentence(summary: CrossSourceSummary) -> str:
     """
     config = summary.first.config
     parts = ["every image decoded in grey", "rotation, shift, zoom and flips"]
-    if config.get("random_convolution"):
+    if config["random_convolution"]:
         parts.append(f"{config['random_convolution']:.0%} of images through a random shallow network (GIN)")
-    if config.get("intensity_augmentation"):
-        inversion = config.get("inversion_probability", 0.2)
+    if config["intensity_augmentation"]:
+        inversion = config["inversion_probability"]
         changes = "gamma, contrast, bias field, blur, noise" + (
             f", inversion ({inversion:.0%})" if inversion else ""
         )
-        strength = config.get("intensity_strength", 1.0)
+        strength = config["intensity_strength"]
         parts.append(f"intensity changes ({changes}{f'; strength {strength:g}' if strength != 1 else ''})")
-    if config.get("lesion_pastes"):
+    if config["lesion_pastes"]:
         parts.append(f"{config['lesion_pastes']:g} pasted-lesion slice per no-tumour slice")
     return f"Recipe: {', '.join(parts)}."
 
