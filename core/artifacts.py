@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from core import commands, paths
-from core.models import registry
 from core.models import config as model_config
+from core.models import registry
 from core.models.config import ModelConfig
 from core.records import CrossSourceSummary, ExternalSummary, Metrics, WarningsSummary
 

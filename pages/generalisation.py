@@ -55,6 +55,15 @@ else:
                 figure = figures.confusion_figure(result.confusion, normalize=False, color=color)
                 st.plotly_chart(figure, key=f"crosssource-{recipe}-{fold}-{name}")
 
+    if len(recipes) > 1:
+        with st.expander("Every recipe tried, side by side"):
+            st.markdown(
+                "Tumour recall / 4-class accuracy on the held-out images, per recipe and fold "
+                "(each recipe's intervals and the other test images are above, once chosen)."
+            )
+            summaries = {recipe: found for recipe in recipes if (found := loaders.crosssource(recipe))}
+            st.dataframe(generalisation.recipes_table(summaries, titles), hide_index=True)
+
     st.subheader(generalisation.WARNINGS_HEADING)
     st.markdown(
         "Which rule would have warned the user about the held-out tumours a fold model calls "

@@ -226,6 +226,17 @@ def test_the_crosssource_sentence_names_the_recipe_or_the_runs_own_note():
     assert generalisation.held_out_title("CNN", "SARTAJ") == "**CNN** on the held-out SARTAJ images"
 
 
+def test_the_recipes_table_puts_every_recipe_side_by_side_and_marks_a_model_not_run():
+    table = generalisation.recipes_table(
+        {CURRENT_RECIPE: crosssource_summary(["a", "b"]), "cnn-only": crosssource_summary(["b"])},
+        {"a": "A", "b": "B"},
+    )
+    assert table.to_dict("records") == [
+        {"Recipe": "Shipped recipe", "Held out": "SARTAJ", "A": "50.0% / 75.0%", "B": "50.0% / 75.0%"},
+        {"Recipe": "Tried: cnn only", "Held out": "SARTAJ", "A": "not run", "B": "50.0% / 75.0%"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("config", "named"),
     [

@@ -12,7 +12,7 @@ from core.artifacts import CURRENT_RECIPE
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR, class_indices
 from core.evaluation import stats
 from core.evaluation.stats import percent_interval
-from core.records import CrossSourceSummary
+from core.records import CrossSourceSummary, FoldModel
 
 
 def source_counts(provenance: dict) -> pd.DataFrame:
@@ -95,6 +95,28 @@ def crosssource_table(summary: CrossSourceSummary, titles: dict[str, str]) -> pd
                 }
             )
     return pd.DataFrame(rows)
+
+
+def recipes_table(summaries: dict[str, CrossSourceSummary], titles: dict[str, str]) -> pd.DataFrame:
+    """Every recipe tried, side by side: one row per recipe and held-out source, one column per
+    model with its tumour recall / accuracy on the held-out images ("not run" where the recipe
+    did not train that model)."""
+    folds = [fold for summary in summaries.values() for fold in summary.folds.values()]
+    names = list(dict.fromkeys(name for fold in folds for name in fold.models))
+    rows = []
+    for recipe, summary in summaries.items():
+        for held_out, fold in summary.folds.items():
+            row = {"Recipe": recipe_title(recipe), "Held out": held_out}
+            for name in names:
+                row[titles.get(name, name)] = _recall_and_accuracy(fold.models.get(name))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _recall_and_accuracy(figures: FoldModel | None) -> str:
+    if figures is None:
+        return "not run"
+    return f"{figures.tumour_recall.estimate:.1%} / {figures.accuracy.estimate:.1%}"
 
 
 def warnings_table(summary: CrossSourceSummary, titles: dict[str, str]) -> pd.DataFrame:
