@@ -324,6 +324,7 @@ def test_efficiency_page_shows_the_benchmark_and_training_time():
 
 def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
     from core.data import provenance
+    from core.report import generalisation
     from core.studies import crosssource
 
     app = open_page("pages/generalisation.py")
@@ -344,8 +345,12 @@ def test_generalisation_page_shows_sources_leave_one_source_out_and_the_guard():
             row = loso[(loso["Held out"] == fold) & (loso["Model"] == registry.get(name).short_name)]
             assert row["Tumour recall"].iloc[0].startswith(f"{figures.tumour_recall.estimate:.1%}")
     assert len(app.get("plotly_chart")) >= 2  # a confusion per model for the chosen fold
-    warnings = tables[3]
-    assert set(warnings["Held out"]) == set(crosssource.FOLDS) and "Nearest training images" in warnings
+    recipes = next(table for table in tables if "Recipe" in table)  # every recipe side by side
+    assert list(dict.fromkeys(recipes["Recipe"])) == list(
+        map(generalisation.recipe_title, artifacts.crosssource_recipes())
+    )
+    warnings = next(table for table in tables if "Nearest training images" in table)
+    assert set(warnings["Held out"]) == set(crosssource.FOLDS)
     assert any("Model card" in e.label for e in app.expander)
     assert any(provenance.FIGSHARE in m.value for m in app.markdown)
 
