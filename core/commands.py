@@ -15,7 +15,7 @@ class Command:
 COMMANDS = {
     "train": Command("core.training.train", "train models on Training, evaluate them on Testing"),
     "evaluate": Command("core.evaluation.evaluate", "re-evaluate the saved models on Testing and validation"),
-    "predict": Command("core.serving.predict", "classify every image under a folder into a CSV"),
+    "predict": Command("core.evaluation.folder_predict", "classify every image under a folder into a CSV"),
     "folder": Command("core.evaluation.folder_eval", "score the models on a labelled folder of your own"),
     "litert": Command("core.serving.litert", "export the saved models to LiteRT (float32 and int8)"),
     "neighbours": Command("core.serving.neighbours", "build the nearest-training-image reference"),

@@ -10,7 +10,9 @@ import pytest
 from PIL import Image
 
 from conftest import make_scan
+from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS
 from core.data.imagefile import ImageError
+from core.evaluation.folder_predict import main, served
 from core.serving.ood import Checker, Flag, Guard
 from core.serving.predict import (
     NOT_RECOGNISED,
@@ -18,8 +20,8 @@ from core.serving.predict import (
     BatchSummary,
     Predictor,
     batch_summary,
+    called_tumour,
     image_files,
-    main,
     operating_answer,
     predict_files,
     predict_stream,
@@ -247,22 +249,52 @@ def test_an_empty_folder_gives_a_csv_with_only_its_header(predictor, tmp_path):
     ]  # fmt: skip
 
 
-def test_the_cli_classifies_a_folder_with_saved_models(tiny_cnn, tmp_path, capsys):
+def saved(tiny_cnn, root: Path) -> Path:
+    """The tiny CNN saved under `root` as `train` saves a model (no validation predictions)."""
     model, config = tiny_cnn
-    model_dir = tmp_path / "artifacts" / config.name
+    model_dir = root / config.name
     model_dir.mkdir(parents=True)
     model.save(model_dir / "model.keras")
     config.save(model_dir / "config.json")
     guard(threshold=np.inf).save(model_dir / "ood.npz")
+    return model_dir
+
+
+def test_the_cli_classifies_a_folder_with_saved_models(tiny_cnn, tmp_path, capsys):
+    name = saved(tiny_cnn, tmp_path / "artifacts").name
     write_folder(tmp_path / "scans")
     out = tmp_path / "results.csv"
-    argv = ["--data", str(tmp_path / "scans"), "--out", str(out), "--model", config.name]
+    argv = ["--data", str(tmp_path / "scans"), "--out", str(out), "--model", name]
     main([*argv, "--artifacts", str(tmp_path / "artifacts")])
     results = pd.read_csv(out)
     assert len(results) == 5 and results["out_of_distribution"].isna().sum() == 2  # the 2 failed files
+    assert f"{name}_tumour" not in results  # no validation predictions: no operating point
     printed = capsys.readouterr().out
-    assert f"{config.name} on Keras" in printed and "5 files" in printed and "2 failed" in printed
+    assert f"{name} on Keras" in printed and "5 files" in printed and "2 failed" in printed
     assert "3 skipped: not an image suffix (.txt 2, .tif 1)" in printed
+    assert f"{name}: no validation predictions, so uncalibrated and no operating point" in printed
+
+
+def test_the_cli_answers_as_the_app_calibrated_and_at_the_operating_point(tiny_cnn, tmp_path):
+    root = tmp_path / "artifacts"
+    model_dir = saved(tiny_cnn, root)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 200)
+    validation = pd.DataFrame(rng.dirichlet(np.full(4, 0.3), 200), columns=PROBABILITY_COLUMNS)
+    validation.insert(0, "true_label", [CLASS_NAMES[i] for i in labels])
+    validation.to_csv(model_dir / "validation_predictions.csv", index=False)
+    write_folder(tmp_path / "scans")
+    out = tmp_path / "results.csv"
+    argv = ["--data", str(tmp_path / "scans"), "--out", str(out), "--model", model_dir.name]
+    main([*argv, "--artifacts", str(root)])
+    results = pd.read_csv(out).dropna(subset=[f"{model_dir.name}_label"])
+    predictor, threshold = served(model_dir.name, root)
+    assert predictor.temperature != 1.0 and threshold is not None
+    for row in results.itertuples():
+        data = (tmp_path / "scans" / row.file).read_bytes()
+        probabilities = predictor.predict_file(data, row.file).probabilities
+        assert getattr(row, f"{model_dir.name}_confidence") == pytest.approx(probabilities.max(), abs=1e-6)
+        assert getattr(row, f"{model_dir.name}_tumour") == called_tumour(probabilities, threshold)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Predictions on uploaded files: one image, a batch, or a whole folder streamed to a CSV.
 
-CLI: python -m core predict --data DIR --out results.csv [--model {mobilenetv2,custom_cnn,all}]
-classifies every image under DIR (recursively), 32 files at a time, one CSV row per file.
+The folder's command line, with each model's calibration and operating point, is
+core.evaluation.folder_predict (python -m core predict).
 """
 
 import itertools
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core import artifacts, cli, paths
+from core import artifacts
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR
 from core.data.decode import DecodedImage, decode_sized
 from core.data.imagefile import FOLDER_SUFFIXES, ImageError
@@ -376,6 +376,7 @@ def predict_stream(
     chunk_size: int = CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
     checkers: dict[str, Checker] | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> BatchSummary:
     """Classify files chunk by chunk, appending each chunk's rows to the CSV `out`.
 
@@ -387,18 +388,18 @@ def predict_stream(
         folder: the CSV names files relative to it.
         out: the CSV to write (replaced), with predict_files' columns.
         on_chunk: called with the number of files done after each chunk.
-        checkers: as for predict_files.
+        checkers, thresholds: as for predict_files.
 
     Returns:
         The counts of every chunk's rows added up.
     """
     files = iter(files)
     summary = BatchSummary()
-    columns = predict_files(predictors, [], checkers=checkers).columns
+    columns = predict_files(predictors, [], checkers=checkers, thresholds=thresholds).columns
     pd.DataFrame(columns=columns).to_csv(out, index=False)
     while chunk := [read_named(path, folder) for path in itertools.islice(files, chunk_size)]:
         readable = [(name, data) for name, data, _ in chunk if data is not None]
-        table = predict_files(predictors, readable, checkers=checkers)
+        table = predict_files(predictors, readable, checkers=checkers, thresholds=thresholds)
         unreadable = [{"file": name, "error": error} for name, _, error in chunk if error]
         if unreadable:  # back in walk order among the others
             table = pd.concat([table, pd.DataFrame(unreadable)]).set_index("file")
@@ -408,50 +409,3 @@ def predict_stream(
         if on_chunk:
             on_chunk(summary.files)
     return summary
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="CSV to write, one row per file")
-    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="files in memory at a time")
-    args = parser.parse_args(argv)
-    if args.chunk_size < 1:
-        parser.error("--chunk-size must be at least 1")
-    folder, out = paths.data_dir(args.data), Path(args.out)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"folder not found: {folder}")
-    # Checked before the models load (seconds), so a mistyped --out fails at once.
-    if out.is_dir():
-        raise FileNotFoundError(f"--out is a folder, not a CSV file: {out}")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"folder for --out not found: {out.parent}")
-    root = Path(args.artifacts)
-    predictors = {name: Predictor.from_artifacts(name, root) for name in cli.selected_models(args.model)}
-    checkers = {
-        name: Checker.from_artifacts(name, predictor.model, root) for name, predictor in predictors.items()
-    }
-    backends = ", ".join(f"{name} on {p.backend}" for name, p in predictors.items())
-    print(f"classifying the images under {folder} ({backends})", flush=True)
-    start = time.perf_counter()
-    skipped: Counter[str] = Counter()
-    summary = predict_stream(
-        predictors,
-        image_files(folder, skipped),
-        folder,
-        out,
-        args.chunk_size,
-        on_chunk=lambda done: print(f"{done} files done", flush=True),
-        checkers=checkers,
-    )
-    seconds = time.perf_counter() - start
-    print(
-        f"{summary.files} files in {seconds:.1f} s: {summary.failed} failed, "
-        f"models disagree on {summary.disagree}, {summary.out_of_distribution} look unlike the "
-        f"training data, {summary.too_small} too small to judge; {describe_skipped(skipped)}; "
-        f"wrote {out}",
-        flush=True,
-    )
-
-
-if __name__ == "__main__":
-    cli.run(main)
