@@ -249,6 +249,7 @@ def test_the_recipes_table_puts_every_recipe_side_by_side_and_marks_a_model_not_
             "intensity changes (gamma, contrast, bias field, blur, noise; strength 0.5)",
         ),
         ({"random_convolution": 0.5}, "50% of images through a random shallow network (GIN)"),
+        ({"fine_tune_layers": 47}, "a fine-tuned on its top 47 layers"),
     ],
 )
 def test_the_recipe_sentence_names_each_change_tried(config, named):

@@ -185,6 +185,9 @@ def recipe_sentence(summary: CrossSourceSummary) -> str:
         parts.append(f"intensity changes ({changes}{f'; strength {strength:g}' if strength != 1 else ''})")
     if config["lesion_pastes"]:
         parts.append(f"{config['lesion_pastes']:g} pasted-lesion slice per no-tumour slice")
+    for name, figures in next(iter(summary.folds.values())).models.items():
+        if layers := figures.config["fine_tune_layers"]:
+            parts.append(f"{figures.config.get('display_name', name)} fine-tuned on its top {layers} layers")
     return f"Recipe: {', '.join(parts)}."
 
 
