@@ -45,7 +45,7 @@ headlines = {
     name: compare.headline(
         loaders.subset_metrics(name, subset),
         loaders.metrics(name).model,
-        loaders.manifest(name),
+        loaders.quickest_manifest(name),
         benchmark.get(name),
     )
     for name in names
@@ -155,7 +155,10 @@ st.dataframe(
 st.subheader(reference.HEADING)
 full_headlines = {
     name: compare.headline(
-        loaders.metrics(name), loaders.metrics(name).model, loaders.manifest(name), benchmark.get(name)
+        loaders.metrics(name),
+        loaders.metrics(name).model,
+        loaders.quickest_manifest(name),
+        benchmark.get(name),
     )
     for name in names
 }

@@ -1,8 +1,10 @@
 import dataclasses
+import json
 
 import pytest
 
 from conftest import make_metrics
+from core import artifacts
 from core.evaluation import efficiency
 from core.records import ModelFacts
 from core.report import figures
@@ -81,3 +83,19 @@ def test_latency_bars_whisker_reaches_the_95th_percentile():
     (bars,) = figures.latency_bars(table, {"Model A": "#2563eb"}).data
     assert list(bars.x) == [14.0, 4.0]
     assert list(bars.error_x.array) == pytest.approx([6.0, 1.0])
+
+
+def test_a_models_training_time_is_its_quickest_runs_and_a_damaged_run_is_named(tmp_path):
+    def write(folder, seed, total):
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"seed": seed, "wall_time_s": {"total": total}}))
+
+    served = tmp_path / "m"
+    write(served, 42, 2400.0)  # shared the machine with another training
+    write(artifacts.run_dir(served, 43), 43, 900.0)
+    write(artifacts.run_dir(served, 44), 44, 1000.0)
+    quickest = artifacts.load_quickest_manifest("m", tmp_path)
+    assert quickest["seed"] == 43 and efficiency.training_seconds(quickest) == 900.0
+    (artifacts.run_dir(served, 44) / "manifest.json").write_text("{cut off")
+    with pytest.raises(artifacts.DamagedArtifactError, match="seed-44"):
+        artifacts.load_quickest_manifest("m", tmp_path)

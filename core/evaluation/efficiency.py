@@ -93,13 +93,14 @@ def served_latency_ms(benchmark: dict | None) -> float | None:
 
 
 def training_seconds(manifest: dict) -> float:
-    """A model's training time, the one figure every page shows: its served run end to end
-    (decoding, training, LiteRT export and evaluation), as its manifest recorded it."""
+    """A run's training time end to end (decoding, training, LiteRT export and evaluation), as its
+    manifest recorded it; a model's, the one figure every page shows, is its quickest run's
+    (artifacts.load_quickest_manifest)."""
     return float(manifest["wall_time_s"]["total"])
 
 
 def training_total_s(manifests: dict[str, dict]) -> float:
-    """The models' served runs end to end: the sum of their training_seconds."""
+    """The models' runs end to end: the sum of their training_seconds."""
     return sum(training_seconds(manifest) for manifest in manifests.values())
 
 

@@ -128,7 +128,7 @@ def gather(root: Path | None = None, titles: dict[str, str] | None = None) -> Fo
         colors={name: entry.color for name, entry in architectures.items()},
         controls=frozenset(name for name, entry in architectures.items() if entry.control),
         metrics={name: artifacts.load_metrics(name, root) for name in names},
-        manifests={name: artifacts.load_manifest(name, root) for name in names},
+        manifests={name: artifacts.load_quickest_manifest(name, root) for name in names},
         configs=configs,
         predictions=predictions,
         clean_metrics=clean_metrics,

@@ -295,7 +295,7 @@ def _row(name: str, run: str, root: Path, result: dict | None) -> dict:
         "macro F1": metrics.macro_f1,
         "clean accuracy": _clean_accuracy(name, root, metrics, result),
         "epochs": len(history["epochs"]),
-        "training (min)": efficiency.training_seconds(manifest) / 60,  # as every page shows it
+        "training (min)": efficiency.training_seconds(artifacts.load_quickest_manifest(name, root)) / 60,
         "created": f"{created:%Y-%m-%d %H:%M}",
     }
 

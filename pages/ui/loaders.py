@@ -80,6 +80,11 @@ def manifest(name: str) -> dict:
 
 
 @st.cache_data
+def quickest_manifest(name: str) -> dict:
+    return artifacts.load_quickest_manifest(name)
+
+
+@st.cache_data
 def history(name: str) -> dict:
     return artifacts.load_history(name)
 
