@@ -11,10 +11,10 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -192,6 +192,19 @@ def load_metrics(name: str, root: Path | None = None) -> Metrics:
     command = writer("metrics.json", name)
     with reading(path, command):
         return Metrics.from_json(_json(path, command))
+
+
+T = TypeVar("T")
+
+
+def unless_missing(load: Callable[[], T]) -> T | None:
+    """`load()`, or None where its artifact is missing. Raises DamagedArtifactError."""
+    try:
+        return load()
+    except DamagedArtifactError:
+        raise
+    except ArtifactError:
+        return None
 
 
 def load_manifest(name: str, root: Path | None = None) -> dict:

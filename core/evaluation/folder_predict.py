@@ -23,11 +23,8 @@ def served(name: str, root: Path | None = None) -> tuple[Predictor, float | None
     """The saved model `name` as the app serves it: its predictor on calibrated probabilities and
     its operating point's P(tumour) threshold; without validation predictions, its own
     probabilities and no threshold. Raises artifacts.DamagedArtifactError."""
-    try:
-        validation = artifacts.load_predictions(name, root, split="validation")
-    except artifacts.DamagedArtifactError:
-        raise
-    except artifacts.ArtifactError:
+    validation = artifacts.unless_missing(lambda: artifacts.load_predictions(name, root, split="validation"))
+    if validation is None:
         return Predictor.from_artifacts(name, root), None
     temperature = calibration.validation_temperature(validation)
     return Predictor.from_artifacts(name, root, temperature), operating_threshold(validation, temperature)

@@ -99,44 +99,34 @@ def validation_predictions(name: str) -> pd.DataFrame:
     return artifacts.load_predictions(name, split="validation")
 
 
-def _unless_missing(load: Callable[[], T]) -> T | None:
-    """`load()`, or None where its artifact is missing. Raises DamagedArtifactError."""
-    try:
-        return load()
-    except artifacts.DamagedArtifactError:
-        raise
-    except artifacts.ArtifactError:
-        return None
-
-
 @st.cache_data
 def leakage_audit() -> dict | None:
     """The dataset's leakage audit, or None if the artifacts have none. Raises DamagedArtifactError."""
-    return _unless_missing(artifacts.load_audit)
+    return artifacts.unless_missing(artifacts.load_audit)
 
 
 @st.cache_data
 def provenance() -> dict | None:
     """Each image's source collection (core.data.provenance), or None. Raises DamagedArtifactError."""
-    return _unless_missing(artifacts.load_provenance)
+    return artifacts.unless_missing(artifacts.load_provenance)
 
 
 @st.cache_data
 def crosssource(recipe: str = artifacts.CURRENT_RECIPE) -> CrossSourceSummary | None:
     """One recipe's leave-one-source-out results, or None. Raises DamagedArtifactError."""
-    return _unless_missing(lambda: artifacts.load_crosssource(recipe))
+    return artifacts.unless_missing(lambda: artifacts.load_crosssource(recipe))
 
 
 @st.cache_data
 def external() -> tuple[ExternalSummary, pd.DataFrame] | None:
     """The models on the external validation set (core.studies.external), or None."""
-    return _unless_missing(artifacts.load_external)
+    return artifacts.unless_missing(artifacts.load_external)
 
 
 @st.cache_data
 def warning_counts() -> WarningsSummary | None:
     """What Live prediction's warnings catch (core.studies.warnings), or None."""
-    return _unless_missing(artifacts.load_warnings)
+    return artifacts.unless_missing(artifacts.load_warnings)
 
 
 @st.cache_data
@@ -146,7 +136,7 @@ def held_out_tumours() -> list[held_out.HeldOut]:
     found = []
     if (summary := crosssource()) is not None:
         for fold, entry in summary.folds.items():
-            tables = _unless_missing(
+            tables = artifacts.unless_missing(
                 lambda fold=fold, entry=entry: {
                     name: artifacts.load_crosssource_table(fold, name) for name in entry.models
                 }
@@ -161,7 +151,7 @@ def held_out_tumours() -> list[held_out.HeldOut]:
 @st.cache_data
 def localisation() -> tuple[dict, pd.DataFrame] | None:
     """Where the models look against the tumour boxes (core.studies.localisation), or None."""
-    return _unless_missing(artifacts.load_localisation)
+    return artifacts.unless_missing(artifacts.load_localisation)
 
 
 @st.cache_data
@@ -196,7 +186,7 @@ def benchmark(file: str = artifacts.BENCHMARK_FILE) -> dict | None:
 
     Raises DamagedArtifactError: pages that only mention a benchmark read it through `optional`.
     """
-    return _unless_missing(lambda: artifacts.load_benchmark(file=file))
+    return artifacts.unless_missing(lambda: artifacts.load_benchmark(file=file))
 
 
 @st.cache_data
@@ -304,7 +294,7 @@ def examples() -> list[Example]:
 @st.cache_data
 def embedding() -> dict[str, np.ndarray] | None:
     """The embedding map (core.studies.embedding), or None without it. Raises DamagedArtifactError."""
-    return _unless_missing(lambda: artifacts.load_dataset_arrays(artifacts.EMBEDDING_FILE))
+    return artifacts.unless_missing(lambda: artifacts.load_dataset_arrays(artifacts.EMBEDDING_FILE))
 
 
 @st.cache_data
@@ -331,7 +321,7 @@ def calibration_report(name: str, subset: str) -> calibration.Report:
 @st.cache_data
 def temperature(name: str) -> float | None:
     """The temperature fitted on the model's validation predictions, or None without them."""
-    validation = _unless_missing(lambda: validation_predictions(name))
+    validation = artifacts.unless_missing(lambda: validation_predictions(name))
     return None if validation is None else calibration.validation_temperature(validation)
 
 
@@ -371,7 +361,7 @@ def neighbour_check():
 
     if MOBILENETV2.name not in model_names():
         return None
-    reference = _unless_missing(load_reference)
+    reference = artifacts.unless_missing(load_reference)
     if reference is None:
         return None
     return NeighbourCheck(
