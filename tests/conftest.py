@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import paths
 from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
 from core.records import ClassScores, Metrics
+
+# For tests that read the real dataset: skipped where it is absent (a fresh clone has none).
+needs_dataset = pytest.mark.skipif(
+    not (paths.data_dir() / TEST_SPLIT).is_dir(),
+    reason=f"dataset not found; set {paths.DATA_ENV_VAR} to run the tests that read it",
+)
 
 
 def make_metrics(accuracy: float = 0.9, macro_f1: float = 0.9, per_class: dict | None = None) -> Metrics:

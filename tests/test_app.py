@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_scan, write_dataset
+from conftest import make_scan, needs_dataset, write_dataset
 from core import artifacts, paths
 from core.data import subsets
 from core.models import registry
@@ -239,11 +239,6 @@ def test_batch_prediction_reports_a_bad_file_and_goes_on():
     assert any(f"shown as *{TOO_SMALL}*" in w.value for w in app.warning)
     # No operating-point answer where no class is shown either.
     assert table.loc[["good.png", "small.png"], "mobilenetv2_tumour"].isna().all()
-
-
-needs_dataset = pytest.mark.skipif(
-    not (paths.data_dir() / "Testing").is_dir(), reason=f"dataset not found; set {paths.DATA_ENV_VAR}"
-)
 
 
 @needs_dataset

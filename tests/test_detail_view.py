@@ -4,16 +4,13 @@ clicks previous/next inside the dialog, which AppTest cannot: it reruns the whol
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import needs_dataset
 from core import artifacts, paths
 from core.data import subsets
 
 TIMEOUT = 120  # the first page pays for importing TensorFlow
-needs_dataset = pytest.mark.skipif(
-    not (paths.data_dir() / "Testing").is_dir(), reason=f"dataset not found; set {paths.DATA_ENV_VAR}"
-)
 
 
 def _mistakes(subset: str) -> AppTest:

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import needs_dataset
 from core import artifacts, paths
 from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
 from core.data.decode import load_images
@@ -137,12 +138,6 @@ def test_recorded_facts_match_the_files(name):
     assert manifest["wall_time_s"]["total"] > 0
     history = artifacts.load_history(name)
     assert history["phases"][-1]["last_epoch"] == len(history["epochs"])
-
-
-needs_dataset = pytest.mark.skipif(
-    not (paths.data_dir() / TEST_SPLIT).is_dir(),
-    reason=f"dataset not found; set {paths.DATA_ENV_VAR} to check artifacts against it",
-)
 
 
 @needs_dataset

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import write_dataset
+from conftest import needs_dataset, write_dataset
 from core import artifacts, paths
 from core.evaluation import examples
 from core.records import WarningsSummary
@@ -54,6 +54,7 @@ def server():
     return warnings.Server(artifacts.available_models())
 
 
+@needs_dataset
 def test_the_shipped_models_refuse_a_photo_and_answer_a_slice_as_the_page_does(server):
     photo = server.show(examples.photo_bytes(), examples.PHOTO_NAME)
     assert photo.warned["guard"] and not photo.no_tumour
