@@ -31,7 +31,7 @@ def per_image(recalls: dict[str, float], images: int = 40) -> pd.DataFrame:
     )
 
 
-def test_a_lead_out_of_source_is_clear_only_beyond_the_interval_and_the_seed_range():
+def test_a_lead_out_of_source_is_clear_only_beyond_the_interval_and_every_seed():
     wide = outside({"a": {42: 0.9, 43: 0.85}, "b": {42: 0.3, 43: 0.35}})
     text = axes.headline("No clear winner on accuracy.", wide, per_image({"a": 0.9, "b": 0.3}), TITLES)
     assert text == "In source: No clear winner on accuracy. Out of source: Transfer finds the most tumours."
@@ -41,6 +41,8 @@ def test_a_lead_out_of_source_is_clear_only_beyond_the_interval_and_the_seed_ran
     noisy = outside({"a": {42: 0.9, 43: 0.2}, "b": {42: 0.3, 43: 0.35}})  # the lead is within a's seeds
     leader, runner_up, clear = axes.out_of_source_leader(noisy, per_image({"a": 0.9, "b": 0.3}))
     assert (leader, runner_up, clear) == ("a", "b", False)
+    spread = outside({"a": {42: 0.65, 43: 0.55}, "b": {42: 0.5, 43: 0.2}})  # b's seeds spread, a's stay above
+    assert axes.out_of_source_leader(spread, per_image({"a": 0.65, "b": 0.5}))[2]
 
 
 def test_each_run_is_placed_on_both_axes_and_a_run_without_its_model_is_named():

@@ -59,7 +59,23 @@ def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
 
 def test_seed_noise_is_named_in_the_sentence():
     found = verdict.Verdict(("a", "b"), (row(subsets.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
-    assert "no more than the runs vary over seeds" in verdict.sentence(found, TITLES)
+    assert "but the runs over seeds overlap" in verdict.sentence(found, TITLES)
+
+
+def test_a_lead_beyond_the_seeds_is_one_every_run_of_the_leader_holds():
+    assert seeds.separated([0.96, 0.95, 0.97], [0.94, 0.93, 0.949])
+    assert not seeds.separated([0.96, 0.95, 0.97], [0.94, 0.93, 0.95])  # a tie is an overlap
+    assert seeds.separated([0.6], [0.55, 0.7])  # one run: no spread to weigh
+    spreads = {
+        "a": seeds.Spread((1, 2), (0.95, 0.96), (0.9,) * 2),
+        "b": seeds.Spread((1, 2), (0.9, 0.7), (0.9,) * 2),
+    }
+    ahead = verdict.Row(
+        subsets.FULL, 1000, {"a": 0.95, "b": 0.9}, stats.Interval(0.05, 0.03, 0.07), 1e-5, spreads
+    )
+    assert ahead.clear and not ahead.within_seed_noise  # b's seeds spread 20 points, but never reach a's
+    found = verdict.Verdict(("a", "b"), (ahead,))
+    assert verdict.headline(found, TITLES) == "Model A is more accurate on the full test set."
 
 
 def test_build_scores_both_subsets_and_the_table_shows_them(tmp_path):

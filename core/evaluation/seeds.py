@@ -2,9 +2,12 @@
 
 A single run's bootstrap interval says how much the score would move on other test images;
 the spread over seeds says how much it moves when only the initial weights, the shuffling and
-the augmentation change. A difference between two models is worth reporting when it exceeds both.
+the augmentation change. A difference between two models is worth reporting when it exceeds both:
+its interval excludes zero, and every run of the model ahead beats every run of the other
+(`separated`), on either axis of the comparison.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +39,17 @@ class Spread:
     def sd(self) -> float:
         """Sample standard deviation of the accuracy; 0 for a single run."""
         return float(np.std(self.accuracy, ddof=1)) if self.runs > 1 else 0.0
+
+
+def separated(ahead: Sequence[float], behind: Sequence[float]) -> bool:
+    """Whether every run of the model ahead scores above every run of the other: a lead that holds
+    whichever seeds are drawn. With three runs each, complete separation by chance has a one-sided
+    permutation p of 1/20 = 0.05. With one run on either side there is no spread to weigh, and
+    the lead stands on its interval alone (True).
+    """
+    if min(len(ahead), len(behind)) < 2:
+        return True
+    return min(ahead) > max(behind)
 
 
 def spread(runs: dict[int, pd.DataFrame]) -> Spread:

@@ -34,10 +34,12 @@ class Row:
 
     @property
     def within_seed_noise(self) -> bool:
-        """Whether the difference is at most twice the widest seed-to-seed SD (seeds.spread_sentence)."""
-        if not self.spreads or min(s.runs for s in self.spreads.values()) < 2:
+        """Whether the runs over seeds overlap: some run of the model behind scores at least as
+        well as some run of the one ahead (not seeds.separated); False where seeds are unknown."""
+        if not self.spreads:
             return False
-        return abs(self.difference.estimate) <= 2 * max(s.sd for s in self.spreads.values())
+        ahead, behind = sorted(self.spreads, key=lambda name: self.accuracy[name], reverse=True)
+        return not seeds.separated(self.spreads[ahead].accuracy, self.spreads[behind].accuracy)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,8 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
     """The verdict in one sentence (Markdown), the honest test set first.
 
     The clean subset, which leaves out test images with a near duplicate in Training, decides;
-    the full test set follows. A lead is called a lead only when `Row.clear`, and a lead no larger
-    than the seed-to-seed spread says so.
+    the full test set follows. A lead is called a lead only when `Row.clear`, and a lead whose
+    runs over seeds overlap the other model's says so.
     """
     rows = sorted(verdict.rows, key=lambda r: r.subset != subsets.CLEAN)  # clean first
     parts = []
@@ -129,9 +131,7 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
         if not r.clear:
             parts.append(f"on {_on(r)}, **no clear winner**: {winner} leads by {_points(r)}")
         elif r.within_seed_noise:
-            parts.append(
-                f"on {_on(r)}, **{winner}** leads by {_points(r)}, but no more than the runs vary over seeds"
-            )
+            parts.append(f"on {_on(r)}, **{winner}** leads by {_points(r)}, but the runs over seeds overlap")
         else:
             parts.append(f"on {_on(r)}, **{winner} is more accurate**, by {_points(r)}")
     text = "; ".join(parts)

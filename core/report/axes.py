@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.commands import command
-from core.evaluation import stats
+from core.evaluation import seeds, stats
 from core.evaluation.seeds import Spread
 from core.records import ExternalSummary
 
@@ -45,17 +45,18 @@ def out_of_source_means(outside: ExternalSummary) -> dict[str, float]:
 
 def out_of_source_leader(outside: ExternalSummary, per_image: pd.DataFrame) -> tuple[str, str, bool]:
     """(the model finding the most external tumours on average over seeds, the runner-up, whether
-    the lead is clear): its served model's paired bootstrap interval against the runner-up's, on
-    the same slices, excludes zero, and the lead in means exceeds either model's range over seeds."""
+    the lead is clear), by the in-source verdict's rule: its served model's paired bootstrap
+    interval against the runner-up's, on the same slices, excludes zero, and every run of the
+    leader finds more than every run of the runner-up (seeds.separated)."""
     means = out_of_source_means(outside)
     leader, runner_up = sorted(means, key=means.get, reverse=True)[:2]
     called = {name: per_image[f"{name}_called"].astype(int).to_numpy() for name in (leader, runner_up)}
     ones = np.ones(len(per_image), int)
     difference = stats.paired_difference(ones, called[leader], called[runner_up], "accuracy")
-    ranges = [
-        np.ptp([r.recall for r in outside.models[n].runs.values()] or [0.0]) for n in (leader, runner_up)
-    ]
-    return leader, runner_up, bool(difference.low > 0 and means[leader] - means[runner_up] > max(ranges))
+    leader_runs, runner_up_runs = (
+        [run.recall for run in outside.models[name].runs.values()] for name in (leader, runner_up)
+    )
+    return leader, runner_up, bool(difference.low > 0 and seeds.separated(leader_runs, runner_up_runs))
 
 
 def headline(
