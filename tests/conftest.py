@@ -13,6 +13,8 @@ from PIL import Image
 
 from core import paths
 from core.data.dataset import CLASS_NAMES, TEST_SPLIT, TRAIN_SPLIT
+from core.models import registry
+from core.models.config import ModelConfig
 from core.records import ClassScores, Metrics
 
 # For tests that read the real dataset: skipped where it is absent (a fresh clone has none).
@@ -20,6 +22,34 @@ needs_dataset = pytest.mark.skipif(
     not (paths.data_dir() / TEST_SPLIT).is_dir(),
     reason=f"dataset not found; set {paths.DATA_ENV_VAR} to run the tests that read it",
 )
+
+
+# A fourth architecture, as small as a model gets: registered by the `tiny_net` fixture, it shows
+# that a registry entry alone trains, evaluates and appears everywhere, and trains in seconds.
+TINY = ModelConfig(
+    name="tiny_net", display_name="Tiny net (test)", architecture="tiny_net", image_size=32, dropout=0.1
+)
+
+
+def build_tiny_net(config: ModelConfig):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((config.image_size, config.image_size, 3), name="image")
+    x = layers.Rescaling(1 / 255, name=registry.PREPROCESS_LAYER)(inputs)
+    x = layers.Conv2D(8, 3, activation="relu", name="conv")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(registry.NUM_CLASSES, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=config.name)
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    """The tiny architecture, registered for the requesting module only."""
+    facts = dict(explain_layer="conv", feature_layer="pool", two_phase=False, pretrained=False)
+    registry.register(TINY, **facts, short_name="Tiny", color="#16a34a", badge="green")(build_tiny_net)
+    yield registry.get(TINY.name)
+    registry.unregister(TINY.name)
 
 
 def make_metrics(accuracy: float = 0.9, macro_f1: float = 0.9, per_class: dict | None = None) -> Metrics:

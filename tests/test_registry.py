@@ -10,51 +10,25 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from test_app import PAGES, TIMEOUT
 
-from conftest import make_scan, write_dataset
+from conftest import TINY, make_scan, write_dataset
 from core import artifacts, paths
 from core.data.cache import CACHE_ENV_VAR
 from core.models import registry
-from core.models.config import ModelConfig
 from core.serving.gradcam import Explainer
 from core.serving.ood import Checker, load_guard
 from core.studies import audit, sources
 from core.training import train
 
-TINY = ModelConfig(
-    name="tiny_net", display_name="Tiny net (test)", architecture="tiny_net", image_size=32, dropout=0.1
-)
-
-
-def build_tiny_net(config: ModelConfig):
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((config.image_size, config.image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name=registry.PREPROCESS_LAYER)(inputs)
-    x = layers.Conv2D(8, 3, activation="relu", name="conv")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = layers.Dense(registry.NUM_CLASSES, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name=config.name)
-
 
 @pytest.fixture(scope="module")
-def registered():
-    """The third architecture, registered for this module only."""
-    facts = dict(explain_layer="conv", feature_layer="pool", two_phase=False, pretrained=False)
-    registry.register(TINY, **facts, short_name="Tiny", color="#16a34a", badge="green")(build_tiny_net)
-    yield registry.get(TINY.name)
-    registry.unregister(TINY.name)
-
-
-@pytest.fixture(scope="module")
-def trained(registered, tmp_path_factory):
-    """Every registered model, the tiny one among them, trained briefly on one synthetic dataset,
-    and the dataset's audit."""
+def trained(tiny_net, tmp_path_factory):
+    """The tiny model beside the custom CNN (the cheapest of the others to train), trained briefly
+    on one synthetic dataset, and the dataset's audit."""
     root = tmp_path_factory.mktemp("third")
     data, out = write_dataset(root / "data"), root / "artifacts"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV_VAR, str(root / "cache"))
-        for name in registry.names():
+        for name in (registry.CUSTOM_CNN.name, TINY.name):
             short = dict(
                 image_size=min(registry.get(name).config.image_size, 96), epochs=1, fine_tune_epochs=1
             )
@@ -68,7 +42,8 @@ def trained(registered, tmp_path_factory):
 
 def test_it_trains_and_evaluates_in_one_phase(trained):
     _, root = trained
-    assert artifacts.available_models(root) == ["mobilenetv2", "custom_cnn", "mobilenetv2_scratch", TINY.name]
+    assert TINY.name in registry.names()
+    assert artifacts.available_models(root) == [registry.CUSTOM_CNN.name, TINY.name]
     assert [phase["name"] for phase in artifacts.load_history(TINY.name, root)["phases"]] == ["train"]
     metrics = artifacts.load_metrics(TINY.name, root)
     assert metrics.n_images == 24 and 0 <= metrics.accuracy <= 1
@@ -76,11 +51,11 @@ def test_it_trains_and_evaluates_in_one_phase(trained):
     assert artifacts.load_config(TINY.name, root) == shortened
 
 
-def test_it_is_explained_and_guarded(trained, registered):
+def test_it_is_explained_and_guarded(trained, tiny_net):
     _, root = trained
     model = artifacts.load_model(TINY.name, root)
     image = np.asarray(make_scan(1, 0, TINY.image_size).convert("RGB"))
-    heatmap = Explainer(model, registered.explain_layer).heatmap(image, 1, "Grad-CAM++")
+    heatmap = Explainer(model, tiny_net.explain_layer).heatmap(image, 1, "Grad-CAM++")
     assert heatmap.shape == (TINY.image_size, TINY.image_size) and heatmap.max() <= 1
     scores = Checker(model, load_guard(TINY.name, root)).scores(image[None])
     assert scores.shape == (1,) and np.isfinite(scores).all()
