@@ -6,6 +6,7 @@ Set SCREENSHOT_DIR to keep a screenshot of each page (`make screenshots` writes 
 import io
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,22 @@ def _screenshot(page, name: str) -> None:
         Path(os.environ["SCREENSHOT_DIR"]).mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(1500)  # let charts finish animating
         page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def scans(tmp_path):
+    """(a folder for a test's scans, the text a user types for a path in it). For screenshots it is
+    `example-scans` in the project, typed relative to it as a user's own folder would be, and
+    removed afterwards; otherwise a temporary folder, typed in full."""
+    if not os.environ.get("SCREENSHOT_DIR"):
+        yield tmp_path, str
+        return
+    folder = paths.ROOT / "example-scans"
+    assert not folder.exists(), f"{folder} is in the way of the screenshots' example folder"
+    try:
+        yield folder, lambda path: str(path.relative_to(paths.ROOT))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_first_page_renders_and_every_page_opens(server, page):
@@ -140,16 +157,15 @@ def test_an_example_is_one_click_away_and_what_if_moves_every_answer(server, pag
     _screenshot(page, "predict-example")
 
 
-def test_new_hospital_mode_streams_a_folder_with_a_running_tally(server, page, tmp_path):
+def test_new_hospital_mode_streams_a_folder_with_a_running_tally(server, page, scans):
     url, _ = server
+    root, typed = scans
     for label, folder in ((1, "tumor"), (2, "no")):
-        (tmp_path / "hospital" / folder).mkdir(parents=True)
+        (root / "hospital" / folder).mkdir(parents=True)
         for i in range(3):
-            make_scan(label, seed=i, size=224).convert("RGB").save(
-                tmp_path / "hospital" / folder / f"{i}.jpg"
-            )
+            make_scan(label, seed=i, size=224).convert("RGB").save(root / "hospital" / folder / f"{i}.jpg")
     _open(page, url, "generalisation")
-    page.get_by_label("Folder of slices to stream").fill(str(tmp_path / "hospital"))
+    page.get_by_label("Folder of slices to stream").fill(typed(root / "hospital"))
     page.get_by_label("Folder of slices to stream").press("Enter")
     page.get_by_role("button", name="Stream").click()
     found = page.locator('[data-testid="stMetricLabel"]', has_text="Tumours found")
@@ -201,17 +217,18 @@ def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page):
         _no_exception(page)
 
 
-def test_generalisation_page_evaluates_a_labelled_folder(server, page, tmp_path):
+def test_generalisation_page_evaluates_a_labelled_folder(server, page, scans):
     url, _ = server
+    root, typed = scans
     for label, folder in ((0, "glioma"), (2, "notumor")):
-        (tmp_path / "mine" / folder).mkdir(parents=True)
+        (root / "mine" / folder).mkdir(parents=True)
         for i in range(3):
-            make_scan(label, seed=i, size=224).convert("RGB").save(tmp_path / "mine" / folder / f"{i}.jpg")
-    (tmp_path / "mine" / "notumor" / "broken.jpg").write_bytes(b"not an image")
+            make_scan(label, seed=i, size=224).convert("RGB").save(root / "mine" / folder / f"{i}.jpg")
+    (root / "mine" / "notumor" / "broken.jpg").write_bytes(b"not an image")
     _open(page, url, "generalisation")
     page.get_by_role("heading", name="Leave one source out").wait_for(timeout=WAIT_MS)
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=WAIT_MS)  # a confusion per model
-    page.get_by_label("Folder on the server").fill(str(tmp_path / "mine"))
+    page.get_by_label("Folder on the server").fill(typed(root / "mine"))
     page.get_by_label("Folder on the server").press("Enter")
     page.get_by_role("button", name="Evaluate").click()
     page.get_by_text("1 file could not be read or decoded").wait_for(timeout=WAIT_MS)
