@@ -1,6 +1,7 @@
 """Provenance and leave-one-source-out evaluation, on a tiny synthetic dataset."""
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -130,6 +131,18 @@ def test_the_command_writes_every_fold_for_the_model(boxed_dataset, tmp_path, mo
         assert list(added["folds"][fold]["models"]) == ["custom_cnn", TINY.name]  # registry order
         before, after = (s["folds"][fold]["models"]["custom_cnn"] for s in (summary, added))
         assert after["tumour_recall"] == before["tumour_recall"] and after["config"] == before["config"]
+
+
+def test_a_fold_is_seeded_as_a_training_run_is(boxed_dataset, tiny_net):
+    boxes = provenance.read_boxes(provenance.boxes_path(boxed_dataset))
+    train, test = find_samples(boxed_dataset, TRAIN_SPLIT), find_samples(boxed_dataset, TEST_SPLIT)
+    samples = crosssource.fold_samples(provenance.FIGSHARE, train, test, boxes)
+    config = dataclasses.replace(TINY, epochs=2)
+    runs = [
+        crosssource.run_fold(config, provenance.FIGSHARE, samples, boxes, None, False)[:2] for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
 
 
 def test_without_a_box_file_the_command_says_so(tmp_path):

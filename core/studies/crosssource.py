@@ -174,12 +174,16 @@ def run_fold(
     weights: str | None,
     use_cache: bool,
 ) -> tuple[pd.DataFrame, float, dict]:
-    """Train `config` without the fold's collection; (predictions table, guard threshold, facts)."""
+    """Train `config` without the fold's collection; (predictions table, guard threshold, facts).
+    Seeded as a training run is (config.seed): the same config gives the same fold."""
+    import keras
+
     from core.models.registry import features_and_probabilities, predict_batches
     from core.training.train import fit_model
 
     kept, held, other_test = samples
     started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
     fit_samples, val_samples = validation_split(kept, config.validation_fraction, config.split_seed)
     size = config.image_size
     fit = cached_images(fit_samples, size, f"crosssource-{fold}-fit", use_cache)
