@@ -44,8 +44,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout_s: float = 60) -> Iterator[tuple[str, float]]:
-    """`streamlit run streamlit_app.py` on a free port; yields (url, perf_counter at launch).
+def streamlit_server(timeout_s: float = 60, script: str = "streamlit_app.py") -> Iterator[tuple[str, float]]:
+    """`streamlit run streamlit_app.py` (or `script`, run from the project) on a free port; yields
+    (url, perf_counter at launch).
 
     Raises:
         TimeoutError: the server did not answer its health check within `timeout_s`.
@@ -53,7 +54,7 @@ def streamlit_server(timeout_s: float = 60) -> Iterator[tuple[str, float]]:
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=paths.ROOT,
         stdout=subprocess.DEVNULL,

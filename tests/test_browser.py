@@ -140,6 +140,41 @@ def test_upload_on_live_prediction_shows_each_models_prediction(server, page):
     _screenshot(page, "predict")
 
 
+# A fragment with an uploader, then a run that goes on a while and stops as a page served outside
+# the app does (routing.run_through_app): a file set meanwhile asks for a run of the fragment alone.
+STOPPED_APP = """
+import time
+import streamlit as st
+from pages.ui import routing
+
+@st.fragment
+def part():
+    upload = st.file_uploader("A file", key="upload")
+    st.write(f"Received {upload.name}" if upload else "Nothing yet")
+
+part()
+if not st.session_state.get("stopped"):
+    st.session_state.stopped = True
+    st.write("Still running")
+    time.sleep(3)
+    routing.stop_keeping_requests()
+"""
+
+
+def test_a_stopped_run_keeps_an_upload_made_meanwhile(page, tmp_path):
+    # With st.stop() the file stays listed and is never received: a fresh server's first visit to
+    # Live prediction lost an upload made while the page was still drawn.
+    (tmp_path / "stopped.py").write_text(STOPPED_APP)
+    with streamlit_server(script=str(tmp_path / "stopped.py")) as (url, _):
+        page.goto(url)
+        page.get_by_text("Still running").wait_for(timeout=WAIT_MS)
+        page.locator('.st-key-upload input[type="file"]').set_input_files(
+            {"name": "scan.txt", "mimeType": "text/plain", "buffer": b"a scan"}
+        )
+        page.get_by_text("Received scan.txt").wait_for(timeout=WAIT_MS)
+        _no_exception(page)
+
+
 def test_an_example_is_one_click_away_and_what_if_moves_every_answer(server, page):
     url, _ = server
     _open(page, url, "predict")

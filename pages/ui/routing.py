@@ -1,8 +1,10 @@
 """Every page starts here: through streamlit_app.py, and only with trained models."""
 
 import runpy
+from typing import NoReturn
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from core import paths
 from pages.ui import loaders
@@ -39,4 +41,16 @@ def run_through_app() -> None:
     """
     if not st.session_state.get(APP_KEY):
         runpy.run_path(str(paths.ROOT / "streamlit_app.py"))
-        st.stop()
+        stop_keeping_requests()
+
+
+def stop_keeping_requests() -> NoReturn:
+    """End this script run, as st.stop() does, but keep a rerun the user asked for meanwhile.
+
+    st.stop() also cancels whatever rerun is waiting for the run to end. A widget inside a fragment
+    (Live prediction's One image tab) asks for a run of its fragment alone, which waits for the run
+    in progress: an image uploaded while a fresh server still drew that page, through the app above,
+    was listed but never classified. The exception st.stop() raises, raised on its own, ends the run
+    the same way and leaves that request to run next.
+    """
+    raise StopException
