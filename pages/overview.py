@@ -30,7 +30,7 @@ if (found := loaders.accuracy_verdict()) is not None:
         widgets.verdict_table(found)
         st.markdown("**Out of source**")
         if (summary := loaders.crosssource()) is not None:
-            st.caption(generalisation.recall_line(summary, {n: titles[n] for n in found.names}))
+            st.caption(generalisation.recall_line(summary, titles))
         if (outside := loaders.external()) is not None:
             st.caption(external.line(outside[0], titles))
             where = subsets.CLEAN if loaders.clean_paths() else subsets.FULL

@@ -98,6 +98,9 @@ def test_the_overview_opens_on_a_verdict_over_the_full_test_set_and_the_clean_su
     assert table[titles[names[0]]][0] == pytest.approx(full)
     assert table[f"{titles[names[0]]}: seed SD"][0].endswith(" points")  # it was trained over seeds
     assert all("…" not in m.value for m in app.metric)  # no number cut on the cards
+    shown = " ".join(element.value for element in [*app.markdown, *app.caption])
+    for name in artifacts.available_models():  # every figure under a model's title, never its name
+        assert not re.search(rf"\b{name} \d", shown), name
 
 
 def clean_paths() -> set[str]:

@@ -96,6 +96,8 @@ def test_every_section_is_there_with_its_tables(shipped):
     ):
         assert text in shipped
     assert "is not in this report" not in shipped
+    for name in artifacts.available_models():  # every figure under a model's title, never its name
+        assert not re.search(rf"\b{name} \d", shipped), name
 
 
 def test_the_report_says_what_the_pages_say(shipped):

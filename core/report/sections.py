@@ -65,8 +65,7 @@ def verdict_section(found: Found, figure: Figures) -> list[str]:
     if found.crosssource.get(artifacts.CURRENT_RECIPE) or found.external is not None:
         parts.append(paragraph("**Out of source**"))
     if summary := found.crosssource.get(artifacts.CURRENT_RECIPE):
-        pair = {name: found.titles[name] for name in found_verdict.names}
-        parts.append(paragraph(generalisation.recall_line(summary, pair), "caption"))
+        parts.append(paragraph(generalisation.recall_line(summary, found.titles), "caption"))
     if found.external is not None:
         in_source, where = found.in_source
         parts += [
