@@ -268,7 +268,7 @@ def test_the_localisation_sentence_counts_the_boxed_images_of_one_subset_only():
 
 def test_the_model_card_lines_name_each_collection_and_the_held_out_recall():
     assert [item.split("**")[1] for item in model_card.coverage_items()] == list(provenance.COVERAGE)
-    line = model_card.beyond_line(crosssource_summary(["a"]), {"a": "A"})
+    line = model_card.beyond_line(crosssource_summary(["a", "b"]), {"a": "A"})  # the card's models
     assert line == (
         "**Beyond the training collections.** Tumour recall (and accuracy) on a collection held out of "
         "training — without SARTAJ: A 50% (75%)."

@@ -138,14 +138,17 @@ def warnings_table(summary: CrossSourceSummary, titles: dict[str, str]) -> pd.Da
 
 
 def recall_line(summary: CrossSourceSummary, titles: dict[str, str]) -> str:
-    """One sentence: each model's tumour recall, and accuracy, on each held-out source (a model card's)."""
+    """One sentence: the tumour recall, and accuracy, on each held-out source of each model that
+    `titles` names (a model card's)."""
     parts = []
     for held_out, fold in summary.folds.items():
         figures = ", ".join(
-            f"{titles.get(name, name)} {m.tumour_recall.estimate:.0%} ({m.accuracy.estimate:.0%})"
+            f"{titles[name]} {m.tumour_recall.estimate:.0%} ({m.accuracy.estimate:.0%})"
             for name, m in fold.models.items()
+            if name in titles
         )
-        parts.append(f"without {held_out}: {figures}")
+        if figures:
+            parts.append(f"without {held_out}: {figures}")
     return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."
 
 
