@@ -31,18 +31,25 @@ def test_slices_come_from_label_folders_or_are_all_tumours_when_told(tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()
     make_scan(0, 1, 64).save(flat / "a.png")
-    assert hospital.slices(flat, all_tumours=True) == [(flat / "a.png", True)]
+    assert hospital.slices(flat, all_tumours=True) == ([(flat / "a.png", True)], False)
     with pytest.raises(DatasetError, match="no label folders"):
         hospital.slices(flat, all_tumours=False)
     labelled = tmp_path / "labelled"
     for folder in ("yes", "no"):
         (labelled / folder).mkdir(parents=True)
         make_scan(0, 1, 64).save(labelled / folder / "s.png")
-    assert hospital.slices(labelled, all_tumours=True) == [
+    assert hospital.slices(labelled, all_tumours=True) == ([
         (labelled / "no" / "s.png", False), (labelled / "yes" / "s.png", True)
-    ]  # fmt: skip
+    ], True)  # fmt: skip
+    (labelled / "Notes").mkdir()  # not a label, beside label folders: a mistake, not a flat folder
+    with pytest.raises(DatasetError, match="not a label folder: Notes"):
+        hospital.slices(labelled, all_tumours=True)
     with pytest.raises(DatasetError, match="not found"):
         hospital.slices(tmp_path / "nowhere", all_tumours=True)
+    with pytest.raises(DatasetError, match="cannot read the folder"):
+        hospital.slices(tmp_path / ("a" * 300), all_tumours=True)  # a name too long for the system
+    with pytest.raises(DatasetError, match="not a folder but a file"):
+        hospital.slices(flat / "a.png", all_tumours=True)
 
 
 def test_the_threshold_is_chosen_on_the_calibrated_validation_probabilities():
@@ -72,15 +79,17 @@ def test_the_page_streams_a_labelled_folder_and_names_the_unreadable(tmp_path):
     found = [m.value for m in app.metric if m.label == "Tumours found"]
     assert len(found) == len(artifacts.available_models()) and all(v.endswith("of 2") for v in found)
     assert any("no-tumour slices" in c.value for c in app.caption)
+    assert not any("No label folders" in i.value for i in app.info)
 
 
 @pytest.mark.skipif(paths.external_dir() is None, reason="no external validation set beside the checkout")
 def test_by_default_it_streams_the_external_set_and_shows_a_miss_with_its_maps():
-    count = len(hospital.slices(paths.external_dir(), all_tumours=True))
+    count = len(hospital.slices(paths.external_dir(), all_tumours=True)[0])
     app = open_page("pages/generalisation.py")
     assert app.text_input(key="hospital_folder").value == str(paths.external_dir())
     app.button(key="hospital_stream").click().run()
     assert not app.exception, [e.message for e in app.exception]
+    assert any(i.value.startswith(f"No label folders in {paths.external_dir()}") for i in app.info)
     found = [m.value for m in app.metric if m.label == "Tumours found"]
     assert all(value.endswith(f"of {count}") for value in found)
     missed = app.selectbox(key="hospital_missed")

@@ -74,21 +74,41 @@ def _label_of(folder_name: str) -> str | None:
     return name if name in CLASS_NAMES else None
 
 
-def _layout_error(folder: Path, found: list[str], problem: str) -> DatasetError:
+class NoLabelFolders(DatasetError):
+    """A folder none of whose sub-folders is named for a label (a flat folder of images, say)."""
+
+
+def _layout_problem(folder: Path, found: list[str], problem: str) -> str:
     shown = ", ".join(found) if found else "no sub-folders"
-    return DatasetError(f"{problem} in {folder} (found: {shown}). {LAYOUTS}")
+    return f"{problem} in {folder} (found: {shown}). {LAYOUTS}"
+
+
+def readable_folder(folder: Path | str) -> Path:
+    """`folder` (a user's `~` expanded) if it is a folder this process can list.
+
+    Raises:
+        DatasetError: it is missing, a file, or cannot be read (no permission, a name too long).
+    """
+    folder = Path(folder).expanduser()
+    try:
+        if folder.is_dir():
+            next(folder.iterdir(), None)  # listing it is what the caller does next
+            return folder
+        problem = "not a folder but a file" if folder.exists() else "folder not found"
+    except OSError as error:
+        problem = f"cannot read the folder ({error.strerror or error})"
+    raise DatasetError(f"{problem}: {folder}")
 
 
 def find_labelled(folder: Path) -> LabelledFolder:
     """The images of a labelled folder and their labels, from the names of its sub-folders.
 
     Raises:
-        DatasetError: the folder is missing, a sub-folder is not a label, tumour folders are mixed
-            with tumour classes, or there are no images.
+        NoLabelFolders: no sub-folder is named for a label.
+        DatasetError: the folder is missing or unreadable, some sub-folders are labels and others
+            not, tumour folders are mixed with tumour classes, or there are no images.
     """
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise DatasetError(f"folder not found: {folder}")
+    folder = readable_folder(folder)
     children = sorted(
         (c for c in folder.iterdir() if not c.name.startswith(".")), key=lambda c: c.name.lower()
     )
@@ -96,13 +116,14 @@ def find_labelled(folder: Path) -> LabelledFolder:
     found = [c.name for c in subfolders]
     labels = {c: _label_of(c.name) for c in subfolders}
     unknown = [c.name for c, label in labels.items() if label is None]
-    if unknown:
-        raise _layout_error(folder, found, f"not a label folder: {', '.join(unknown)}")
+    if unknown:  # all of them: no label folders; some: a mistake in a labelled folder
+        refused = NoLabelFolders if len(unknown) == len(labels) else DatasetError
+        raise refused(_layout_problem(folder, found, f"not a label folder: {', '.join(unknown)}"))
     if not labels:
-        raise _layout_error(folder, found, "no label folders")
+        raise NoLabelFolders(_layout_problem(folder, found, "no label folders"))
     present = set(labels.values())
     if TUMOUR in present and present - {TUMOUR, NO_TUMOUR}:
-        raise _layout_error(folder, found, "tumour folders mixed with tumour classes")
+        raise DatasetError(_layout_problem(folder, found, "tumour folders mixed with tumour classes"))
 
     skipped: Counter[str] = Counter()
     files, file_labels = [], []

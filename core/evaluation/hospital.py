@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.data.dataset import NOTUMOR, PROBABILITY_COLUMNS, DatasetError
 from core.evaluation import curves
-from core.evaluation.folder_eval import find_labelled
+from core.evaluation.folder_eval import NoLabelFolders, find_labelled, readable_folder
 from core.serving.predict import NO_TUMOUR, calibrated, image_files
 from core.wording import share
 
@@ -57,23 +57,25 @@ class Tally:
         return text
 
 
-def slices(folder: Path, all_tumours: bool) -> list[tuple[Path, bool]]:
-    """(file, shows a tumour) of every slice: from the label folders (core.evaluation.folder_eval's
-    layouts), or, for a folder without them and `all_tumours`, every image in it as a tumour.
+def slices(folder: Path, all_tumours: bool) -> tuple[list[tuple[Path, bool]], bool]:
+    """(file, shows a tumour) of every slice, and whether those labels come from label folders
+    (core.evaluation.folder_eval's layouts); for a folder none of whose sub-folders is a label,
+    and `all_tumours`, every image in it counts as a tumour.
 
     Raises:
-        DatasetError: no such folder, no images, or no label folders and not `all_tumours`.
+        DatasetError: no such folder, no images, some sub-folders not labels while others are, or
+            no label folders and not `all_tumours`.
     """
     try:
         labelled = find_labelled(folder)
-    except DatasetError as error:
-        if not all_tumours or not Path(folder).is_dir():
+    except NoLabelFolders as error:
+        if not all_tumours:
             raise
-        files = list(image_files(Path(folder)))
+        files = list(image_files(readable_folder(folder)))
         if not files:
             raise DatasetError(f"no images in {folder}") from error
-        return [(file, True) for file in files]
-    return [(file, label != NO_TUMOUR) for file, label in zip(labelled.files, labelled.labels)]
+        return [(file, True) for file in files], False
+    return [(file, label != NO_TUMOUR) for file, label in zip(labelled.files, labelled.labels)], True
 
 
 def operating_threshold(

@@ -38,11 +38,13 @@ def hospital_section(names: list[str]) -> None:
 
 def _stream(folder: Path, all_tumours: bool, names: list[str]) -> None:
     try:
-        found = hospital.slices(folder, all_tumours)
+        found, labelled = hospital.slices(folder, all_tumours)
     except DatasetError as error:
         st.session_state.pop(RESULT_KEY, None)
         st.error(str(error))
         return
+    if not labelled:
+        st.info(f"No label folders in {folder}: all {len(found):,} slices count as tumours (the box above).")
     thresholds = {name: loaders.operating_threshold(name) for name in names}
     tallies = {name: hospital.Tally() for name in names}
     unreadable: list[str] = []
