@@ -1,6 +1,7 @@
 """The detail view opens over the gallery it is clicked in, in the same session (test_browser.py
 clicks previous/next inside the dialog, which AppTest cannot: it reruns the whole page, closing it)."""
 
+import json
 import re
 from urllib.parse import parse_qsl, urlsplit
 
@@ -40,12 +41,17 @@ def test_a_thumbnail_opens_its_detail_view_over_the_gallery_in_the_same_session(
     n_shown = int(re.search(r"\*\*(\d+)\*\* images, sorted", text).group(1))
     assert re.search(rf"\*\*1\*\* of {n_shown}: ", text)  # previous/next through this gallery
     assert f"`{first}`" in text and "**True class:**" in text
+    n_models = len(artifacts.available_models())
     assert first in _clean_paths()  # the gallery of the subset the sidebar still holds
     assert app.session_state["test_subset"] == subsets.CLEAN
     buttons = {b.key: b for b in app.button}
     assert buttons["detail_previous"].disabled and not buttons["detail_next"].disabled
-    n_models = len(artifacts.available_models())
     assert len(app.get("plotly_chart")) == 2  # the probabilities and the maps' colour key
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+    answers = re.findall(r"[✓✗] [^:]+: \w[\w ]* (\d+\.\d%)", text)
+    assert len(answers) == n_models and len(bars) == n_models
+    for shown, bar in zip(answers, bars):  # each answer's confidence is the one its bars carry
+        assert shown == max(bar["text"], key=lambda label: float(label.rstrip("%")))
     assert len(app.image) >= 24 + 1 + n_models  # the thumbnails, then the large image and its maps
 
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import make_scan
 from core import artifacts, paths
 from core.evaluation import stats
-from core.records import ExternalModel, ExternalSummary, Interval
+from core.records import ExternalModel, ExternalRun, ExternalSummary, Interval
 from core.report import external
 from core.studies import external as study
 
@@ -67,12 +67,17 @@ def test_a_model_is_scored_at_its_own_answer_and_at_the_operating_point():
     )
 
 
-def summary(recalls: dict[str, float]) -> ExternalSummary:
+def summary(recalls: dict[str, float], runs: dict[str, list[float]] | None = None) -> ExternalSummary:
+    """The served runs' `recalls`, and where `runs` names a model, its runs' recalls (seeds 42...)."""
+
     def point(value: float) -> Interval:
         return Interval(value, value, value)
 
+    def scored(name: str) -> dict[int, ExternalRun]:
+        return {42 + i: ExternalRun(0.5, r, r, 0.99, 0.9) for i, r in enumerate((runs or {}).get(name, []))}
+
     models = {
-        name: ExternalModel(0.5, 0.98, point(recall), point(recall), point(0.99), point(0.9), runs={})
+        name: ExternalModel(0.5, 0.98, point(recall), point(recall), point(0.99), point(0.9), scored(name))
         for name, recall in recalls.items()
     }
     return ExternalSummary(10, (), 405, 0.98, models)
@@ -90,6 +95,13 @@ def test_the_two_axes_say_what_pretraining_and_the_architecture_buy():
     two = {name: in_source[name] for name in ("mobilenetv2", "custom_cnn")}
     assert external.axes_sentence(two, "x", found, titles, True) == ""  # no control: nothing to say
     assert "Transfer 80% (AUC 0.90), CNN 40%" in external.line(found, titles)
+    # over seeds: the served run's 80% is one of three runs averaging 70%
+    seeded = summary(
+        {"mobilenetv2": 0.8, "custom_cnn": 0.4, "mobilenetv2_scratch": 0.6}, {"mobilenetv2": [0.8, 0.6, 0.7]}
+    )
+    text = external.axes_sentence(in_source, "x", seeded, titles, same_recipe=True)
+    assert "(Transfer minus Control): +1.0 points of accuracy on x, +10 points" in text
+    assert "means over seeds" in text
     assert external.table(found, titles)["Recall at the operating point"].tolist()[0] == "80.0% (80.0–80.0)"
 
 

@@ -53,3 +53,8 @@ def test_a_single_run_has_no_spread_and_says_so():
     assert single["a"].sd == 0 and seeds.caption(single["a"]) == "One run (no seed spread)"
     assert "--seeds 3" in seeds.spread_sentence(single, "a", "b", TITLES)
     assert seeds.table(single, TITLES)["runs"].tolist() == [1, 1]
+
+
+def test_means_are_over_seeds_and_the_served_runs_where_a_model_has_none():
+    spread = seeds.Spread(seeds=(42, 43), accuracy=(0.9, 0.8), macro_f1=(0.9, 0.8))
+    assert seeds.means({"a": spread}, {"a": 0.95, "b": 0.7}) == {"a": pytest.approx(0.85), "b": 0.7}

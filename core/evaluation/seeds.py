@@ -52,6 +52,12 @@ def separated(ahead: Sequence[float], behind: Sequence[float]) -> bool:
     return min(ahead) > max(behind)
 
 
+def means(spreads: dict[str, Spread], served: dict[str, float]) -> dict[str, float]:
+    """Each model of `served` (its served run's accuracy) by its mean accuracy over its runs, where
+    `spreads` has them; the served run's accuracy for a model without."""
+    return {name: spreads[name].mean if name in spreads else accuracy for name, accuracy in served.items()}
+
+
 def spread(runs: dict[int, pd.DataFrame]) -> Spread:
     """Accuracy and macro F1 of each run (as scikit-learn computes them, without importing it).
 

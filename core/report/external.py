@@ -8,6 +8,7 @@ from core.commands import command
 from core.evaluation.stats import percent_interval
 from core.models import registry
 from core.records import ExternalSummary, WarningsSummary
+from core.report.axes import out_of_source_means
 
 HEADING = "A collection the dataset does not contain"
 WHERE = f"`{paths.shown(paths.DEFAULT_EXTERNAL_DIR)}` (or point ${paths.EXTERNAL_ENV_VAR} at one)"
@@ -52,15 +53,15 @@ def table(summary: ExternalSummary, titles: dict[str, str]) -> pd.DataFrame:
 
 
 def line(summary: ExternalSummary, titles: dict[str, str]) -> str:
-    """The Overview's out-of-source sentence on the external set."""
+    """The Overview's out-of-source sentence on the external set: each model's served run."""
     figures = ", ".join(
         f"{titles.get(name, name)} {m.recall.estimate:.0%} (AUC {m.auc.estimate:.2f})"
         for name, m in summary.models.items()
     )
     return (
-        f"Tumour recall on {summary.images:,} slices of a collection none was trained on, at the "
-        f"operating point that keeps {summary.target_specificity:.0%} of validation no-tumour "
-        f"slices — {figures}."
+        f"The served runs' tumour recall on {summary.images:,} slices of a collection none was trained "
+        f"on, at the operating point that keeps {summary.target_specificity:.0%} of validation "
+        f"no-tumour slices — {figures}."
     )
 
 
@@ -81,18 +82,21 @@ def axes_sentence(
 ) -> str:
     """What pretraining buys (transfer minus control) and what the architecture buys (control minus
     the custom CNN), in source and out of source, in one sentence; "" without the three models.
+    Both axes are means over each model's runs, as the Overview's headline and chart are.
 
     Args:
-        in_source: each model's accuracy on the test images `where` names (e.g. "the clean subset").
+        in_source: each model's accuracy on the test images `where` names (e.g. "the clean subset"),
+            its mean over seeds (core.evaluation.seeds.Spread.mean).
         same_recipe: whether the control trained with the others' recipe; if not, it is said.
     """
     transfer, control, scratch = roles([n for n in in_source if n in summary.models])
     if not (transfer and control and scratch):
         return ""
+    out_of_source = out_of_source_means(summary)
 
     def gap(a: str, b: str) -> str:
         accuracy = (in_source[a] - in_source[b]) * 100
-        recall = (summary.models[a].recall.estimate - summary.models[b].recall.estimate) * 100
+        recall = (out_of_source[a] - out_of_source[b]) * 100
         return f"{accuracy:+.1f} points of accuracy on {where}, {recall:+.0f} points of external recall"
 
     caveat = (
@@ -104,7 +108,7 @@ def axes_sentence(
     return (
         f"**What pretraining buys** ({titles[transfer]} minus {titles[control]}): {gap(transfer, control)}; "
         f"**what the architecture buys** ({titles[control]} minus {titles[scratch]}): "
-        f"{gap(control, scratch)} (recall at matched specificity).{caveat}"
+        f"{gap(control, scratch)} (means over seeds; recall at matched specificity).{caveat}"
     )
 
 

@@ -22,13 +22,8 @@ def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list
         f"<h3>{markdown(axes.headline(in_source, found.external, found.external_table, found.titles))}</h3>"
     ]
     if found.runs:
-        chosen = found.clean_paths
-        where = f"the {(subsets.CLEAN if chosen else subsets.FULL).lower()}"
-        spreads = {
-            name: seeds.spread({seed: paired.restrict(t, chosen) for seed, t in runs.items()})
-            for name, runs in found.runs.items()
-        }
-        runs = axes.runs_table(spreads, found.external, found.titles)
+        where = f"the {(subsets.CLEAN if found.clean_paths else subsets.FULL).lower()}"
+        runs = axes.runs_table(_spreads(found), found.external, found.titles)
         colors = {found.titles[name]: color for name, color in found.colors.items()}
         parts += [
             paragraph(axes.sentence(runs, where, found.external)),
@@ -37,6 +32,15 @@ def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list
         if note := axes.missing_note(runs):
             parts.append(paragraph(note, "caption"))
     return parts
+
+
+def _spreads(found: Found) -> dict[str, seeds.Spread]:
+    """Each model's runs over seeds on the clean subset (the full test set without an audit)."""
+    chosen = found.clean_paths
+    return {
+        name: seeds.spread({seed: paired.restrict(table, chosen) for seed, table in runs.items()})
+        for name, runs in (found.runs or {}).items()
+    }
 
 
 def verdict_section(found: Found, figure: Figures) -> list[str]:
@@ -67,7 +71,8 @@ def verdict_section(found: Found, figure: Figures) -> list[str]:
     if summary := found.crosssource.get(artifacts.CURRENT_RECIPE):
         parts.append(paragraph(generalisation.recall_line(summary, found.titles), "caption"))
     if found.external is not None:
-        in_source, where = found.in_source
+        served, where = found.in_source
+        in_source = seeds.means(_spreads(found), served)  # as the headline's
         parts += [
             paragraph(external.line(found.external, found.titles), "caption"),
             paragraph(

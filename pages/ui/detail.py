@@ -73,11 +73,9 @@ def show(
         leak = loaders.audit_rows().get(path)
         if leak is not None:
             facts.append(f"**Leakage:** {audit.leak_status(leak)}")
-        facts += [widgets.answer(row, name) for name in names]
+        probabilities = widgets.shown_probabilities(images)
+        facts += [widgets.served_answer(name, probabilities[name], row["true_label"]) for name in names]
         st.markdown("  \n".join(facts))
-        probabilities = {
-            name: loaders.predictor(name).probabilities(image[None])[0] for name, image in images.items()
-        }
         # keyed: the Grad-CAM page under the dialog may draw the very same chart
         st.plotly_chart(probability_bars(probabilities, titles), width="stretch", key="detail_probabilities")
         if note := widgets.served_copy_note():
