@@ -61,6 +61,11 @@ def control_note(
     )
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 file", "1,234 files": a count and its noun, plural but for one (a noun plural with "s")."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def share(count: int, total: int) -> str:
     """A rate with what it is made of: "94.1% (380 of 404)"; "n/a (0 of 0)" without a total."""
     rate = f"{count / total:.1%}" if total else "n/a"

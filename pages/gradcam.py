@@ -3,9 +3,8 @@ import streamlit as st
 from core.data import subsets
 from core.data.imagefile import UPLOAD_SUFFIXES, ImageError
 from core.evaluation import compare
-from core.report.figures import probability_bars
 from core.serving.gradcam import METHODS
-from core.serving.predict import NOT_RECOGNISED, refusal
+from core.serving.predict import refusal
 from core.studies import localisation
 from pages.ui import gallery, loaders, routing, sidebar, widgets
 
@@ -64,13 +63,7 @@ try:
 except ImageError as error:
     st.error(str(error))
 
-if images and refused == NOT_RECOGNISED:  # a map would explain a class that means nothing here
-    st.info("No maps for an image the models do not recognise: each would explain a meaningless class.")
-    probabilities = {name: loaders.predictor(name).probabilities(images[name][None])[0] for name in images}
-    for name in images:
-        st.markdown(f"{widgets.title(name)} → **{refused}**")
-    widgets.probability_chart(probability_bars(probabilities, loaders.titles()), refused)
-elif images:
+if images:
     widgets.gradcam_pair(images, method, opacity, box, refused)
 
 st.subheader(localisation.HEADING)

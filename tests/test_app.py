@@ -517,6 +517,14 @@ def test_explain_on_live_prediction_draws_each_models_map():
     assert len(app.image) == shown + 2 * len(artifacts.available_models())  # input and overlay each
 
 
+def test_explain_draws_no_map_for_an_upload_the_guard_does_not_recognise():
+    app = predict_one("blob.png", _png(make_scan(2, 0, 256)))  # as the Grad-CAM page refuses it
+    shown = len(app.image)
+    next(b for b in app.button if b.label == "Explain").click().run()
+    assert not app.exception
+    assert len(app.image) == shown and any("No maps" in info.value for info in app.info)
+
+
 def test_the_audit_cards_add_up_to_the_test_set(tmp_path):
     app = open_page("pages/audit.py", data_dir=str(tmp_path / "nowhere"))
     values = {m.label: int(m.value.replace(",", "")) for m in app.metric}

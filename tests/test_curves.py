@@ -186,6 +186,15 @@ def test_share_shows_the_counts_behind_a_rate(count, total, expected):
     assert wording.share(count, total) == expected
 
 
+def test_a_count_takes_its_noun_in_the_plural_but_for_one():
+    assert [wording.counted(n, "file") for n in (0, 1, 2, 1311)] == [
+        "0 files",
+        "1 file",
+        "2 files",
+        "1,311 files",
+    ]
+
+
 def test_tables_show_every_rate_with_its_counts():
     titles = {"a": "Model A", "b": "Model B"}
     referral = curves.referral_table(

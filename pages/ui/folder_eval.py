@@ -10,7 +10,7 @@ from core.evaluation import folder_eval
 from core.evaluation.stats import percent_interval
 from core.report.figures import confusion_figure
 from core.serving.predict import describe_skipped
-from core.wording import share
+from core.wording import counted, share
 from pages.ui import loaders, widgets
 
 RESULT_KEY = "folder_eval_result"  # the latest FolderEvaluation, kept so a rerun does not recompute
@@ -46,15 +46,18 @@ def _evaluate(folder: Path, names: list[str]) -> None:
 
 def _show(evaluation: folder_eval.FolderEvaluation) -> None:
     layout = "by class" if evaluation.kind == folder_eval.CLASSES else "tumour / no tumour"
-    extra = f"; {evaluation.unlabelled:,} images outside any label folder" if evaluation.unlabelled else ""
+    extra = (
+        f"; {counted(evaluation.unlabelled, 'image')} outside any label folder"
+        if evaluation.unlabelled
+        else ""
+    )
     st.caption(
-        f"`{evaluation.folder}`: {len(evaluation.table):,} files, labelled {layout}; "
+        f"`{evaluation.folder}`: {counted(len(evaluation.table), 'file')}, labelled {layout}; "
         f"{describe_skipped(Counter(evaluation.skipped))}{extra}."
     )
     unreadable = evaluation.unreadable
     if not unreadable.empty:
-        files = "1 file" if len(unreadable) == 1 else f"{len(unreadable):,} files"
-        st.warning(f"{files} could not be read or decoded: not scored.")
+        st.warning(f"{counted(len(unreadable), 'file')} could not be read or decoded: not scored.")
         st.dataframe(unreadable, hide_index=True)
     for column, (name, figures) in zip(st.columns(len(evaluation.scores)), evaluation.scores.items()):
         with column:

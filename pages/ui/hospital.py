@@ -9,6 +9,7 @@ from core import paths
 from core.data.dataset import DatasetError
 from core.data.imagefile import ImageError
 from core.evaluation import hospital
+from core.wording import counted
 from pages.ui import loaders, widgets
 
 RESULT_KEY = "hospital_tally"  # (folder, model -> Tally) of the last stream, kept across reruns
@@ -19,7 +20,10 @@ def hospital_section(names: list[str]) -> None:
     st.subheader("New hospital: stream a folder through the models")
     st.caption(
         "Slice by slice, as if a new hospital sent them: each model's tumours found and missed so far, "
-        f"at its operating point ({hospital.OPERATING_POINT}), and how many misses its guard warned about."
+        f"at its operating point ({hospital.OPERATING_POINT}), and how many misses its guard warned about. "
+        "It answers as Live prediction does, with each model's served copy, so on the external set a "
+        "slice near a threshold can count otherwise than in the external set's table, which scores "
+        "each model as it was evaluated."
     )
     default = paths.external_dir()
     folder = st.text_input(
@@ -67,7 +71,9 @@ def _stream(folder: Path, all_tumours: bool, names: list[str]) -> None:
     progress.empty()
     board.empty()  # the finished tally is drawn with the misses below
     if unreadable:
-        st.warning(f"{len(unreadable):,} files could not be read, not counted: " + "; ".join(unreadable))
+        st.warning(
+            f"{counted(len(unreadable), 'file')} could not be read, not counted: " + "; ".join(unreadable)
+        )
     st.session_state[RESULT_KEY] = (folder, tallies)
 
 

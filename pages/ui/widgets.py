@@ -55,7 +55,7 @@ def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ..
 
 def warn_if_foreign(found: dict[str, Flag]) -> None:
     """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
-    reasons = "; ".join(f"{short_name(name)}: {flag.reason}" for name, flag in found.items())
+    reasons = "; ".join(f"{loaders.titles()[name]}: {flag.reason}" for name, flag in found.items())
     if refusal(found.values()) == NOT_RECOGNISED:
         st.warning(
             "**This does not look like the brain MRI slices the models learned from**, so a tumor "
@@ -190,7 +190,8 @@ def gradcam_pair(
         images: model name -> (S, S, 3) uint8 at that model's input size.
         box: the tumour's box, drawn on both pictures, with how the map scores against it.
         refused: what Live prediction shows instead of a class for this image (core.serving.predict.refusal
-            of the guard's flags), or None: the maps are drawn, the label is not given.
+            of the guard's flags), or None. Not recognised: no maps, as they would explain a class that
+            means nothing here; too small: the maps are drawn, the label is not given.
         bars: end with the probabilities' bar chart (off where the page shows it already).
     """
     from core.report.figures import cam_colour_bar, probability_bars
@@ -199,6 +200,13 @@ def gradcam_pair(
     from core.studies import localisation
 
     probabilities = shown_probabilities(images)
+    if refused == NOT_RECOGNISED:  # a map would explain a class that means nothing here
+        st.info("No maps for an image the models do not recognise: each would explain a meaningless class.")
+        if bars:
+            for name in images:
+                st.markdown(f"{title(name)} → **{refused}**")
+            probability_chart(probability_bars(probabilities, loaders.titles()), refused)
+        return
     cams = heatmaps(images, [(name, int(probs.argmax())) for name, probs in probabilities.items()], method)
     for column, (name, image) in zip(st.columns(len(images)), images.items()):
         probs, cam = probabilities[name], cams[name, int(probabilities[name].argmax())]
