@@ -156,11 +156,14 @@ def test_scores_of_a_tumour_folder_count_any_tumour_class_as_right():
     assert figures.class_correct == {TUMOUR: 3, "notumor": 1}
 
 
-def test_a_share_of_few_images_is_resampled_within_them():
-    # Resampling all 30 images would draw none of the 3 healthy ones about 4% of the time.
+def test_a_share_of_few_images_gets_an_interval_as_wide_as_they_leave_it():
+    # 3 of 3 healthy slices right: a bootstrap's interval would be the point 100-100%; Wilson's
+    # lower bound for all n of n right is n / (n + 1.96²).
     true = [TUMOUR] * 27 + ["notumor"] * 3
     figures = scores(table(true, ["glioma"] * 27 + ["notumor"] * 3), "m", TUMOUR)
-    assert (figures.specificity.low, figures.specificity.high) == (1.0, 1.0)
+    assert figures.specificity.estimate == 1.0 and figures.specificity.high == pytest.approx(1.0)
+    assert figures.specificity.low == pytest.approx(3 / (3 + 1.959964**2))
+    assert figures.tumour_recall.low == pytest.approx(27 / (27 + 1.959964**2))
 
 
 def test_scores_leave_out_what_the_folder_has_none_of():

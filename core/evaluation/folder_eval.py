@@ -1,7 +1,7 @@
 """Evaluate the shipped models on your own labelled folder: accuracy or tumour recall, confusion, failures.
 
-Each figure comes with a 95% bootstrap interval (core.evaluation.stats); the models' own guards flag the
-images unlike their training data.
+Each share comes with a 95% Wilson interval (core.evaluation.stats.proportion_interval), honest for a
+handful of images too; the models' own guards flag the images unlike their training data.
 
 Layouts (folder names in any case; hidden files and folders ignored; images found recursively):
 - by class: glioma/, meningioma/, notumor/, pituitary/ (or core.data.dataset's aliases), any subset;
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import cli
-from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, LABEL_TITLES, TUMOUR, DatasetError, class_indices
+from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, LABEL_TITLES, TUMOUR, DatasetError
 from core.data.imagefile import FOLDER_SUFFIXES
 from core.evaluation import stats
 from core.evaluation.stats import percent_interval
@@ -206,16 +206,16 @@ def scores(table: pd.DataFrame, model: str, kind: str) -> ModelScores:
     )
 
     is_tumour, called_tumour = _is_tumour(true), _is_tumour(predicted)
-    # Each share is resampled within its own images (tumour or not): resamples of the whole folder
-    # would sometimes draw none of them, a share of nothing that pulls the interval down to 0.
+    # Each share is of its own images (tumour or not), with Wilson's interval: a folder may hold a
+    # handful, all found, where a bootstrap interval collapses to a point.
     tumours, healthy = is_tumour == 1, is_tumour == 0
     tumour_recall = specificity = accuracy = None
     if tumours.any():
-        tumour_recall = stats.bootstrap_interval(is_tumour[tumours], called_tumour[tumours], "accuracy")
+        tumour_recall = stats.proportion_interval(called_tumour[tumours] == 1)
     if healthy.any():
-        specificity = stats.bootstrap_interval(is_tumour[healthy], called_tumour[healthy], "accuracy")
+        specificity = stats.proportion_interval(called_tumour[healthy] == 0)
     if kind == CLASSES and len(scored):
-        accuracy = stats.bootstrap_interval(class_indices(true), class_indices(predicted), "accuracy")
+        accuracy = stats.proportion_interval(true.to_numpy() == predicted.to_numpy())
     correct = _correct(true, predicted, kind)
     return ModelScores(
         model=model,

@@ -91,6 +91,20 @@ def bootstrap_interval(y_true: np.ndarray, y_pred: np.ndarray, metric: str | Cal
     return _interval(score(y_true, y_pred), score(y_true[index], y_pred[index]))
 
 
+def proportion_interval(right: np.ndarray) -> Interval:
+    """95% Wilson score interval of a share (scipy's): `right` (N,) bools, one per image.
+
+    For a handful of images, or a share of 0% or 100%, a percentile bootstrap collapses to a
+    point (every resample of 3 found tumours finds 3); Wilson's interval stays honest there:
+    1 of 1 is 21-100%.
+    """
+    from scipy.stats import binomtest
+
+    right = np.asarray(right, dtype=bool)
+    found = binomtest(int(right.sum()), len(right)).proportion_ci(confidence_level=0.95, method="wilson")
+    return Interval(float(right.mean()), float(found.low), float(found.high))
+
+
 def bootstrap_mean(values: np.ndarray) -> Interval:
     """95% percentile-bootstrap interval of the mean of per-image values (e.g. a map's score)."""
     values = np.asarray(values, dtype=float)
