@@ -19,6 +19,7 @@ WEIGHTS_ENV_VAR = "MOBILENETV2_WEIGHTS"
 RUNS_ENV_VAR = "BRAIN_MRI_RUNS"
 EXTERNAL_ENV_VAR = "BRAIN_MRI_EXTERNAL"
 PROGRESS_ENV_VAR = "BRAIN_MRI_PROGRESS"  # a folder where core.training.train writes each epoch's records
+FOLDERS_ENV_VAR = "BRAIN_MRI_FOLDERS"  # the only folders a typed folder may lie in (for an app others reach)
 
 
 def data_dir(flag: str | os.PathLike | None = None) -> Path:
@@ -55,6 +56,13 @@ def progress_dir() -> Path | None:
     """Where core.training.train writes its records after every epoch: $BRAIN_MRI_PROGRESS, else nowhere."""
     chosen = os.environ.get(PROGRESS_ENV_VAR)
     return Path(chosen).expanduser() if chosen else None
+
+
+def folder_roots() -> list[Path]:
+    """The folders in which the pages open a folder a user types ($BRAIN_MRI_FOLDERS, separated by
+    os.pathsep), resolved; [] when unset: any folder this process can read, as for one user's machine."""
+    chosen = os.environ.get(FOLDERS_ENV_VAR, "")
+    return [Path(root).expanduser().resolve() for root in chosen.split(os.pathsep) if root.strip()]
 
 
 def shown(folder: str | os.PathLike) -> str:

@@ -1,6 +1,9 @@
 """ "New hospital" mode (core.evaluation.hospital, the Generalisation page's stream): the tally, the
 folders it reads, the threshold it decides at, and the page streaming a folder."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,6 +53,19 @@ def test_slices_come_from_label_folders_or_are_all_tumours_when_told(tmp_path):
         hospital.slices(tmp_path / ("a" * 300), all_tumours=True)  # a name too long for the system
     with pytest.raises(DatasetError, match="not a folder but a file"):
         hospital.slices(flat / "a.png", all_tumours=True)
+
+
+def test_where_the_server_says_which_folders_it_opens_no_other_is_read(tmp_path, monkeypatch):
+    for name in ("open", "closed"):
+        (tmp_path / name).mkdir()
+        make_scan(0, 1, 64).save(tmp_path / name / "a.png")
+    monkeypatch.setenv(paths.FOLDERS_ENV_VAR, str(tmp_path / "open"))
+    assert hospital.slices(tmp_path / "open", all_tumours=True)[0] == [(tmp_path / "open" / "a.png", True)]
+    for outside in (tmp_path / "closed", tmp_path / "open" / ".." / "closed", Path("/")):
+        with pytest.raises(
+            DatasetError, match=re.escape(f"not in the folders this server opens (${paths.FOLDERS_ENV_VAR})")
+        ):
+            hospital.slices(outside, all_tumours=True)
 
 
 def test_the_threshold_is_chosen_on_the_calibrated_validation_probabilities():

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import cli
+from core import cli, paths
 from core.data.dataset import CLASS_ALIASES, CLASS_NAMES, LABEL_TITLES, TUMOUR, DatasetError
 from core.data.imagefile import FOLDER_SUFFIXES
 from core.evaluation import stats
@@ -84,17 +84,23 @@ def _layout_problem(folder: Path, found: list[str], problem: str) -> str:
 
 
 def readable_folder(folder: Path | str) -> Path:
-    """`folder` (a user's `~` expanded) if it is a folder this process can list.
+    """`folder` (a user's `~` expanded) if it is a folder this process can list, inside one of
+    paths.folder_roots() where they are set.
 
     Raises:
-        DatasetError: it is missing, a file, or cannot be read (no permission, a name too long).
+        DatasetError: it is missing, a file, outside those roots, or cannot be read (no permission,
+            a name too long).
     """
     folder = Path(folder).expanduser()
+    roots = paths.folder_roots()
     try:
-        if folder.is_dir():
+        if roots and not any(folder.resolve().is_relative_to(root) for root in roots):
+            problem = f"not in the folders this server opens (${paths.FOLDERS_ENV_VAR})"
+        elif folder.is_dir():
             next(folder.iterdir(), None)  # listing it is what the caller does next
             return folder
-        problem = "not a folder but a file" if folder.exists() else "folder not found"
+        else:
+            problem = "not a folder but a file" if folder.exists() else "folder not found"
     except OSError as error:
         problem = f"cannot read the folder ({error.strerror or error})"
     raise DatasetError(f"{problem}: {folder}")
