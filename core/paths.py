@@ -62,7 +62,7 @@ def folder_roots() -> list[Path]:
     """The folders in which the pages open a folder a user types ($BRAIN_MRI_FOLDERS, separated by
     os.pathsep), resolved; [] when unset: any folder this process can read, as for one user's machine."""
     chosen = os.environ.get(FOLDERS_ENV_VAR, "")
-    return [Path(root).expanduser().resolve() for root in chosen.split(os.pathsep) if root.strip()]
+    return [Path(root.strip()).expanduser().resolve() for root in chosen.split(os.pathsep) if root.strip()]
 
 
 def shown(folder: str | os.PathLike) -> str:

@@ -53,6 +53,8 @@ def test_slices_come_from_label_folders_or_are_all_tumours_when_told(tmp_path):
         hospital.slices(tmp_path / ("a" * 300), all_tumours=True)  # a name too long for the system
     with pytest.raises(DatasetError, match="not a folder but a file"):
         hospital.slices(flat / "a.png", all_tumours=True)
+    with pytest.raises(DatasetError, match="cannot read the folder"):
+        hospital.slices("~no-such-user-here/scans", all_tumours=True)
 
 
 def test_where_the_server_says_which_folders_it_opens_no_other_is_read(tmp_path, monkeypatch):
@@ -61,6 +63,9 @@ def test_where_the_server_says_which_folders_it_opens_no_other_is_read(tmp_path,
         make_scan(0, 1, 64).save(tmp_path / name / "a.png")
     monkeypatch.setenv(paths.FOLDERS_ENV_VAR, str(tmp_path / "open"))
     assert hospital.slices(tmp_path / "open", all_tumours=True)[0] == [(tmp_path / "open" / "a.png", True)]
+    (tmp_path / "open" / "loop").symlink_to(tmp_path / "open" / "loop")
+    with pytest.raises(DatasetError, match="cannot read the folder"):
+        hospital.slices(tmp_path / "open" / "loop", all_tumours=True)
     for outside in (tmp_path / "closed", tmp_path / "open" / ".." / "closed", Path("/")):
         with pytest.raises(
             DatasetError, match=re.escape(f"not in the folders this server opens (${paths.FOLDERS_ENV_VAR})")
@@ -111,3 +116,16 @@ def test_by_default_it_streams_the_external_set_and_shows_a_miss_with_its_maps()
     missed = app.selectbox(key="hospital_missed")
     missed.set_value(missed.options[0]).run()
     assert not app.exception and any(c.value.startswith("Missed by ") for c in app.caption)
+
+
+def test_a_missed_slice_the_guards_refuse_gets_no_maps_as_an_upload_would(tmp_path):
+    (tmp_path / "yes").mkdir()
+    make_scan(2, 0, 256).save(tmp_path / "yes" / "blob.png")  # a bright square on noise: refused
+    app = open_page("pages/generalisation.py")
+    app.text_input(key="hospital_folder").set_value(str(tmp_path)).run()
+    app.button(key="hospital_stream").click().run()
+    missed = app.selectbox(key="hospital_missed")
+    shown = len(app.image)
+    missed.set_value("yes/blob.png").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.image) == shown and any("No maps" in info.value for info in app.info)

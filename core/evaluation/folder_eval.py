@@ -91,9 +91,9 @@ def readable_folder(folder: Path | str) -> Path:
         DatasetError: it is missing, a file, outside those roots, or cannot be read (no permission,
             a name too long).
     """
-    folder = Path(folder).expanduser()
     roots = paths.folder_roots()
     try:
+        folder = Path(folder).expanduser()  # "~nobody": RuntimeError
         if roots and not any(folder.resolve().is_relative_to(root) for root in roots):
             problem = f"not in the folders this server opens (${paths.FOLDERS_ENV_VAR})"
         elif folder.is_dir():
@@ -101,8 +101,8 @@ def readable_folder(folder: Path | str) -> Path:
             return folder
         else:
             problem = "not a folder but a file" if folder.exists() else "folder not found"
-    except OSError as error:
-        problem = f"cannot read the folder ({error.strerror or error})"
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop, an unknown ~user
+        problem = f"cannot read the folder ({getattr(error, 'strerror', None) or error})"
     raise DatasetError(f"{problem}: {folder}")
 
 
@@ -220,9 +220,9 @@ def scores(table: pd.DataFrame, model: str, kind: str) -> ModelScores:
         tumour_recall = stats.proportion_interval(called_tumour[tumours] == 1)
     if healthy.any():
         specificity = stats.proportion_interval(called_tumour[healthy] == 0)
-    if kind == CLASSES and len(scored):
-        accuracy = stats.proportion_interval(true.to_numpy() == predicted.to_numpy())
     correct = _correct(true, predicted, kind)
+    if kind == CLASSES and len(scored):
+        accuracy = stats.proportion_interval(correct.to_numpy())
     return ModelScores(
         model=model,
         kind=kind,

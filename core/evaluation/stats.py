@@ -101,6 +101,8 @@ def proportion_interval(right: np.ndarray) -> Interval:
     from scipy.stats import binomtest
 
     right = np.asarray(right, dtype=bool)
+    if not len(right):
+        raise ValueError("a share of no images has no interval")
     found = binomtest(int(right.sum()), len(right)).proportion_ci(confidence_level=0.95, method="wilson")
     return Interval(float(right.mean()), float(found.low), float(found.high))
 

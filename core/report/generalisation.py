@@ -149,6 +149,8 @@ def recall_line(summary: CrossSourceSummary, titles: dict[str, str]) -> str:
         )
         if figures:
             parts.append(f"without {held_out}: {figures}")
+    if not parts:
+        return ""
     return "Tumour recall (and accuracy) on a collection held out of training — " + "; ".join(parts) + "."
 
 

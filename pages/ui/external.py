@@ -40,5 +40,4 @@ def _missed(names: list[str], per_image) -> None:
         "Where the models look on a missed slice", missed, index=None, key="external_missed"
     )
     if chosen:
-        inputs = loaders.upload_inputs((folder / chosen).read_bytes(), chosen)
-        widgets.gradcam_pair({name: inputs[name].pixels for name in scored}, "Grad-CAM++", widgets.OPACITY)
+        widgets.file_gradcam((folder / chosen).read_bytes(), chosen, scored)

@@ -75,10 +75,7 @@ def _failure_gradcam(evaluation: folder_eval.FolderEvaluation) -> None:
         f"Where the models look on a failure ({len(failed):,})", failed, index=None, key="folder_eval_cam"
     )
     if chosen:
-        data = (evaluation.folder / chosen).read_bytes()
-        inputs = loaders.upload_inputs(data, chosen)
-        images = {name: inputs[name].pixels for name in evaluation.scores}
-        widgets.gradcam_pair(images, "Grad-CAM++", widgets.OPACITY)
+        widgets.file_gradcam((evaluation.folder / chosen).read_bytes(), chosen, list(evaluation.scores))
 
 
 def _figures(name: str, figures: folder_eval.ModelScores, evaluation: folder_eval.FolderEvaluation) -> None:
@@ -94,7 +91,7 @@ def _figures(name: str, figures: folder_eval.ModelScores, evaluation: folder_eva
         if value and metric != headline.metric
     ]
     st.caption(
-        f"95% CI {interval.low:.1%}–{interval.high:.1%} · {figures.images:,} images"
+        f"95% CI {interval.low:.1%}–{interval.high:.1%} · {counted(figures.images, 'image')}"
         + "".join(f" · {other}" for other in others)
         + f" · its guard flagged {figures.flagged:,}, {figures.too_small:,} too small to judge"
     )

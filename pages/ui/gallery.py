@@ -134,12 +134,12 @@ def case_gallery(cases: pd.DataFrame, title: str, key: str) -> None:
         "detail view, opened over this page: previous and next step through these images."
     )
     grid = st.columns(COLUMNS)
+    answers = [widgets.answers(shown, name) for name in loaders.model_names()]
     for i, (_, row) in enumerate(shown.iterrows()):
         with grid[i % COLUMNS]:
             if not thumbnail(folder, row["path"], selection, 160, key):
                 continue
-            lines = [f"**{widgets.class_title(row['true_label'])}**"]
-            lines += [widgets.answer(row, name) for name in loaders.model_names()]
+            lines = [f"**{widgets.class_title(row['true_label'])}**", *(model[i] for model in answers)]
             st.caption("  \n".join(lines))
 
 
@@ -177,8 +177,7 @@ def picker(cases: pd.DataFrame, key: str, chosen: str | None) -> str | None:
             "name": [Path(path).stem for path in paths],
             "true class": cases["true_label"].map(widgets.class_title).tolist(),
         }
-        | {loaders.titles()[name]: [widgets.answer(row, name) for _, row in cases.iterrows()]
-           for name in loaders.model_names()}
+        | {loaders.titles()[name]: widgets.answers(cases, name) for name in loaders.model_names()}
     )  # fmt: skip
     event = st.dataframe(
         table,

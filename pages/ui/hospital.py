@@ -9,6 +9,7 @@ from core import paths
 from core.data.dataset import DatasetError
 from core.data.imagefile import ImageError
 from core.evaluation import hospital
+from core.evaluation.folder_eval import readable_folder
 from core.wording import counted
 from pages.ui import loaders, widgets
 
@@ -35,20 +36,24 @@ def hospital_section(names: list[str]) -> None:
         key="hospital_all_tumours",
     )
     if st.button("Stream", icon=":material/play_arrow:", key="hospital_stream", disabled=not folder):
-        _stream(Path(folder).expanduser(), all_tumours, names)
+        _stream(folder, all_tumours, names)
     if (done := st.session_state.get(RESULT_KEY)) is not None:
         _misses(*done)
 
 
-def _stream(folder: Path, all_tumours: bool, names: list[str]) -> None:
+def _stream(typed: str, all_tumours: bool, names: list[str]) -> None:
     try:
+        folder = readable_folder(typed)  # the files found below lie under it, `~` expanded
         found, labelled = hospital.slices(folder, all_tumours)
     except DatasetError as error:
         st.session_state.pop(RESULT_KEY, None)
         st.error(str(error))
         return
     if not labelled:
-        st.info(f"No label folders in {folder}: all {len(found):,} slices count as tumours (the box above).")
+        st.info(
+            f"No label folders in {folder}: {counted(len(found), 'slice')}, each counted as a tumour "
+            "(the box above)."
+        )
     thresholds = {name: loaders.operating_threshold(name) for name in names}
     tallies = {name: hospital.Tally() for name in names}
     unreadable: list[str] = []
@@ -94,5 +99,4 @@ def _misses(folder: Path, tallies: dict[str, hospital.Tally]) -> None:
     if chosen:
         misses = [widgets.short_name(name) for name, tally in tallies.items() if chosen in tally.missed]
         st.caption(f"Missed by {', '.join(misses)}.")
-        inputs = loaders.upload_inputs((folder / chosen).read_bytes(), chosen)
-        widgets.gradcam_pair({name: inputs[name].pixels for name in tallies}, "Grad-CAM++", widgets.OPACITY)
+        widgets.file_gradcam((folder / chosen).read_bytes(), chosen, list(tallies))

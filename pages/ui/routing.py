@@ -4,7 +4,7 @@ import runpy
 from typing import NoReturn
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from streamlit.runtime.scriptrunner import StopException
 
 from core import paths
 from pages.ui import loaders

@@ -76,12 +76,15 @@ def _marked_answer(name: str, label: str, true_label: str, confidence: str) -> s
     return f"{mark} {short_name(name)}: {class_title(label)} {confidence}"
 
 
-def answer(row: pd.Series, name: str) -> str:
-    """One model's answer on a row of compare.joined_predictions: "✓ MobileNetV2: Glioma 97.1%", its
-    confidence calibrated with the model's validation temperature, as answers are shown everywhere."""
-    evaluated = row[[f"{name}_{column}" for column in PROBABILITY_COLUMNS]].to_numpy(float)
-    probabilities = calibrated(evaluated[None], loaders.temperature(name) or 1.0)[0]
-    return _marked_answer(name, row[f"{name}_label"], row["true_label"], confidence_text(probabilities))
+def answers(cases: pd.DataFrame, name: str) -> list[str]:
+    """One model's answer on each row of compare.joined_predictions: "✓ MobileNetV2: Glioma 97.1%",
+    its confidence calibrated with the model's validation temperature, as answers are shown everywhere."""
+    evaluated = cases[[f"{name}_{column}" for column in PROBABILITY_COLUMNS]].to_numpy(float)
+    probabilities = calibrated(evaluated, loaders.temperature(name) or 1.0)
+    return [
+        _marked_answer(name, label, truth, confidence_text(shown))
+        for label, truth, shown in zip(cases[f"{name}_label"], cases["true_label"], probabilities)
+    ]
 
 
 def shown_probabilities(images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -174,6 +177,17 @@ def heatmaps(
         progress.progress((done + 1) / len(wanted), text=f"{method}: {done + 1} of {len(wanted)} maps")
     progress.empty()
     return cams
+
+
+def file_gradcam(data: bytes, file: str, names: list[str]) -> None:
+    """Grad-CAM++ of the models `names` on a file from a folder, refused as an upload of it would be.
+
+    Raises:
+        ImageError: the file is not a usable image.
+    """
+    inputs = loaders.upload_inputs(data, file)
+    refused = refusal(loaders.foreign_warnings({name: inputs[name] for name in names}).values())
+    gradcam_pair({name: inputs[name].pixels for name in names}, "Grad-CAM++", OPACITY, refused=refused)
 
 
 def gradcam_pair(
