@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.data.dataset import NOTUMOR, PROBABILITY_COLUMNS, DatasetError
 from core.evaluation import curves
-from core.evaluation.folder_eval import NoLabelFolders, find_labelled, readable_folder
+from core.evaluation.folder_eval import NoLabelFolders, find_labelled
 from core.serving.predict import NO_TUMOUR, calibrated, image_files
 from core.wording import share
 
@@ -71,7 +71,7 @@ def slices(folder: Path, all_tumours: bool) -> tuple[list[tuple[Path, bool]], bo
     except NoLabelFolders as error:
         if not all_tumours:
             raise
-        files = list(image_files(readable_folder(folder)))
+        files = list(image_files(Path(folder).expanduser()))  # find_labelled found it readable
         if not files:
             raise DatasetError(f"no images in {folder}") from error
         return [(file, True) for file in files], False

@@ -13,7 +13,9 @@ from core.report.found import Found, subset_metrics
 from core.report.markup import MISSING, Figures, absent, heading, markdown, paragraph, table
 
 
-def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list[str]:
+def _axes(
+    found: Found, found_verdict: verdict.Verdict, spreads: dict[str, seeds.Spread], figure: Figures
+) -> list[str]:
     """The two axes' headline (core.report.axes), and where runs were scored, their sentence and chart."""
     in_source = verdict.headline(found_verdict, found.titles)
     if found.external is None:
@@ -23,7 +25,7 @@ def _axes(found: Found, found_verdict: verdict.Verdict, figure: Figures) -> list
     ]
     if found.runs:
         where = f"the {(subsets.CLEAN if found.clean_paths else subsets.FULL).lower()}"
-        runs = axes.runs_table(_spreads(found), found.external, found.titles)
+        runs = axes.runs_table(spreads, found.external, found.titles)
         colors = {found.titles[name]: color for name, color in found.colors.items()}
         parts += [
             paragraph(axes.sentence(runs, where, found.external)),
@@ -56,8 +58,9 @@ def verdict_section(found: Found, figure: Figures) -> list[str]:
     except ValueError as error:
         return [absent("The verdict", str(error))]
     found_verdict = verdict.build(joined, found.names, found.clean_paths, found.runs)
+    spreads = _spreads(found)  # both axes' runs, and the means the sentence on what each buys takes
     parts = [
-        *_axes(found, found_verdict, figure),
+        *_axes(found, found_verdict, spreads, figure),
         paragraph("**In source**"),
         paragraph(verdict.sentence(found_verdict, found.titles)),
         table(
@@ -72,7 +75,7 @@ def verdict_section(found: Found, figure: Figures) -> list[str]:
         parts.append(paragraph(generalisation.recall_line(summary, found.titles), "caption"))
     if found.external is not None:
         served, where = found.in_source
-        in_source = seeds.means(_spreads(found), served)  # as the headline's
+        in_source = seeds.means(spreads, served)  # as the headline's
         parts += [
             paragraph(external.line(found.external, found.titles), "caption"),
             paragraph(

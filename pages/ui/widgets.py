@@ -213,14 +213,14 @@ def gradcam_pair(
     from core.serving.predict import shown_label
     from core.studies import localisation
 
-    probabilities = shown_probabilities(images)
     if refused == NOT_RECOGNISED:  # a map would explain a class that means nothing here
         st.info("No maps for an image the models do not recognise: each would explain a meaningless class.")
         if bars:
             for name in images:
                 st.markdown(f"{title(name)} → **{refused}**")
-            probability_chart(probability_bars(probabilities, loaders.titles()), refused)
+            probability_chart(probability_bars(shown_probabilities(images), loaders.titles()), refused)
         return
+    probabilities = shown_probabilities(images)
     cams = heatmaps(images, [(name, int(probs.argmax())) for name, probs in probabilities.items()], method)
     for column, (name, image) in zip(st.columns(len(images)), images.items()):
         probs, cam = probabilities[name], cams[name, int(probabilities[name].argmax())]
