@@ -48,6 +48,7 @@ GUARD_REPORT_FILE = (
 EXTERNAL_FILE, EXTERNAL_TABLE = "external.json", "external.csv"  # core.studies.external
 WARNINGS_FILE = "warnings.json"  # what Live prediction's warnings catch (core.studies.warnings)
 NEIGHBOURS_FILE = "neighbours.npz"  # training images' ImageNet features (core.serving.neighbours)
+NEIGHBOURS_TFLITE_FILE = "neighbours.tflite"  # the LiteRT copy of the network that computes them
 EMBEDDING_FILE = "embedding.npz"  # every image on each model's 2-D feature map (core.studies.embedding)
 LOCALISATION_FILE, LOCALISATION_TABLE = "localisation.json", "localisation.csv"  # core.studies.localisation
 # Optional LiteRT copies of the model (core.serving.litert); Keras is the fallback, so not in ARTIFACT_FILES.
@@ -104,6 +105,7 @@ WRITERS = {  # dataset-wide artifact file -> the command that writes it
     EXTERNAL_TABLE: "external",
     WARNINGS_FILE: "warnings",
     NEIGHBOURS_FILE: "neighbours",
+    NEIGHBOURS_TFLITE_FILE: "neighbours",
     EMBEDDING_FILE: "embedding",
     LOCALISATION_FILE: "localisation",
     LOCALISATION_TABLE: "localisation",

@@ -7,7 +7,7 @@ from core import artifacts, paths
 from core.data.dataset import PROBABILITY_COLUMNS, TEST_SPLIT, find_samples
 from core.data.decode import load_images
 from core.models import registry
-from core.serving.litert import LiteRTModel, export
+from core.serving.litert import BatchCall, LiteRTModel, export
 from core.serving.predict import Predictor
 
 PARITY_ATOL = 1e-4  # float32 kernels differ in summation order, never by more than this
@@ -93,6 +93,21 @@ def test_predictor_predicts_with_litert_when_its_file_loads(tiny_cnn, exported):
     np.testing.assert_allclose(
         predictor.probabilities(images), model.predict(images.astype(np.float32), verbose=0), atol=PARITY_ATOL
     )
+
+
+def test_a_batch_call_computes_what_keras_computes_for_any_number_of_inputs(tiny_cnn):
+    model, config = tiny_cnn
+    call = BatchCall.of(model, batch_size=4)
+    images = random_images(10, config.image_size, seed=5)  # batches of 4, 4 and 2: resized each time
+    expected = model.predict(images.astype(np.float32), verbose=0)
+    np.testing.assert_allclose(call(images), expected, atol=PARITY_ATOL)
+    np.testing.assert_allclose(call(images[:1]), expected[:1], atol=PARITY_ATOL)
+    assert call(images[:0]).shape == (0, *expected.shape[1:])
+
+
+def test_a_batch_call_refuses_a_model_with_several_outputs(exported):
+    with pytest.raises(ValueError, match="one input and one output"):
+        BatchCall((exported[0] / artifacts.TFLITE_FILE).read_bytes())  # features and probabilities
 
 
 def test_predictor_uses_keras_without_a_tflite_file(tiny_cnn, tmp_path):

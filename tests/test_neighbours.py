@@ -1,6 +1,7 @@
 """The nearest training images' second opinion on a "no tumor" answer."""
 
 import numpy as np
+import pytest
 
 from core.serving.neighbours import NOTUMOR, K, fit
 
@@ -40,23 +41,61 @@ def test_the_reference_survives_a_save_and_load(tmp_path):
     assert (loaded.features == neighbours.features).all() and (loaded.tumour == neighbours.tumour).all()
 
 
-def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor():
+@pytest.fixture(scope="module")
+def small_mobilenetv2():
+    """(model, config, scans): an untrained MobileNetV2 at 96 px, 6 glioma then 6 no-tumour scans."""
     import dataclasses
 
     from conftest import make_scan
-    from core.models.registry import MOBILENETV2, build_model, predict_batches
-    from core.serving.neighbours import NeighbourCheck, feature_model
+    from core.models.registry import MOBILENETV2, build_model
 
     config = dataclasses.replace(MOBILENETV2, image_size=96)
-    model = build_model(config, weights=None)
     scans = np.stack(
         [np.asarray(make_scan(label, seed, 96).convert("RGB")) for label in (0, 2) for seed in range(6)]
     )
-    features = np.asarray(predict_batches(feature_model(model, config.fine_tune_layers), scans))
-    labels = np.array([0] * 6 + [NOTUMOR] * 6)
-    check = NeighbourCheck(model, config.fine_tune_layers, fit(features, labels))
+    return build_model(config, weights=None), config, scans
+
+
+LABELS = np.array([0] * 6 + [NOTUMOR] * 6)  # of small_mobilenetv2's scans
+
+
+def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor(small_mobilenetv2):
+    from core.serving.neighbours import NeighbourCheck, feature_call
+
+    model, config, scans = small_mobilenetv2
+    features = feature_call(model, config.fine_tune_layers)(scans)
+    check = NeighbourCheck(model, config.fine_tune_layers, fit(features, LABELS))
     tumour_like = scans[0]
     warning = check.warning(tumour_like, {"Model A": "notumor", "Model B": "glioma"})
     assert warning.startswith("Model A says *no tumor*") and "of the 5 training images" in warning
     assert check.warning(tumour_like, {"Model A": "glioma"}) is None  # no "no tumor" to doubt
     assert check.warning(scans[-1], {"Model A": "notumor"}) is None  # its neighbours are healthy
+
+
+def test_the_litert_copy_of_the_feature_network_gives_the_same_warnings(small_mobilenetv2, tmp_path):
+    from core.serving.litert import converted
+    from core.serving.neighbours import NeighbourCheck, feature_call, feature_model
+
+    model, config, scans = small_mobilenetv2
+    copy = tmp_path / "neighbours.tflite"
+    copy.write_bytes(converted(feature_model(model, config.fine_tune_layers)))
+    keras_features = feature_call(model, config.fine_tune_layers)(scans)
+    copy_features = feature_call(model, config.fine_tune_layers, copy)(scans)
+    np.testing.assert_allclose(copy_features, keras_features, atol=1e-4)
+    reference = fit(keras_features, LABELS)
+    with_copy = NeighbourCheck(model, config.fine_tune_layers, reference, copy)
+    keras_only = NeighbourCheck(model, config.fine_tune_layers, reference)
+    for scan in scans:
+        assert with_copy.warning(scan, {"A": "notumor"}) == keras_only.warning(scan, {"A": "notumor"})
+    assert with_copy.warning(scans[0], {"A": "notumor"}) is not None
+
+
+def test_an_unusable_litert_copy_falls_back_to_keras_with_a_warning(small_mobilenetv2, tmp_path):
+    from core.serving.neighbours import feature_call
+
+    model, config, scans = small_mobilenetv2
+    copy = tmp_path / "neighbours.tflite"
+    copy.write_bytes(b"not a flatbuffer")
+    with pytest.warns(UserWarning, match="LiteRT copy unusable"):
+        call = feature_call(model, config.fine_tune_layers, copy)
+    assert call(scans[:2]).shape[0] == 2

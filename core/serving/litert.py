@@ -57,8 +57,6 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     Returns:
         Each file's name and size in bytes.
     """
-    import tensorflow as tf
-
     from core.models.registry import features_and_probabilities
 
     sizes = {}
@@ -67,22 +65,83 @@ def export(model: "keras.Model", out_dir: Path, calibration: np.ndarray | None =
     if calibration is not None:
         copies.append((TFLITE_INT8_FILE, model, calibration))
     for file, exported, images in copies:
-        with tempfile.TemporaryDirectory() as saved_model:
-            # Keras 3 goes through a SavedModel: the route TF's converter supports best.
-            exported.export(saved_model, format="tf_saved_model", verbose=False)
-            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-            if images is not None:  # static: int8 weights and activations, ranges from `images`
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.representative_dataset = lambda images=images: (
-                    [image[None].astype(np.float32)] for image in images
-                )
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                converter.inference_input_type = tf.uint8  # the decoded pixels, unconverted
-            path = Path(out_dir) / file
-            with atomic_path(path) as temporary:
-                temporary.write_bytes(converter.convert())
-            sizes[file] = path.stat().st_size
+        path = Path(out_dir) / file
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(converted(exported, images))
+        sizes[file] = path.stat().st_size
     return sizes
+
+
+def converted(model: "keras.Model", calibration: np.ndarray | None = None) -> bytes:
+    """The model as a .tflite flatbuffer: float32, or full int8 with ranges from `calibration`.
+
+    Args:
+        calibration: (N, S, S, 3) uint8 images (calibration_images): weights and activations in
+            int8, the input the raw uint8 pixels. None keeps float32 throughout.
+    """
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as saved_model:
+        # Keras 3 goes through a SavedModel: the route TF's converter supports best.
+        model.export(saved_model, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        if calibration is not None:  # static: int8 weights and activations, ranges from the images
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: (
+                [image[None].astype(np.float32)] for image in calibration
+            )
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = tf.uint8  # the decoded pixels, unconverted
+        return converter.convert()
+
+
+class BatchCall:
+    """A one-output float32 model's outputs for many inputs, computed by a LiteRT copy of it.
+
+    Training runs MobileNetV2's frozen layers over every training image nine times (the plain
+    images and eight augmented copies), and the nearest-training-image check runs them on
+    uploads (core.serving.neighbours); on a CPU, XNNPACK does that about four times faster than
+    Keras, a few images a call. The copy computes the same function as the Keras model, to
+    float32 rounding.
+
+    Args:
+        content: the .tflite flatbuffer (`converted`, or a file's bytes).
+
+    Raises:
+        ValueError: not a readable .tflite file of one input and one output.
+    """
+
+    def __init__(self, content: bytes, batch_size: int = 8) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=content, num_threads=os.cpu_count())
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(f"expected one input and one output, got {len(inputs)} and {len(outputs)}")
+        (self._input,), (self._output,) = inputs, outputs
+        self._batch, self.batch_size = 0, batch_size
+        self._lock = threading.Lock()  # one interpreter, so one call at a time (Streamlit threads)
+
+    @classmethod
+    def of(cls, model: "keras.Model", batch_size: int = 8) -> "BatchCall":
+        """A LiteRT copy of a Keras model, converted now (seconds to a minute)."""
+        return cls(converted(model), batch_size)
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, ...) inputs (any real dtype; float32 a batch at a time) -> (N, ...) float32 outputs."""
+        size = self.batch_size
+        with self._lock:
+            parts = [self._invoke(inputs[i : i + size]) for i in range(0, len(inputs), size)]
+        return np.concatenate(parts) if parts else np.zeros((0, *self._output["shape"][1:]), np.float32)
+
+    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+        if len(batch) != self._batch:  # resize only when the batch size changes: allocation is not free
+            self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *batch.shape[1:]])
+            self._interpreter.allocate_tensors()
+            self._batch = len(batch)
+        self._interpreter.set_tensor(self._input["index"], np.asarray(batch, np.float32))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"]).copy()
 
 
 class LiteRTModel:

@@ -8,12 +8,18 @@ tumor" answer is not to be trusted.
 
 The features are ImageNet's: MobileNetV2's layers below the top it fine-tunes never change in
 training (core.models.registry.split_below_top), so the shipped MobileNetV2 carries them, pooled to a
-160-vector and L2-normalised. K nearest by cosine similarity; the answer is doubted when more
-than SHARE of them are tumour images (a majority of five). Not a clean choice: K of 5, 10 and
-25 and shares of 0.3 and 0.5 were looked at on the previous recipe's leave-one-source-out
-results, whose false alarms are counted on Testing images, before this one was kept.
+96-vector and L2-normalised. `python -m core neighbours` writes the reference and a LiteRT copy
+of that network (NEIGHBOURS_TFLITE_FILE), which computes the features of both the reference and
+an upload, a few milliseconds a call; without the copy, Keras computes an upload's.
+
+K nearest by cosine similarity; the answer is doubted when more than SHARE of them are tumour
+images (a majority of five). Not a clean choice: K of 5, 10 and 25 and shares of 0.3 and 0.5
+were looked at on the previous recipe's leave-one-source-out results, whose false alarms are
+counted on Testing images, before this one was kept.
 """
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,14 +90,50 @@ def feature_model(mobilenetv2: "keras.Model", fine_tune_layers: int) -> "keras.M
     return keras.Model(trunk.inputs, keras.layers.GlobalAveragePooling2D()(trunk.output))
 
 
+def feature_call(
+    mobilenetv2: "keras.Model", fine_tune_layers: int, copy: Path | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """(N, S, S, 3) images -> (N, D) features: through the LiteRT copy at `copy` where it loads,
+    else through Keras (with a warning if the copy is there but unusable)."""
+    from core.models.registry import compiled
+
+    if copy is not None and copy.is_file():
+        from core.serving.litert import BatchCall
+
+        try:
+            return BatchCall(copy.read_bytes())
+        except (ImportError, ValueError, RuntimeError) as error:
+            warnings.warn(f"LiteRT copy unusable, computing with Keras: {copy}: {error}", stacklevel=2)
+    call = compiled(feature_model(mobilenetv2, fine_tune_layers))
+    return lambda images: np.asarray(call(np.asarray(images, np.float32)))
+
+
 class NeighbourCheck:
-    """The second opinion for uploads: the shipped MobileNetV2's ImageNet layers and the reference."""
+    """The second opinion for uploads: the shipped MobileNetV2's ImageNet layers and the reference.
 
-    def __init__(self, mobilenetv2: "keras.Model", fine_tune_layers: int, reference: Neighbours) -> None:
-        from core.models.registry import compiled
+    Args:
+        copy: the LiteRT copy of those layers (feature_call); None or missing computes with Keras.
+    """
 
-        self._features = compiled(feature_model(mobilenetv2, fine_tune_layers))
+    def __init__(
+        self,
+        mobilenetv2: "keras.Model",
+        fine_tune_layers: int,
+        reference: Neighbours,
+        copy: Path | None = None,
+    ) -> None:
+        self._features = feature_call(mobilenetv2, fine_tune_layers, copy)
         self.reference = reference
+
+    @classmethod
+    def from_artifacts(
+        cls, mobilenetv2: "keras.Model", fine_tune_layers: int, root: Path | None = None
+    ) -> "NeighbourCheck":
+        """With the shipped reference and LiteRT copy; raises artifacts.ArtifactError without the former."""
+        from core import artifacts, paths
+
+        copy = paths.artifacts_dir(root) / artifacts.NEIGHBOURS_TFLITE_FILE
+        return cls(mobilenetv2, fine_tune_layers, load_reference(root), copy)
 
     def warning(self, image: np.ndarray, answers: dict[str, str]) -> str | None:
         """A sentence where some model says "no tumor" but most of the K nearest training images to
@@ -103,9 +145,7 @@ class NeighbourCheck:
         saying = [title for title, label in answers.items() if label == CLASS_NAMES[NOTUMOR]]
         if not saying:
             return None
-        share = float(
-            self.reference.tumour_share(np.asarray(self._features(image[None].astype(np.float32))))[0]
-        )
+        share = float(self.reference.tumour_share(self._features(image[None]))[0])
         if share <= SHARE:
             return None
         return (
@@ -121,10 +161,11 @@ def main(argv: list[str] | None = None) -> None:
     from core import artifacts, cli, paths
     from core.data.cache import cached_images
     from core.data.dataset import TRAIN_SPLIT, find_samples
-    from core.models.registry import predict_batches
+    from core.serving.litert import BatchCall, converted
 
     parser = cli.parser(
-        "Write the nearest-training-image reference (artifacts/neighbours.npz).", models=False
+        "Write the nearest-training-image reference and its network's LiteRT copy (artifacts/neighbours.*).",
+        models=False,
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path(args.artifacts)
@@ -133,7 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     decoded = cached_images(
         find_samples(paths.data_dir(args.data), TRAIN_SPLIT), config.image_size, TRAIN_SPLIT
     )
-    reference = fit(np.asarray(predict_batches(network, decoded.images)), decoded.labels)
+    content = converted(network)
+    with atomic_path(root / artifacts.NEIGHBOURS_TFLITE_FILE) as temporary:
+        temporary.write_bytes(content)
+    reference = fit(BatchCall(content)(decoded.images), decoded.labels)  # as uploads are computed
     reference.save(root / artifacts.NEIGHBOURS_FILE)
     print(f"{len(reference.features):,} training images, {reference.tumour.mean():.0%} tumours", flush=True)
 

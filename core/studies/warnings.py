@@ -23,7 +23,7 @@ from core import artifacts, cli, paths
 from core.data.dataset import CLASS_NAMES, NOTUMOR, TEST_SPLIT, find_samples
 from core.data.imagefile import ImageError
 from core.files import write_json
-from core.serving.neighbours import NeighbourCheck, load_reference
+from core.serving.neighbours import NeighbourCheck
 from core.serving.ood import Checker
 from core.serving.predict import Predictor, image_files, refusal, tumour_dispute
 
@@ -63,7 +63,7 @@ class Server:
         self.neighbours_model = MOBILENETV2.name
         mobilenetv2 = self.predictors.get(MOBILENETV2.name)
         self.neighbours = (
-            NeighbourCheck(mobilenetv2.model, mobilenetv2.config.fine_tune_layers, load_reference(root))
+            NeighbourCheck.from_artifacts(mobilenetv2.model, mobilenetv2.config.fine_tune_layers, root)
             if mobilenetv2
             else None
         )

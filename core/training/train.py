@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,7 +55,6 @@ from core.models.config import COSINE, PLATEAU, ModelConfig
 from core.models.registry import (
     NUM_CLASSES,
     build_model,
-    compiled,
     predict_batches,
     split_at,
     split_below_top,
@@ -134,6 +134,14 @@ def _batches(inputs: np.ndarray, labels: np.ndarray, config: ModelConfig, shuffl
     return ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def frozen_layers(trunk: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """The frozen layers' outputs for a stack of images: through a LiteRT copy where no GPU is
+    visible (litert.BatchCall, about four times faster on a CPU), else through Keras."""
+    if tf.config.list_physical_devices("GPU"):
+        return lambda images: np.asarray(predict_batches(trunk, images))
+    return litert.BatchCall.of(trunk)
+
+
 def _train_two_phase(
     model: keras.Model, fit: Decoded, val: Decoded, config: ModelConfig, records: list[dict], timings: dict
 ) -> list[Phase]:
@@ -147,7 +155,8 @@ def _train_two_phase(
     """
     start = time.perf_counter()
     trunk, top = split_below_top(model, config.fine_tune_layers)
-    a_fit, a_val = predict_batches(trunk, fit.images), predict_batches(trunk, val.images)
+    frozen = frozen_layers(trunk)
+    a_fit, a_val = frozen(fit.images), frozen(val.images)
     timings["activations"] = round(time.perf_counter() - start, 1)
 
     # Phase 1: the head (the same layer objects as in `model`) on the frozen base's features.
@@ -172,8 +181,7 @@ def _train_two_phase(
         return [head_phase, _fit_images(model, fit, val, config.fine_tune_epochs, config, FINE_TUNE, records)]
     start = time.perf_counter()
     copies = augmented_copies(fit.images, config, config.cached_copies)
-    call = compiled(trunk)
-    a_copies = np.concatenate([np.asarray(call(batch)) for batch in copies])  # (copies * N, ...)
+    a_copies = np.concatenate([frozen(np.asarray(batch)) for batch in copies])  # (copies * N, ...)
     timings["augmented activations"] = round(time.perf_counter() - start, 1)
     print(f"[{config.name}] activations of {config.cached_copies} augmented copies cached", flush=True)
     # An epoch is one pass's worth of batches, drawn from all the copies.

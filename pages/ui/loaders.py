@@ -357,16 +357,12 @@ def checker(name: str):
 def neighbour_check():
     """core.serving.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
     from core.models.registry import MOBILENETV2
-    from core.serving.neighbours import NeighbourCheck, load_reference
+    from core.serving.neighbours import NeighbourCheck
 
     if MOBILENETV2.name not in model_names():
         return None
-    reference = artifacts.unless_missing(load_reference)
-    if reference is None:
-        return None
-    return NeighbourCheck(
-        predictor(MOBILENETV2.name).model, config(MOBILENETV2.name).fine_tune_layers, reference
-    )
+    model, layers = predictor(MOBILENETV2.name).model, config(MOBILENETV2.name).fine_tune_layers
+    return artifacts.unless_missing(lambda: NeighbourCheck.from_artifacts(model, layers))
 
 
 def second_opinion(results: dict, answers: dict[str, str]) -> str | None:
