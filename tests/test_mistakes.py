@@ -3,6 +3,7 @@ the CSV of the view (core.evaluation.compare on hand-made tables, then the page 
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -232,6 +233,25 @@ def test_sorting_by_the_first_models_confidence(tmp_path):
     assert shown[f"{first}: confidence"].is_monotonic_decreasing
     assert not shown["confidence of the wrong answer"].is_monotonic_decreasing  # the order did change
     assert f"sorted by {first}'s confidence, highest first." in " ".join(m.value for m in app.markdown)
+
+
+def test_the_confidences_shown_and_sorted_by_are_calibrated_as_the_galleries_show_them(tmp_path):
+    from core.data.dataset import PROBABILITY_COLUMNS
+    from core.evaluation.calibration import validation_temperature
+    from core.serving.predict import calibrated
+
+    app = open_page("pages/mistakes.py", data_dir=str(tmp_path / "nowhere"))
+    shown = app.dataframe[0].value
+    assert shown["confidence of the wrong answer"].is_monotonic_decreasing
+    for name in artifacts.available_models():
+        temperature = validation_temperature(artifacts.load_predictions(name, split="validation"))
+        evaluated = (
+            artifacts.load_predictions(name).set_index("path").loc[shown["image"], PROBABILITY_COLUMNS]
+        )
+        expected = calibrated(evaluated.to_numpy(float), temperature).max(axis=1)
+        title = artifacts.load_config(name).display_name
+        assert abs(temperature - 1) > 0.1  # calibration changes what is shown
+        np.testing.assert_allclose(shown[f"{title}: confidence"], expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("subset, status", [(subsets.FULL, None), (subsets.CLEAN, "in the clean subset")])

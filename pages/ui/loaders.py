@@ -227,12 +227,16 @@ def subset_metrics(name: str, subset: str) -> Metrics:
 @st.cache_data
 def _joined_predictions(subset: str) -> pd.DataFrame:
     compare.check_same_test_set({name: metrics(name) for name in model_names()})
-    joined = compare.joined_predictions({name: predictions(name) for name in model_names()})
+    # Calibrated as answers are shown everywhere: a confidence sorted by or downloaded is one seen.
+    joined = compare.joined_predictions(
+        {name: calibrated_predictions(name, subsets.FULL) for name in model_names()}
+    )
     return paired.restrict(joined, _paths(subset))
 
 
 def joined_predictions(subset: str = subsets.FULL) -> pd.DataFrame:
-    """Every model's test predictions side by side; stops the page if they do not match."""
+    """Every model's test predictions side by side, each model's probabilities and confidences
+    calibrated with its validation temperature; stops the page if they do not match."""
     try:
         return _joined_predictions(subset)
     except ValueError as error:

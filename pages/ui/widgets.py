@@ -10,7 +10,7 @@ from core.data.provenance import Box
 from core.evaluation import compare, verdict
 from core.serving.gradcam import METHODS
 from core.serving.ood import Flag
-from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, calibrated, confidence_text, refusal
+from core.serving.predict import NOT_RECOGNISED, TOO_SMALL, confidence_text, refusal
 from pages.ui import loaders
 
 OPACITY = 0.4  # the CAM overlays' opacity until the user moves a slider
@@ -77,10 +77,9 @@ def _marked_answer(name: str, label: str, true_label: str, confidence: str) -> s
 
 
 def answers(cases: pd.DataFrame, name: str) -> list[str]:
-    """One model's answer on each row of compare.joined_predictions: "✓ MobileNetV2: Glioma 97.1%",
-    its confidence calibrated with the model's validation temperature, as answers are shown everywhere."""
-    evaluated = cases[[f"{name}_{column}" for column in PROBABILITY_COLUMNS]].to_numpy(float)
-    probabilities = calibrated(evaluated, loaders.temperature(name) or 1.0)
+    """One model's answer on each row of loaders.joined_predictions: "✓ MobileNetV2: Glioma 97.1%",
+    its confidence calibrated (as joined_predictions holds it), as answers are shown everywhere."""
+    probabilities = cases[[f"{name}_{column}" for column in PROBABILITY_COLUMNS]].to_numpy(float)
     return [
         _marked_answer(name, label, truth, confidence_text(shown))
         for label, truth, shown in zip(cases[f"{name}_label"], cases["true_label"], probabilities)
