@@ -419,3 +419,19 @@ def test_the_embedding_map_places_every_image_and_an_upload_lands_where_its_feat
         checker.features(image[None]), arrays["custom_cnn__mean"], arrays["custom_cnn__components"]
     )
     assert np.allclose(placed[0], coords[first_test], atol=1e-3 * max(1.0, np.abs(coords).max()))
+
+
+@pytest.mark.parametrize("gpu", [False, True], ids=["LiteRT on a CPU", "Keras where a GPU is seen"])
+def test_the_frozen_layers_outputs_are_the_keras_trunks_on_either_path(monkeypatch, gpu):
+    import tensorflow as tf
+
+    config = TINY["mobilenetv2"]
+    trunk, _ = registry.split_below_top(registry.build_model(config, None), config.fine_tune_layers)
+    if gpu:
+        monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    frozen = train.frozen_layers(trunk)
+    assert isinstance(frozen, train.litert.BatchCall) != gpu
+    images = np.random.default_rng(0).integers(0, 256, (70, 96, 96, 3), dtype=np.uint8)  # 64 + 6
+    expected = np.asarray(trunk(images.astype(np.float32), training=False))
+    np.testing.assert_allclose(frozen(images), expected, atol=1e-3)
+    np.testing.assert_allclose(frozen(images[:3]), expected[:3], atol=1e-3)

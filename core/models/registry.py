@@ -325,9 +325,13 @@ def predict_batches(model: "keras.Model", images: np.ndarray, batch_size: int = 
     model.predict on one large array (about 20% for MobileNetV2), which first copies all of it
     into a tf.data pipeline (a float32 copy of 5,000 images at 224 px is 3 GB).
     """
+    return batched(compiled(model), images, batch_size)
+
+
+def batched(call: Callable, images: np.ndarray, batch_size: int = 64) -> Any:
+    """predict_batches through a call compiled once (`compiled`), for a caller that calls it again."""
     import tensorflow as tf
 
-    call = compiled(model)
     parts = [call(images[i : i + batch_size].astype(np.float32)) for i in range(0, len(images), batch_size)]
     if not parts:  # no images: run one empty batch for the output shapes
         parts = [call(np.zeros((0, *images.shape[1:]), np.float32))]

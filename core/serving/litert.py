@@ -27,6 +27,7 @@ from core.files import atomic_path
 
 if TYPE_CHECKING:
     import keras
+    from ai_edge_litert.interpreter import Interpreter
 
 
 CALIBRATION_IMAGES = 200  # training images whose activations set the int8 ranges
@@ -95,6 +96,15 @@ def converted(model: "keras.Model", calibration: np.ndarray | None = None) -> by
         return converter.convert()
 
 
+def resized(interpreter: "Interpreter", input_details: dict, batch: int, current: int) -> int:
+    """Give the interpreter's input `batch` images (its other dimensions kept) unless it has that
+    many already: allocation is not free. Returns the batch size it now takes."""
+    if batch != current:
+        interpreter.resize_tensor_input(input_details["index"], [batch, *input_details["shape"][1:]])
+        interpreter.allocate_tensors()
+    return batch
+
+
 class BatchCall:
     """A one-output float32 model's outputs for many inputs, computed by a LiteRT copy of it.
 
@@ -135,10 +145,7 @@ class BatchCall:
         return np.concatenate(parts) if parts else np.zeros((0, *self._output["shape"][1:]), np.float32)
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
-        if len(batch) != self._batch:  # resize only when the batch size changes: allocation is not free
-            self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *batch.shape[1:]])
-            self._interpreter.allocate_tensors()
-            self._batch = len(batch)
+        self._batch = resized(self._interpreter, self._input, len(batch), self._batch)
         self._interpreter.set_tensor(self._input["index"], np.asarray(batch, np.float32))
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"]).copy()
@@ -187,13 +194,6 @@ class LiteRTModel:
         self._batch = 0
         self._lock = threading.Lock()  # one interpreter, so one call at a time (Streamlit threads)
 
-    def _resize(self, batch: int) -> None:
-        """Resize the input tensor only when the batch size changes: allocation is not free."""
-        if batch != self._batch:
-            self._interpreter.resize_tensor_input(self._input["index"], [batch, *self._input["shape"][1:]])
-            self._interpreter.allocate_tensors()
-            self._batch = batch
-
     def _quantized(self, images: np.ndarray) -> np.ndarray:
         """Pixels as the int8 copy's uint8 input holds them: unchanged when its scale is 1."""
         scale, zero_point = self._input["quantization"]
@@ -218,7 +218,7 @@ class LiteRTModel:
         if batch.ndim != 4 or batch.shape[1:] != (self.image_size, self.image_size, 3):
             raise ValueError(f"expected (N, {self.image_size}, {self.image_size}, 3), got {batch.shape}")
         with self._lock:
-            self._resize(len(batch))
+            self._batch = resized(self._interpreter, self._input, len(batch), self._batch)
             self._interpreter.set_tensor(self._input["index"], batch)
             self._interpreter.invoke()
             return self._interpreter.get_tensor(output["index"]).copy()

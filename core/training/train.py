@@ -54,7 +54,9 @@ from core.models import registry
 from core.models.config import COSINE, PLATEAU, ModelConfig
 from core.models.registry import (
     NUM_CLASSES,
+    batched,
     build_model,
+    compiled,
     predict_batches,
     split_at,
     split_below_top,
@@ -138,7 +140,8 @@ def frozen_layers(trunk: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     """The frozen layers' outputs for a stack of images: through a LiteRT copy where no GPU is
     visible (litert.BatchCall, about four times faster on a CPU), else through Keras."""
     if tf.config.list_physical_devices("GPU"):
-        return lambda images: np.asarray(predict_batches(trunk, images))
+        call = compiled(trunk)  # traced once, not once for each batch of augmented copies
+        return lambda images: np.asarray(batched(call, images))
     return litert.BatchCall.of(trunk)
 
 
