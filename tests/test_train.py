@@ -432,6 +432,6 @@ def test_the_frozen_layers_outputs_are_the_keras_trunks_on_either_path(monkeypat
     frozen = train.frozen_layers(trunk)
     assert isinstance(frozen, train.litert.BatchCall) != gpu
     images = np.random.default_rng(0).integers(0, 256, (70, 96, 96, 3), dtype=np.uint8)  # 64 + 6
-    expected = np.asarray(trunk(images.astype(np.float32), training=False))
+    expected = np.asarray(registry.predict_batches(trunk, images))
     np.testing.assert_allclose(frozen(images), expected, atol=1e-3)
     np.testing.assert_allclose(frozen(images[:3]), expected[:3], atol=1e-3)
