@@ -435,3 +435,91 @@ def test_the_frozen_layers_outputs_are_the_keras_trunks_on_either_path(monkeypat
     expected = np.asarray(registry.predict_batches(trunk, images))
     np.testing.assert_allclose(frozen(images), expected, atol=1e-3)
     np.testing.assert_allclose(frozen(images[:3]), expected[:3], atol=1e-3)
+
+
+def test_two_workers_on_localhost_train_one_model_and_only_the_chief_writes(tmp_path):
+    """--strategy multiworker, as a user starts it: the same command in two processes, each with
+    TF_CONFIG naming both workers and its own index."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:  # a free port for each worker
+            probe.bind(("localhost", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    command = [
+        sys.executable,
+        "-m",
+        "core",
+        "train",
+        "--model",
+        "custom_cnn",
+        "--data",
+        str(data),
+        "--no-cache",
+    ]
+    command += [
+        "--epochs",
+        "2",
+        "--set",
+        "image_size=64",
+        "--set",
+        "batch_size=8",
+        "--strategy",
+        "multiworker",
+    ]
+    workers = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        env = {**os.environ, "TF_CONFIG": tf_config, "BRAIN_MRI_PROGRESS": ""}
+        log = (tmp_path / f"worker-{index}.log").open("w")
+        out = ["--artifacts", str(tmp_path / f"artifacts-{index}")]
+        workers.append(subprocess.Popen(command + out, env=env, stdout=log, stderr=subprocess.STDOUT))
+    try:
+        codes = [worker.wait(timeout=300) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    logs = "\n".join((tmp_path / f"worker-{index}.log").read_text()[-3000:] for index in range(2))
+    assert codes == [0, 0], logs
+    assert "stopped sending heartbeats" not in logs  # no worker left before the chief was done
+
+    chief = tmp_path / "artifacts-0"
+    assert artifacts.available_models(chief) == ["custom_cnn"]
+    manifest = artifacts.load_manifest("custom_cnn", chief)
+    assert (manifest["strategy"], manifest["replicas"]) == ("multiworker", 2)  # one cluster of two
+    assert len(artifacts.load_history("custom_cnn", chief)["epochs"]) == 2
+    assert artifacts.load_metrics("custom_cnn", chief).n_images == 24
+    assert not (tmp_path / "artifacts-1").exists() or not any((tmp_path / "artifacts-1").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "message"),
+    [
+        (None, "needs \\$TF_CONFIG on every worker"),
+        ("not json", "is not a cluster and this worker's task"),
+        ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', "is not a cluster"),
+        ('{"cluster": {"worker": ["localhost:1"]}}', "is not a cluster"),
+    ],
+)
+def test_a_multiworker_run_without_a_cluster_says_what_tf_config_needs(monkeypatch, tf_config, message):
+    from core.training import strategy
+
+    if tf_config is None:
+        monkeypatch.delenv(strategy.TF_CONFIG, raising=False)
+    else:
+        monkeypatch.setenv(strategy.TF_CONFIG, tf_config)
+    with pytest.raises(ValueError, match=message):
+        strategy.cluster_config()
+
+
+def test_kept_runs_cannot_go_with_several_workers(tmp_path):
+    with pytest.raises(ValueError, match="--keep-runs cannot go with --strategy multiworker"):
+        train.train(TINY["custom_cnn"], tmp_path, tmp_path / "out", strategy="multiworker", keep_runs=True)

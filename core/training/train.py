@@ -2,7 +2,8 @@
 
 CLI: python -m core train --model {<registered name>,all} [--data DIR] [--seeds N] [--epochs N]
      [--fine-tune-epochs N] [--learning-rate LR] [--fine-tune-learning-rate LR]
-     [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache] [--strategy mirrored]
+     [--schedule {plateau,cosine}] [--weights FILE] [--artifacts DIR] [--no-cache]
+     [--strategy {mirrored,multiworker}]
      [--keep-runs] [--set FIELD=VALUE ...]
 
 Validation is a seeded part of Training, stratified by class and grouped by near duplicate
@@ -18,8 +19,11 @@ disk (core.data.cache) unless --no-cache. Lesions are pasted into no-tumour trai
 
 --strategy mirrored trains under tf.distribute.MirroredStrategy: one replica per local GPU
 (the CPU alone on a machine without one), gradients all-reduced across them, the same
-global batch size. Several machines would use tf.distribute.MultiWorkerMirroredStrategy instead,
-each started with a TF_CONFIG environment variable that lists the workers and its own index.
+global batch size. --strategy multiworker trains on several machines through
+tf.distribute.MultiWorkerMirroredStrategy: the same command on every worker, each started with a
+TF_CONFIG environment variable that lists the workers and its own index; every worker decodes the
+dataset from its own --data, each batch is split between them, and the chief (worker 0) writes the
+artifacts while the others write nothing.
 """
 
 import dataclasses
@@ -29,6 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,7 +71,14 @@ from core.serving import litert
 from core.training import lesions
 from core.training.callbacks import FINE_TUNE, HEAD, ONE_PHASE, callbacks
 from core.training.pipeline import augmented_copies, dataset
-from core.training.strategy import STRATEGIES, distribution_strategy, kept_run
+from core.training.strategy import (
+    MULTIWORKER,
+    STRATEGIES,
+    distribution_strategy,
+    kept_run,
+    wait_for_every_worker,
+    writes_results,
+)
 
 
 @dataclass(frozen=True)
@@ -281,19 +293,29 @@ def train(
         weights: a pretrained architecture's starting weights (see registry.build_model).
         command: the command line to record in the manifest.
         use_cache: read and write decoded images in the disk cache (core.data.cache).
-        strategy: None, or "mirrored" (see distribution_strategy).
+        strategy: None, "mirrored" or "multiworker" (see distribution_strategy). A multi-worker
+            cluster's other workers train alongside its chief and write nothing.
         keep_runs: copy each complete run already in the model's folder whose config is this
             run's (see kept_run) instead of training it again.
 
     Raises:
         DatasetError: the dataset folder is missing or malformed.
-        ValueError: an unknown strategy.
+        ValueError: an unknown strategy, "multiworker" without a cluster in $TF_CONFIG, or with
+            `keep_runs` (every worker must train the same runs).
     """
     current = artifacts.model_dir(config.name, root)
-    with artifacts.staged_model_dir(config.name, root) as out:
+    if keep_runs and strategy == MULTIWORKER:
+        raise ValueError(
+            f"--keep-runs cannot go with --strategy {MULTIWORKER}: every worker must train the same runs"
+        )
+    distributed = distribution_strategy(strategy)
+    # The chief stages its files and swaps them in once every run is complete; the other workers
+    # of a multi-worker cluster train alongside it and write nothing (no folder).
+    staged = artifacts.staged_model_dir(config.name, root) if writes_results(distributed) else nullcontext()
+    with staged as out:
         for k in range(seeds):
             run = dataclasses.replace(config, seed=config.seed + k)
-            folder = out if k == 0 else artifacts.run_dir(out, run.seed)
+            folder = out if k == 0 or out is None else artifacts.run_dir(out, run.seed)
             existing = current if k == 0 else artifacts.run_dir(current, run.seed)
             if keep_runs and kept_run(existing, run, serve=k == 0):
                 print(f"[{run.name}] seed {run.seed}: kept the complete run of the same config", flush=True)
@@ -302,20 +324,23 @@ def train(
                 )
             else:
                 _train_run(run, data_dir, folder, weights, command, use_cache, strategy, serve=k == 0)
+    if strategy == MULTIWORKER:
+        wait_for_every_worker(distributed)  # the others wait while the chief evaluates and writes
     return current
 
 
 def _train_run(
     config: ModelConfig,
     data_dir: Path,
-    out: Path,
+    out: Path | None,
     weights: str | None,
     command: str,
     use_cache: bool,
     strategy: str | None,
     serve: bool,
 ) -> None:
-    """One run of `train` into the folder `out`; with `serve`, the model files and guard too."""
+    """One run of `train` into the folder `out`; with `serve`, the model files and guard too.
+    With no `out` (a multi-worker cluster's other worker), it trains and writes nothing."""
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     train_samples = find_samples(data_dir, TRAIN_SPLIT)
@@ -339,6 +364,8 @@ def _train_run(
         timings["lesion pastes"] = round(time.perf_counter() - paste_start, 1)
 
     model, records, phases = fit_model(config, fit, val, weights, timings, strategy)
+    if out is None:
+        return
     trainable = _trainable_params(model)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -376,6 +403,7 @@ def _train_run(
                 "classes": list(CLASS_NAMES),
             },
             "strategy": strategy,
+            "replicas": distribution_strategy(strategy).num_replicas_in_sync,  # every worker's devices
             "wall_time_s": {
                 **timings,
                 **{phase.name: phase.wall_time_s for phase in phases},
@@ -408,6 +436,8 @@ def main(argv: list[str] | None = None) -> None:
         "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
     )
     args = parser.parse_args(argv)
+    if args.strategy:
+        distribution_strategy(args.strategy)  # before any other TensorFlow work, as a cluster needs
 
     overrides = {
         "epochs": args.epochs,
