@@ -101,6 +101,15 @@ def wait_for_every_worker(strategy: tf.distribute.Strategy) -> None:
     strategy.reduce(tf.distribute.ReduceOp.SUM, one_each(), axis=None)
 
 
+def refuse_kept_runs_across_workers(strategy: str | None, keep_runs: bool) -> None:
+    """Raises ValueError for kept runs with several workers: each would keep what its own folder
+    holds, and every worker must train the same runs."""
+    if keep_runs and strategy == MULTIWORKER:
+        raise ValueError(
+            f"--keep-runs cannot go with --strategy {MULTIWORKER}: every worker must train the same runs"
+        )
+
+
 def kept_run(folder: Path, config: ModelConfig, serve: bool) -> bool:
     """Whether `folder` holds a complete run of `config` (its results, and with `serve` the
     served model's files too) that train(keep_runs=True) may keep."""

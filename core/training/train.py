@@ -76,6 +76,7 @@ from core.training.strategy import (
     STRATEGIES,
     distribution_strategy,
     kept_run,
+    refuse_kept_runs_across_workers,
     wait_for_every_worker,
     writes_results,
 )
@@ -304,10 +305,7 @@ def train(
             `keep_runs` (every worker must train the same runs).
     """
     current = artifacts.model_dir(config.name, root)
-    if keep_runs and strategy == MULTIWORKER:
-        raise ValueError(
-            f"--keep-runs cannot go with --strategy {MULTIWORKER}: every worker must train the same runs"
-        )
+    refuse_kept_runs_across_workers(strategy, keep_runs)
     distributed = distribution_strategy(strategy)
     # The chief stages its files and swaps them in once every run is complete; the other workers
     # of a multi-worker cluster train alongside it and write nothing (no folder).
@@ -436,8 +434,11 @@ def main(argv: list[str] | None = None) -> None:
         "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: none, one device)"
     )
     args = parser.parse_args(argv)
-    if args.strategy:
+    try:
+        refuse_kept_runs_across_workers(args.strategy, args.keep_runs)
         distribution_strategy(args.strategy)  # before any other TensorFlow work, as a cluster needs
+    except ValueError as error:
+        parser.error(str(error))
 
     overrides = {
         "epochs": args.epochs,
