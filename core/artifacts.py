@@ -332,6 +332,14 @@ def load_dataset_arrays(file: str, root: Path | None = None) -> dict[str, np.nda
         return {key: stored[key] for key in stored.files}
 
 
+def read_dataset_file(file: str, read: Callable[[bytes], T], root: Path | None = None) -> T:
+    """`read` of the bytes of an artifact about the dataset (e.g. NEIGHBOURS_TFLITE_FILE into an
+    interpreter); what it raises on a damaged file becomes a DamagedArtifactError naming it."""
+    path, command = _dataset_file(file, root)
+    with reading(path, command):
+        return read(path.read_bytes())
+
+
 def crosssource_recipes(root: Path | None = None) -> list[str]:
     """The recipes with leave-one-source-out results, the current one first."""
     folder = paths.artifacts_dir(root) / CROSSSOURCE_DIR

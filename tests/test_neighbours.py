@@ -42,29 +42,40 @@ def test_the_reference_survives_a_save_and_load(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_mobilenetv2():
-    """(model, config, scans): an untrained MobileNetV2 at 96 px, 6 glioma then 6 no-tumour scans."""
-    import dataclasses
-
+def feature_network():
+    """(network, scans): the feature network untrained (no ImageNet weights in tests), and 6 glioma
+    then 6 no-tumour scans at its 224 px."""
     from conftest import make_scan
-    from core.models.registry import MOBILENETV2, build_model
+    from core.serving.neighbours import feature_model
 
-    config = dataclasses.replace(MOBILENETV2, image_size=96)
     scans = np.stack(
-        [np.asarray(make_scan(label, seed, 96).convert("RGB")) for label in (0, 2) for seed in range(6)]
+        [np.asarray(make_scan(label, seed, 224).convert("RGB")) for label in (0, 2) for seed in range(6)]
     )
-    return build_model(config, weights=None), config, scans
+    return feature_model(weights=None), scans
 
 
-LABELS = np.array([0] * 6 + [NOTUMOR] * 6)  # of small_mobilenetv2's scans
+LABELS = np.array([0] * 6 + [NOTUMOR] * 6)  # of feature_network's scans
 
 
-def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor(small_mobilenetv2):
-    from core.serving.neighbours import NeighbourCheck, feature_call
+def keras_call(network):
+    from core.models.registry import compiled
 
-    model, config, scans = small_mobilenetv2
-    features = feature_call(model, config.fine_tune_layers)(scans)
-    check = NeighbourCheck(model, config.fine_tune_layers, fit(features, LABELS))
+    call = compiled(network)
+    return lambda images: np.asarray(call(np.asarray(images, np.float32)))
+
+
+def test_the_features_are_imagenet_mobilenetv2s_last_layer_pooled(feature_network):
+    network, scans = feature_network
+    assert network.output.shape == (None, 1280)
+    assert keras_call(network)(scans[:2]).shape == (2, 1280)
+
+
+def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor(feature_network):
+    from core.serving.neighbours import NeighbourCheck
+
+    network, scans = feature_network
+    features = keras_call(network)
+    check = NeighbourCheck(features, fit(features(scans), LABELS))
     tumour_like = scans[0]
     warning = check.warning(tumour_like, {"Model A": "notumor", "Model B": "glioma"})
     assert warning.startswith("Model A says *no tumor*") and "of the 5 training images" in warning
@@ -72,30 +83,38 @@ def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_n
     assert check.warning(scans[-1], {"Model A": "notumor"}) is None  # its neighbours are healthy
 
 
-def test_the_litert_copy_of_the_feature_network_gives_the_same_warnings(small_mobilenetv2, tmp_path):
-    from core.serving.litert import converted
-    from core.serving.neighbours import NeighbourCheck, feature_call, feature_model
+def test_the_litert_copy_of_the_feature_network_gives_keras_warnings(feature_network):
+    from core.serving.litert import BatchCall, converted
+    from core.serving.neighbours import NeighbourCheck
 
-    model, config, scans = small_mobilenetv2
-    copy = tmp_path / "neighbours.tflite"
-    copy.write_bytes(converted(feature_model(model, config.fine_tune_layers)))
-    keras_features = feature_call(model, config.fine_tune_layers)(scans)
-    copy_features = feature_call(model, config.fine_tune_layers, copy)(scans)
-    np.testing.assert_allclose(copy_features, keras_features, atol=1e-4)
-    reference = fit(keras_features, LABELS)
-    with_copy = NeighbourCheck(model, config.fine_tune_layers, reference, copy)
-    keras_only = NeighbourCheck(model, config.fine_tune_layers, reference)
+    network, scans = feature_network
+    keras_features, copy = keras_call(network), BatchCall(converted(network))
+    np.testing.assert_allclose(copy(scans), keras_features(scans), atol=1e-4)
+    reference = fit(keras_features(scans), LABELS)
+    with_copy, keras_only = NeighbourCheck(copy, reference), NeighbourCheck(keras_features, reference)
     for scan in scans:
         assert with_copy.warning(scan, {"A": "notumor"}) == keras_only.warning(scan, {"A": "notumor"})
     assert with_copy.warning(scans[0], {"A": "notumor"}) is not None
 
 
-def test_an_unusable_litert_copy_falls_back_to_keras_with_a_warning(small_mobilenetv2, tmp_path):
-    from core.serving.neighbours import feature_call
+def test_the_command_writes_a_reference_and_copy_the_check_loads(tmp_path, monkeypatch):
+    from conftest import write_dataset
+    from core import artifacts, paths
+    from core.serving import neighbours
 
-    model, config, scans = small_mobilenetv2
-    copy = tmp_path / "neighbours.tflite"
-    copy.write_bytes(b"not a flatbuffer")
-    with pytest.warns(UserWarning, match="LiteRT copy unusable"):
-        call = feature_call(model, config.fine_tune_layers, copy)
-    assert call(scans[:2]).shape[0] == 2
+    data = write_dataset(tmp_path / "data")
+    monkeypatch.setattr(paths, "imagenet_weights", lambda flag=None: None)  # tests have no ImageNet file
+    neighbours.main(["--data", str(data), "--artifacts", str(tmp_path / "out")])
+    check = neighbours.NeighbourCheck.from_artifacts(tmp_path / "out")
+    assert check.reference.features.shape == (24, 1280)
+    assert check.reference.tumour.sum() == 18  # three tumour classes of six images each
+    scan = np.zeros((224, 224, 3), np.uint8)
+    assert check.warning(scan, {"A": "glioma"}) is None
+
+    (tmp_path / "out" / artifacts.NEIGHBOURS_TFLITE_FILE).write_bytes(b"not a flatbuffer")
+    with pytest.raises(artifacts.DamagedArtifactError, match="python -m core neighbours"):
+        neighbours.NeighbourCheck.from_artifacts(tmp_path / "out")
+    (tmp_path / "out" / artifacts.NEIGHBOURS_TFLITE_FILE).unlink()
+    assert (
+        artifacts.unless_missing(lambda: neighbours.NeighbourCheck.from_artifacts(tmp_path / "out")) is None
+    )

@@ -6,19 +6,21 @@ rarely objects (core.studies.crosssource measures both). The nearest training im
 space no label has shaped, are an independent view: where most of them are tumours, a "no
 tumor" answer is not to be trusted.
 
-The features are ImageNet's: MobileNetV2's layers below the top it fine-tunes never change in
-training (core.models.registry.split_below_top), so the shipped MobileNetV2 carries them, pooled to a
-96-vector and L2-normalised. `python -m core neighbours` writes the reference and a LiteRT copy
-of that network (NEIGHBOURS_TFLITE_FILE), which computes the features of both the reference and
-an upload, a few milliseconds a call; without the copy, Keras computes an upload's.
+The features are ImageNet's, from a network no training here changes: MobileNetV2 with its
+ImageNet weights, its last layer (FEATURE_LAYER) pooled to a 1,280-vector and L2-normalised.
+`python -m core neighbours` writes the reference and a LiteRT copy of that network
+(NEIGHBOURS_TFLITE_FILE), which computes the features of both the reference and an upload, a few
+milliseconds a call. The layer was chosen on the leave-one-source-out folds (core.studies.crosssource:
+of the held-out tumours the fold models call "no tumor", those whose nearest training images doubt
+it, against the in-source and validation answers doubted wrongly; docs/generalisation.md has the
+table): the last layer caught the most, with about as many wrong doubts as the layers below.
 
 K nearest by cosine similarity; the answer is doubted when more than SHARE of them are tumour
 images (a majority of five). Not a clean choice: K of 5, 10 and 25 and shares of 0.3 and 0.5
-were looked at on the previous recipe's leave-one-source-out results, whose false alarms are
+were looked at on an earlier recipe's leave-one-source-out results, whose false alarms are
 counted on Testing images, before this one was kept.
 """
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from core.files import atomic_path
 if TYPE_CHECKING:
     import keras
 
+FEATURE_LAYER = "out_relu"  # MobileNetV2's last ImageNet layer (chosen on the folds: above)
 K = 5
 SHARE = 0.5  # doubted when more than half the K nearest training images are tumours
 
@@ -80,60 +83,46 @@ def fit(features: np.ndarray, labels: np.ndarray) -> Neighbours:
     return Neighbours(normalised(features).astype(np.float16), np.asarray(labels) != NOTUMOR)
 
 
-def feature_model(mobilenetv2: "keras.Model", fine_tune_layers: int) -> "keras.Model":
-    """The ImageNet part of a (shipped) MobileNetV2, pooled: raw 0-255 images -> (B, D) features."""
+def feature_model(weights: str | None) -> "keras.Model":
+    """ImageNet's MobileNetV2 up to FEATURE_LAYER, pooled: raw 0-255 images -> (B, 1280) features.
+
+    Args:
+        weights: as core.models.registry.build_model's: "imagenet", a local .h5 file, or None
+            (random, for tests).
+    """
     import keras
 
-    from core.models.registry import split_below_top
+    from core.models.registry import MOBILENETV2, build_model
 
-    trunk, _ = split_below_top(mobilenetv2, fine_tune_layers)
-    return keras.Model(trunk.inputs, keras.layers.GlobalAveragePooling2D()(trunk.output))
-
-
-def feature_call(
-    mobilenetv2: "keras.Model", fine_tune_layers: int, copy: Path | None = None
-) -> Callable[[np.ndarray], np.ndarray]:
-    """(N, S, S, 3) images -> (N, D) features: through the LiteRT copy at `copy` where it loads,
-    else through Keras (with a warning if the copy is there but unusable)."""
-    from core.models.registry import compiled
-
-    if copy is not None and copy.is_file():
-        from core.serving.litert import BatchCall
-
-        try:
-            return BatchCall(copy.read_bytes())
-        except (ImportError, ValueError, RuntimeError) as error:
-            warnings.warn(f"LiteRT copy unusable, computing with Keras: {copy}: {error}", stacklevel=2)
-    call = compiled(feature_model(mobilenetv2, fine_tune_layers))
-    return lambda images: np.asarray(call(np.asarray(images, np.float32)))
+    model = build_model(MOBILENETV2, weights)  # its preprocessing: the raw pixels every model takes
+    return keras.Model(
+        model.inputs, keras.layers.GlobalAveragePooling2D()(model.get_layer(FEATURE_LAYER).output)
+    )
 
 
 class NeighbourCheck:
-    """The second opinion for uploads: the shipped MobileNetV2's ImageNet layers and the reference.
+    """The second opinion for uploads: the feature network's LiteRT copy and the reference.
 
     Args:
-        copy: the LiteRT copy of those layers (feature_call); None or missing computes with Keras.
+        features: (N, 224, 224, 3) images -> (N, D) features, as the reference was computed.
     """
 
-    def __init__(
-        self,
-        mobilenetv2: "keras.Model",
-        fine_tune_layers: int,
-        reference: Neighbours,
-        copy: Path | None = None,
-    ) -> None:
-        self._features = feature_call(mobilenetv2, fine_tune_layers, copy)
+    def __init__(self, features: Callable[[np.ndarray], np.ndarray], reference: Neighbours) -> None:
+        self._features = features
         self.reference = reference
 
     @classmethod
-    def from_artifacts(
-        cls, mobilenetv2: "keras.Model", fine_tune_layers: int, root: Path | None = None
-    ) -> "NeighbourCheck":
-        """With the shipped reference and LiteRT copy; raises artifacts.ArtifactError without the former."""
-        from core import artifacts, paths
+    def from_artifacts(cls, root: Path | None = None) -> "NeighbourCheck":
+        """With the shipped reference and LiteRT copy.
 
-        copy = paths.artifacts_dir(root) / artifacts.NEIGHBOURS_TFLITE_FILE
-        return cls(mobilenetv2, fine_tune_layers, load_reference(root), copy)
+        Raises:
+            artifacts.ArtifactError: either is missing (DamagedArtifactError: unreadable).
+        """
+        from core import artifacts
+        from core.serving.litert import BatchCall
+
+        reference = load_reference(root)
+        return cls(artifacts.read_dataset_file(artifacts.NEIGHBOURS_TFLITE_FILE, BatchCall, root), reference)
 
     def warning(self, image: np.ndarray, answers: dict[str, str]) -> str | None:
         """A sentence where some model says "no tumor" but most of the K nearest training images to
@@ -161,18 +150,19 @@ def main(argv: list[str] | None = None) -> None:
     from core import artifacts, cli, paths
     from core.data.cache import cached_images
     from core.data.dataset import TRAIN_SPLIT, find_samples
+    from core.models.registry import MOBILENETV2
     from core.serving.litert import BatchCall, converted
 
     parser = cli.parser(
         "Write the nearest-training-image reference and its network's LiteRT copy (artifacts/neighbours.*).",
         models=False,
     )
+    parser.add_argument("--weights", help=f"local MobileNetV2 ImageNet .h5 (or ${paths.WEIGHTS_ENV_VAR})")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path(args.artifacts)
-    config = artifacts.load_config("mobilenetv2", root)
-    network = feature_model(artifacts.load_model("mobilenetv2", root), config.fine_tune_layers)
+    network = feature_model(paths.imagenet_weights(args.weights))
     decoded = cached_images(
-        find_samples(paths.data_dir(args.data), TRAIN_SPLIT), config.image_size, TRAIN_SPLIT
+        find_samples(paths.data_dir(args.data), TRAIN_SPLIT), MOBILENETV2.image_size, TRAIN_SPLIT
     )
     content = converted(network)
     with atomic_path(root / artifacts.NEIGHBOURS_TFLITE_FILE) as temporary:

@@ -141,11 +141,11 @@ def add_warnings(
 
     The nearest-training-image rule looks, per fold, only at the fold's own training images.
     """
-    from core.models.registry import MOBILENETV2, build_model, predict_batches
+    from core.models.registry import MOBILENETV2, predict_batches
     from core.serving import neighbours
 
     train, test = find_samples(data_dir, TRAIN_SPLIT), find_samples(data_dir, TEST_SPLIT)
-    network = neighbours.feature_model(build_model(MOBILENETV2, weights), MOBILENETV2.fine_tune_layers)
+    network = neighbours.feature_model(weights)
     features: dict[str, np.ndarray] = {}
     for split, samples in ((TRAIN_SPLIT, train), (TEST_SPLIT, test)):
         decoded = cached_images(samples, MOBILENETV2.image_size, split, use_cache)

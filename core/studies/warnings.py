@@ -62,11 +62,7 @@ class Server:
         }
         self.neighbours_model = MOBILENETV2.name
         mobilenetv2 = self.predictors.get(MOBILENETV2.name)
-        self.neighbours = (
-            NeighbourCheck.from_artifacts(mobilenetv2.model, mobilenetv2.config.fine_tune_layers, root)
-            if mobilenetv2
-            else None
-        )
+        self.neighbours = NeighbourCheck.from_artifacts(root) if mobilenetv2 else None
 
     def show(self, data: bytes, name: str) -> Shown:
         """The answers and warnings for one file (raises ImageError as an upload would)."""

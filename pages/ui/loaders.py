@@ -365,8 +365,7 @@ def neighbour_check():
 
     if MOBILENETV2.name not in model_names():
         return None
-    model, layers = predictor(MOBILENETV2.name).model, config(MOBILENETV2.name).fine_tune_layers
-    return artifacts.unless_missing(lambda: NeighbourCheck.from_artifacts(model, layers))
+    return artifacts.unless_missing(NeighbourCheck.from_artifacts)
 
 
 def second_opinion(results: dict, answers: dict[str, str]) -> str | None:
