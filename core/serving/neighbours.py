@@ -21,6 +21,7 @@ were looked at on an earlier recipe's leave-one-source-out results, whose false 
 counted on Testing images, before this one was kept.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,15 @@ class Neighbours:
     features: np.ndarray  # (N, D) float16, L2-normalised: the training images
     tumour: np.ndarray  # (N,) bool: a tumour image of any class
 
+    @functools.cached_property
+    def _unit(self) -> np.ndarray:
+        """(N, D) float32: the features as every query is compared with them, converted once."""
+        return self.features.astype(np.float32)
+
     def tumour_share(self, features: np.ndarray) -> np.ndarray:
         """(M, D) features (any scale) -> (M,) share of tumour images among the K nearest."""
         query = normalised(features)
-        similarity = query @ self.features.astype(np.float32).T  # (M, N)
+        similarity = query @ self._unit.T  # (M, N)
         nearest = np.argpartition(-similarity, K - 1, axis=1)[:, :K]
         return self.tumour[nearest].mean(axis=1)
 
