@@ -65,9 +65,24 @@ def keras_call(network):
 
 
 def test_the_features_are_imagenet_mobilenetv2s_last_layer_pooled(feature_network):
+    from core.serving.neighbours import FEATURE_LAYER
+
     network, scans = feature_network
+    assert (
+        network.layers[-2].name == FEATURE_LAYER
+        and type(network.layers[-1]).__name__ == "GlobalAveragePooling2D"
+    )
     assert network.output.shape == (None, 1280)
     assert keras_call(network)(scans[:2]).shape == (2, 1280)
+
+
+def test_an_upload_at_another_size_is_resized_to_the_networks():
+    from core.serving.neighbours import at_feature_size
+
+    image = np.full((96, 96, 3), 200, np.uint8)
+    assert at_feature_size(image).shape == (224, 224, 3) and (at_feature_size(image) == 200).all()
+    same = np.zeros((224, 224, 3), np.uint8)
+    assert at_feature_size(same) is same
 
 
 def test_an_upload_whose_nearest_training_images_are_tumours_gets_a_warning_on_no_tumor(feature_network):
@@ -108,8 +123,17 @@ def test_the_command_writes_a_reference_and_copy_the_check_loads(tmp_path, monke
     check = neighbours.NeighbourCheck.from_artifacts(tmp_path / "out")
     assert check.reference.features.shape == (24, 1280)
     assert check.reference.tumour.sum() == 18  # three tumour classes of six images each
-    scan = np.zeros((224, 224, 3), np.uint8)
-    assert check.warning(scan, {"A": "glioma"}) is None
+    assert check.warning(np.zeros((224, 224, 3), np.uint8), {"A": "glioma"}) is None  # nothing to doubt
+    answer = check.warning(np.full((96, 96, 3), 90, np.uint8), {"A": "notumor"})  # resized, through the copy
+    assert answer is None or "training images most like this scan are tumours" in answer
+
+    from core.serving.neighbours import Neighbours
+
+    Neighbours(check.reference.features[:, :96], check.reference.tumour).save(
+        tmp_path / "out" / artifacts.NEIGHBOURS_FILE
+    )
+    with pytest.raises(artifacts.DamagedArtifactError, match="gives \\(1280,\\) features.*holds \\(96,\\)"):
+        neighbours.NeighbourCheck.from_artifacts(tmp_path / "out")  # one file rewritten without the other
 
     (tmp_path / "out" / artifacts.NEIGHBOURS_TFLITE_FILE).write_bytes(b"not a flatbuffer")
     with pytest.raises(artifacts.DamagedArtifactError, match="python -m core neighbours"):

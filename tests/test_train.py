@@ -437,67 +437,113 @@ def test_the_frozen_layers_outputs_are_the_keras_trunks_on_either_path(monkeypat
     np.testing.assert_allclose(frozen(images[:3]), expected[:3], atol=1e-3)
 
 
-def test_two_workers_on_localhost_train_one_model_and_only_the_chief_writes(tmp_path):
-    """--strategy multiworker, as a user starts it: the same command in two processes, each with
-    TF_CONFIG naming both workers and its own index."""
+def two_workers(tmp_path, commands: list[list[str]]) -> tuple[list[int], str]:
+    """Start `python -m core train` with each worker's arguments as a cluster of two on localhost, as a
+    user would on two machines (TF_CONFIG naming both, and each its own index); (exit codes, logs)."""
     import os
     import socket
     import subprocess
     import sys
+    import time
 
-    from conftest import write_dataset
-
-    data = write_dataset(tmp_path / "data")
     ports = []
-    for _ in range(2):
+    for _ in commands:
         with socket.socket() as probe:  # a free port for each worker
             probe.bind(("localhost", 0))
             ports.append(probe.getsockname()[1])
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
-    command = [
-        sys.executable,
-        "-m",
-        "core",
-        "train",
-        "--model",
-        "custom_cnn",
-        "--data",
-        str(data),
-        "--no-cache",
-    ]
-    command += [
-        "--epochs",
-        "2",
-        "--set",
-        "image_size=64",
-        "--set",
-        "batch_size=8",
-        "--strategy",
-        "multiworker",
-    ]
-    workers = []
-    for index in range(2):
+    workers, logs = [], [tmp_path / f"worker-{index}.log" for index in range(len(commands))]
+    for index, (arguments, log) in enumerate(zip(commands, logs)):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = {**os.environ, "TF_CONFIG": tf_config, "BRAIN_MRI_PROGRESS": ""}
-        log = (tmp_path / f"worker-{index}.log").open("w")
-        out = ["--artifacts", str(tmp_path / f"artifacts-{index}")]
-        workers.append(subprocess.Popen(command + out, env=env, stdout=log, stderr=subprocess.STDOUT))
+        with log.open("w") as output:
+            command = [
+                sys.executable,
+                "-m",
+                "core",
+                "train",
+                "--no-cache",
+                "--strategy",
+                "multiworker",
+                *arguments,
+            ]
+            workers.append(subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 300
     try:
-        codes = [worker.wait(timeout=300) for worker in workers]
+        codes = [worker.wait(timeout=max(1, deadline - time.monotonic())) for worker in workers]
     finally:
         for worker in workers:
             worker.kill()
-    logs = "\n".join((tmp_path / f"worker-{index}.log").read_text()[-3000:] for index in range(2))
+    return codes, "\n".join(log.read_text()[-3000:] for log in logs)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_two_workers_on_localhost_train_one_model_and_only_the_chief_writes(tmp_path, name):
+    """--strategy multiworker as a user starts it: the same command in two processes."""
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    config = TINY[name]
+    arguments = [
+        "--model",
+        name,
+        "--data",
+        str(data),
+        "--epochs",
+        "2",
+        "--set",
+        f"image_size={config.image_size}",
+    ]
+    arguments += ["--set", f"batch_size={config.batch_size}"]
+    if (
+        name == "mobilenetv2"
+    ):  # two phases on cached activations; tests have no ImageNet file, so random weights
+        import keras
+
+        base = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
+        base.save_weights(tmp_path / "random.weights.h5")
+        arguments += [
+            "--fine-tune-epochs",
+            "1",
+            "--set",
+            "cached_copies=2",
+            "--weights",
+            str(tmp_path / "random.weights.h5"),
+        ]
+    outputs = [tmp_path / f"artifacts-{index}" for index in range(2)]
+    codes, logs = two_workers(tmp_path, [[*arguments, "--artifacts", str(out)] for out in outputs])
     assert codes == [0, 0], logs
     assert "stopped sending heartbeats" not in logs  # no worker left before the chief was done
+    assert "trained alongside the chief" in logs
 
-    chief = tmp_path / "artifacts-0"
-    assert artifacts.available_models(chief) == ["custom_cnn"]
-    manifest = artifacts.load_manifest("custom_cnn", chief)
+    chief = outputs[0]
+    assert artifacts.available_models(chief) == [name]
+    manifest = artifacts.load_manifest(name, chief)
     assert (manifest["strategy"], manifest["replicas"]) == ("multiworker", 2)  # one cluster of two
-    assert len(artifacts.load_history("custom_cnn", chief)["epochs"]) == 2
-    assert artifacts.load_metrics("custom_cnn", chief).n_images == 24
-    assert not (tmp_path / "artifacts-1").exists() or not any((tmp_path / "artifacts-1").iterdir())
+    phases = [phase["name"] for phase in artifacts.load_history(name, chief)["phases"]]
+    assert phases == (["head", "fine-tune"] if name == "mobilenetv2" else ["train"])
+    assert artifacts.load_metrics(name, chief).n_images == 24
+    assert not outputs[1].exists() or not any(outputs[1].iterdir())
+
+
+def test_workers_with_different_data_stop_with_a_clear_error_rather_than_wait(tmp_path):
+    from conftest import write_dataset
+
+    datasets = [write_dataset(tmp_path / "data-a"), write_dataset(tmp_path / "data-b", per_class=5)]
+    arguments = [
+        "--model",
+        "custom_cnn",
+        "--epochs",
+        "1",
+        "--set",
+        "image_size=64",
+        "--artifacts",
+        str(tmp_path / "out"),
+    ]
+    codes, logs = two_workers(tmp_path, [[*arguments, "--data", str(data)] for data in datasets])
+    assert codes[0] != 0 and codes[1] != 0, logs
+    assert logs.count("the workers differ in their training images or config") == 2
+    assert not (tmp_path / "out" / "custom_cnn").exists()
 
 
 @pytest.mark.parametrize(
@@ -507,6 +553,10 @@ def test_two_workers_on_localhost_train_one_model_and_only_the_chief_writes(tmp_
         ("not json", "is not a cluster and this worker's task"),
         ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', "is not a cluster"),
         ('{"cluster": {"worker": ["localhost:1"]}}', "is not a cluster"),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 1}}',
+            "is not a cluster",
+        ),
     ],
 )
 def test_a_multiworker_run_without_a_cluster_says_what_tf_config_needs(monkeypatch, tf_config, message):
@@ -517,9 +567,74 @@ def test_a_multiworker_run_without_a_cluster_says_what_tf_config_needs(monkeypat
     else:
         monkeypatch.setenv(strategy.TF_CONFIG, tf_config)
     with pytest.raises(ValueError, match=message):
-        strategy.cluster_config()
+        strategy.check_cluster_config()
 
 
 def test_kept_runs_cannot_go_with_several_workers(tmp_path):
     with pytest.raises(ValueError, match="--keep-runs cannot go with --strategy multiworker"):
         train.train(TINY["custom_cnn"], tmp_path, tmp_path / "out", strategy="multiworker", keep_runs=True)
+
+
+TOY_FIT = """
+import json, os, sys
+import numpy as np, keras, tensorflow as tf
+from core.training.strategy import distribution_strategy
+strategy = distribution_strategy("multiworker" if os.environ.get("TF_CONFIG") else None)
+x = np.random.default_rng(0).random((256, 8), np.float32)
+y = (x.sum(axis=1) > 4).astype("int32")
+keras.utils.set_random_seed(0)
+with strategy.scope():
+    hidden, output = keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")
+    model = keras.Sequential([keras.Input((8,)), hidden, output])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+history = model.fit(data, validation_data=data, epochs=2, verbose=0).history
+result = {"replicas": strategy.num_replicas_in_sync, "history": history}
+print("RESULT", json.dumps({**result, "weights": [w.tolist() for w in model.get_weights()]}))
+"""
+
+
+def test_two_workers_fit_what_one_process_fits():
+    """The multi-worker strategy's reduce: each worker's half of every batch, gradients and metrics
+    combined across the workers as one process combines a whole batch (a toy model, seeded)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    def result(output: str) -> dict:
+        return json.loads(output.split("RESULT ", 1)[1])
+
+    env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    alone = result(
+        subprocess.run([sys.executable, "-c", TOY_FIT], env=env, capture_output=True, text=True).stdout
+    )
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("localhost", 0))
+            ports.append(probe.getsockname()[1])
+    workers = []
+    for index in range(2):
+        cluster = {"worker": [f"localhost:{port}" for port in ports]}
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", TOY_FIT],
+                env={**env, "TF_CONFIG": tf_config},
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    assert alone["replicas"] == 1
+    for together in map(result, outputs):
+        assert together["replicas"] == 2  # each worker fitted half of every batch
+        for key, values in alone["history"].items():
+            np.testing.assert_allclose(together["history"][key], values, rtol=1e-5, err_msg=key)
+        for mine, theirs in zip(together["weights"], alone["weights"]):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)

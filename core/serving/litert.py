@@ -142,7 +142,12 @@ class BatchCall:
         size = self.batch_size
         with self._lock:
             parts = [self._invoke(inputs[i : i + size]) for i in range(0, len(inputs), size)]
-        return np.concatenate(parts) if parts else np.zeros((0, *self._output["shape"][1:]), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, *self.output_shape), np.float32)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """One input's output shape, e.g. (1280,) for pooled features."""
+        return tuple(int(n) for n in self._output["shape"][1:])
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         self._batch = resized(self._interpreter, self._input, len(batch), self._batch)

@@ -12,8 +12,8 @@ ImageNet weights, its last layer (FEATURE_LAYER) pooled to a 1,280-vector and L2
 (NEIGHBOURS_TFLITE_FILE), which computes the features of both the reference and an upload, a few
 milliseconds a call. The layer was chosen on the leave-one-source-out folds (core.studies.crosssource:
 of the held-out tumours the fold models call "no tumor", those whose nearest training images doubt
-it, against the in-source and validation answers doubted wrongly; docs/generalisation.md has the
-table): the last layer caught the most, with about as many wrong doubts as the layers below.
+it), with the answers it doubts wrongly on the folds and on validation kept within the warnings'
+budget (docs/generalisation.md has the table): the last layer caught the most.
 
 K nearest by cosine similarity; the answer is doubted when more than SHARE of them are tumour
 images (a majority of five). Not a clean choice: K of 5, 10 and 25 and shares of 0.3 and 0.5
@@ -110,7 +110,8 @@ class NeighbourCheck:
     """The second opinion for uploads: the feature network's LiteRT copy and the reference.
 
     Args:
-        features: (N, 224, 224, 3) images -> (N, D) features, as the reference was computed.
+        features: (N, S, S, 3) images at MobileNetV2's registered size -> (N, D) features, as the
+            reference was computed.
     """
 
     def __init__(self, features: Callable[[np.ndarray], np.ndarray], reference: Neighbours) -> None:
@@ -128,7 +129,20 @@ class NeighbourCheck:
         from core.serving.litert import BatchCall
 
         reference = load_reference(root)
-        return cls(artifacts.read_dataset_file(artifacts.NEIGHBOURS_TFLITE_FILE, BatchCall, root), reference)
+        file, command = artifacts.NEIGHBOURS_TFLITE_FILE, artifacts.writer(artifacts.NEIGHBOURS_TFLITE_FILE)
+        try:
+            features = artifacts.read_dataset_file(file, BatchCall, root)
+        except (ImportError, RuntimeError) as error:  # no LiteRT here, or an interpreter it cannot build
+            raise artifacts.DamagedArtifactError(
+                f"{file} unusable ({error}); rewrite it with `{command}`"
+            ) from error
+        if features.output_shape != reference.features.shape[1:]:  # one file rewritten without the other
+            raise artifacts.DamagedArtifactError(
+                f"{file} gives {features.output_shape} features, the reference holds "
+                f"{reference.features.shape[1:]}; "
+                f"rewrite both with `{command}`"
+            )
+        return cls(features, reference)
 
     def warning(self, image: np.ndarray, answers: dict[str, str]) -> str | None:
         """A sentence where some model says "no tumor" but most of the K nearest training images to
@@ -140,7 +154,7 @@ class NeighbourCheck:
         saying = [title for title, label in answers.items() if label == CLASS_NAMES[NOTUMOR]]
         if not saying:
             return None
-        share = float(self.reference.tumour_share(self._features(image[None]))[0])
+        share = float(self.reference.tumour_share(self._features(at_feature_size(image)[None]))[0])
         if share <= SHARE:
             return None
         return (
@@ -148,6 +162,19 @@ class NeighbourCheck:
             f"{round(share * K)} of the {K} training images most like this scan are tumours: the "
             "answer may say more about the scan's collection than about a tumour."
         )
+
+
+def at_feature_size(image: np.ndarray) -> np.ndarray:
+    """An (S, S, 3) uint8 image at the feature network's input size (MobileNetV2's registered one),
+    resized as decoding resizes where a served MobileNetV2 takes another size."""
+    from PIL import Image
+
+    from core.models.registry import MOBILENETV2
+
+    size = MOBILENETV2.image_size
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -171,9 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         find_samples(paths.data_dir(args.data), TRAIN_SPLIT), MOBILENETV2.image_size, TRAIN_SPLIT
     )
     content = converted(network)
+    reference = fit(BatchCall(content)(decoded.images), decoded.labels)  # as uploads are computed
+    # Both files once both are ready: an interrupted run leaves the previous pair.
     with atomic_path(root / artifacts.NEIGHBOURS_TFLITE_FILE) as temporary:
         temporary.write_bytes(content)
-    reference = fit(BatchCall(content)(decoded.images), decoded.labels)  # as uploads are computed
     reference.save(root / artifacts.NEIGHBOURS_FILE)
     print(f"{len(reference.features):,} training images, {reference.tumour.mean():.0%} tumours", flush=True)
 

@@ -38,7 +38,7 @@ DERIVED = {
     artifacts.GUARD_REPORT_FILE: artifacts.writer(artifacts.GUARD_REPORT_FILE),
     artifacts.LOCALISATION_FILE: artifacts.writer(artifacts.LOCALISATION_FILE),
     artifacts.CROSSSOURCE_DIR: artifacts.writer(artifacts.CROSSSOURCE_SUMMARY),
-    artifacts.NEIGHBOURS_FILE: artifacts.writer(artifacts.NEIGHBOURS_FILE),
+    artifacts.WARNINGS_FILE: artifacts.writer(artifacts.WARNINGS_FILE),
     artifacts.EMBEDDING_FILE: artifacts.writer(artifacts.EMBEDDING_FILE),
 }
 

@@ -1,6 +1,7 @@
 """How a training run is set up: its tf.distribute strategy, and which runs already trained it keeps."""
 
 import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,21 +19,22 @@ TF_CONFIG = "TF_CONFIG"  # the cluster's workers and this process's place among 
 class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """MultiWorkerMirroredStrategy with a `reduce` that Keras 3's `fit` can call.
 
-    Keras 3 reduces a whole (inputs, labels) batch at once, and each replica's scalar metrics
-    over axis 0; the multi-worker strategy takes one value at a time and no axis on a scalar, so
-    `fit` fails (keras-team/keras#20585, tensorflow/tensorflow#72388). This reduces each value of
-    the structure on its own, scalars across the replicas alone, as Keras means.
+    Keras 3 reduces a whole (inputs, labels) batch at once, and its metrics with axis=0 meaning
+    "across the replicas"; the multi-worker strategy takes one value at a time and reads axis=0 as
+    a reduction along each value's first axis too, which a scalar metric does not have, so `fit`
+    fails (keras-team/keras#20585, tensorflow/tensorflow#72388). This reduces each value of the
+    structure on its own, across the replicas alone, as Keras means on one machine.
     """
 
-    def reduce(self, reduce_op: tf.distribute.ReduceOp | str, value: object, axis: int | None) -> object:
-        def one(each: object) -> tf.Tensor:
-            scalar = self.experimental_local_results(each)[0].shape.rank == 0
-            return super(MultiWorkerStrategy, self).reduce(reduce_op, each, None if scalar else axis)
+    def reduce(
+        self, reduce_op: tf.distribute.ReduceOp | str, value: object, axis: int | None = None
+    ) -> object:
+        def across_replicas(each: object) -> tf.Tensor:
+            return super(MultiWorkerStrategy, self).reduce(reduce_op, each, axis=None)
 
-        return tf.nest.map_structure(one, value)
+        return tf.nest.map_structure(across_replicas, value)
 
 
-@functools.cache  # one per process: a multi-worker strategy sets up its collectives once
 def distribution_strategy(name: str | None) -> tf.distribute.Strategy:
     """The tf.distribute strategy to build, compile and fit under.
 
@@ -50,16 +52,21 @@ def distribution_strategy(name: str | None) -> tf.distribute.Strategy:
     if name == MIRRORED:
         return tf.distribute.MirroredStrategy()
     if name == MULTIWORKER:
-        cluster_config()
-        return MultiWorkerStrategy()
+        return _multi_worker_strategy()
     raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
 
 
-def cluster_config() -> dict:
-    """$TF_CONFIG read and checked: {"cluster": {"worker": ["host:port", ...]}, "task": {...}}.
+@functools.cache  # one per process: a multi-worker strategy sets up its collectives once
+def _multi_worker_strategy() -> MultiWorkerStrategy:
+    check_cluster_config()
+    return MultiWorkerStrategy()
+
+
+def check_cluster_config() -> None:
+    """Check $TF_CONFIG: {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": i}}.
 
     Raises:
-        ValueError: it is unset, not JSON, or names no workers or no task.
+        ValueError: it is unset, not JSON, names no workers, or no task among them.
     """
     example = (
         '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
@@ -70,24 +77,45 @@ def cluster_config() -> dict:
     try:
         config = json.loads(text)
         workers, task = config["cluster"]["worker"], config["task"]
-        if not workers or task["type"] not in config["cluster"] or "index" not in task:
+        if not workers or not 0 <= task["index"] < len(config["cluster"][task["type"]]):
             raise KeyError("task")
     except (json.JSONDecodeError, KeyError, TypeError):
         raise ValueError(
             f"${TF_CONFIG} is not a cluster and this worker's task: {text!r}; e.g. {example}"
         ) from None
-    return config
 
 
 def writes_results(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes a run's files: always, but in a multi-worker cluster only on
     its chief (the task "chief", or worker 0 where the cluster names none); the other workers
-    train alongside it and write nothing."""
+    train alongside it and write no artifacts."""
     resolver = strategy.cluster_resolver
     if resolver is None or resolver.task_type is None:
         return True
     chief = "chief" if "chief" in resolver.cluster_spec().jobs else "worker"
     return resolver.task_type == chief and resolver.task_id == 0
+
+
+def same_on_every_worker(strategy: tf.distribute.Strategy, what: str, facts: str) -> None:
+    """Check that every worker of the cluster has the same `facts` (its data and config, as text).
+
+    Workers that differ would train on batches of different numbers and wait for each other's
+    gradients forever; this lets every one of them stop with the same clear error instead.
+
+    Raises:
+        ValueError: some worker has other facts.
+    """
+    digest = float(int(hashlib.sha256(facts.encode()).hexdigest()[:13], 16))  # 52 bits: exact in float64
+
+    @tf.function  # traced: a multi-worker strategy warns when it runs eagerly
+    def own() -> tf.distribute.DistributedValues:
+        return strategy.run(lambda: tf.constant([digest], tf.float64))
+
+    every = strategy.gather(own(), axis=0).numpy()  # (replicas,): each worker's digest
+    if (every != digest).any():
+        raise ValueError(
+            f"the workers differ in {what}: give every worker the same dataset, files and settings"
+        )
 
 
 def wait_for_every_worker(strategy: tf.distribute.Strategy) -> None:

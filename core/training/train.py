@@ -22,8 +22,8 @@ disk (core.data.cache) unless --no-cache. Lesions are pasted into no-tumour trai
 global batch size. --strategy multiworker trains on several machines through
 tf.distribute.MultiWorkerMirroredStrategy: the same command on every worker, each started with a
 TF_CONFIG environment variable that lists the workers and its own index; every worker decodes the
-dataset from its own --data, each batch is split between them, and the chief (worker 0) writes the
-artifacts while the others write nothing.
+dataset from its own --data (they check that they agree), each batch is split between them, and
+the chief (worker 0) writes the artifacts while the others write none.
 """
 
 import dataclasses
@@ -77,6 +77,7 @@ from core.training.strategy import (
     distribution_strategy,
     kept_run,
     refuse_kept_runs_across_workers,
+    same_on_every_worker,
     wait_for_every_worker,
     writes_results,
 )
@@ -295,7 +296,7 @@ def train(
         command: the command line to record in the manifest.
         use_cache: read and write decoded images in the disk cache (core.data.cache).
         strategy: None, "mirrored" or "multiworker" (see distribution_strategy). A multi-worker
-            cluster's other workers train alongside its chief and write nothing.
+            cluster's other workers train alongside its chief and write no artifacts.
         keep_runs: copy each complete run already in the model's folder whose config is this
             run's (see kept_run) instead of training it again.
 
@@ -308,7 +309,7 @@ def train(
     refuse_kept_runs_across_workers(strategy, keep_runs)
     distributed = distribution_strategy(strategy)
     # The chief stages its files and swaps them in once every run is complete; the other workers
-    # of a multi-worker cluster train alongside it and write nothing (no folder).
+    # of a multi-worker cluster train alongside it and write no artifacts (no folder).
     staged = artifacts.staged_model_dir(config.name, root) if writes_results(distributed) else nullcontext()
     with staged as out:
         for k in range(seeds):
@@ -338,7 +339,7 @@ def _train_run(
     serve: bool,
 ) -> None:
     """One run of `train` into the folder `out`; with `serve`, the model files and guard too.
-    With no `out` (a multi-worker cluster's other worker), it trains and writes nothing."""
+    With no `out` (a multi-worker cluster's other worker), it trains and writes no artifacts."""
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     train_samples = find_samples(data_dir, TRAIN_SPLIT)
@@ -361,8 +362,17 @@ def _train_run(
     if pastes:
         timings["lesion pastes"] = round(time.perf_counter() - paste_start, 1)
 
+    if strategy == MULTIWORKER:  # the workers must agree on every batch, so on what makes them
+        facts = [fingerprint(train_samples), len(fit.kept), len(val.kept), pastes, dataclasses.asdict(config)]
+        same_on_every_worker(
+            distribution_strategy(strategy), "their training images or config", json.dumps(facts)
+        )
     model, records, phases = fit_model(config, fit, val, weights, timings, strategy)
     if out is None:
+        print(
+            f"[{config.name}] seed {config.seed}: trained alongside the chief, which writes the run",
+            flush=True,
+        )
         return
     trainable = _trainable_params(model)
 

@@ -359,7 +359,8 @@ def checker(name: str):
 
 @st.cache_resource(show_spinner="Loading the nearest training images…")
 def neighbour_check():
-    """core.serving.neighbours' second opinion on "no tumor", or None without MobileNetV2 or its reference."""
+    """core.serving.neighbours' second opinion on "no tumor", or None without its reference and copy,
+    or without MobileNetV2 (the check reads the upload as MobileNetV2 decodes it)."""
     from core.models.registry import MOBILENETV2
     from core.serving.neighbours import NeighbourCheck
 
