@@ -437,24 +437,30 @@ def test_the_frozen_layers_outputs_are_the_keras_trunks_on_either_path(monkeypat
     np.testing.assert_allclose(frozen(images[:3]), expected[:3], atol=1e-3)
 
 
+def localhost_cluster(workers: int) -> list[str]:
+    """Each worker's TF_CONFIG for a cluster of `workers` on localhost, as a user gives one on each
+    machine: every worker's address (a free port each), and its own index."""
+    import socket
+
+    ports = []
+    for _ in range(workers):
+        with socket.socket() as probe:
+            probe.bind(("localhost", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]
+
+
 def two_workers(tmp_path, commands: list[list[str]]) -> tuple[list[int], str]:
     """Start `python -m core train` with each worker's arguments as a cluster of two on localhost, as a
     user would on two machines (TF_CONFIG naming both, and each its own index); (exit codes, logs)."""
     import os
-    import socket
     import subprocess
     import sys
     import time
 
-    ports = []
-    for _ in commands:
-        with socket.socket() as probe:  # a free port for each worker
-            probe.bind(("localhost", 0))
-            ports.append(probe.getsockname()[1])
-    cluster = {"worker": [f"localhost:{port}" for port in ports]}
     workers, logs = [], [tmp_path / f"worker-{index}.log" for index in range(len(commands))]
-    for index, (arguments, log) in enumerate(zip(commands, logs)):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    for arguments, log, tf_config in zip(commands, logs, localhost_cluster(len(commands))):
         env = {**os.environ, "TF_CONFIG": tf_config, "BRAIN_MRI_PROGRESS": ""}
         with log.open("w") as output:
             command = [
@@ -598,7 +604,6 @@ def test_two_workers_fit_what_one_process_fits():
     """The multi-worker strategy's reduce: each worker's half of every batch, gradients and metrics
     combined across the workers as one process combines a whole batch (a toy model, seeded)."""
     import os
-    import socket
     import subprocess
     import sys
 
@@ -609,15 +614,8 @@ def test_two_workers_fit_what_one_process_fits():
     alone = result(
         subprocess.run([sys.executable, "-c", TOY_FIT], env=env, capture_output=True, text=True).stdout
     )
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("localhost", 0))
-            ports.append(probe.getsockname()[1])
     workers = []
-    for index in range(2):
-        cluster = {"worker": [f"localhost:{port}" for port in ports]}
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    for tf_config in localhost_cluster(2):
         workers.append(
             subprocess.Popen(
                 [sys.executable, "-c", TOY_FIT],

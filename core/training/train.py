@@ -411,7 +411,7 @@ def _train_run(
                 "classes": list(CLASS_NAMES),
             },
             "strategy": strategy,
-            "replicas": distribution_strategy(strategy).num_replicas_in_sync,  # every worker's devices
+            "replicas": model.distribute_strategy.num_replicas_in_sync,  # every worker's devices
             "wall_time_s": {
                 **timings,
                 **{phase.name: phase.wall_time_s for phase in phases},
