@@ -119,7 +119,8 @@ st.markdown(
     f"({'within' if total <= target else 'over'} the {target / 60:.0f}-minute target)"
     + (f"; {wording.listed(controls)}" if controls else "")
     + ". From the wall times each model's quickest run of its seeds (the one that had the machine "
-    "most to itself) recorded in its manifest: decoding, training, LiteRT export and evaluation."
+    "most to itself) recorded in its manifest: decoding, training, LiteRT export and evaluation. "
+    + efficiency.machines_sentence(manifests, titles)
 )
 st.dataframe(
     efficiency.training_phases(manifests, titles),

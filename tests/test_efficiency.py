@@ -78,6 +78,16 @@ def test_training_phases_leave_out_the_total():
     assert efficiency.training_total_s(manifests | {"b": {"wall_time_s": {"total": 30.0}}}) == 100.0
 
 
+def test_runs_timed_on_different_machines_are_named_with_their_machine():
+    manifests = {"a": {"cpu": "AMD EPYC (2 cores)"}, "b": {"cpu": "Intel Xeon (2 cores)"}}
+    titles = {"a": "A", "b": "B"}
+    assert efficiency.machines_sentence(manifests, titles) == (
+        "Timed on different machines: A on AMD EPYC (2 cores); B on Intel Xeon (2 cores)."
+    )
+    assert efficiency.machines_sentence(manifests | {"b": manifests["a"]}, titles) == ""
+    assert "B on an unrecorded machine" in efficiency.machines_sentence(manifests | {"b": {}}, titles)
+
+
 def test_latency_bars_whisker_reaches_the_95th_percentile():
     table = efficiency.latency_table(BENCHMARK, {"a": "Model A"})
     (bars,) = figures.latency_bars(table, {"Model A": "#2563eb"}).data

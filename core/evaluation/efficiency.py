@@ -104,6 +104,18 @@ def training_total_s(manifests: dict[str, dict]) -> float:
     return sum(training_seconds(manifest) for manifest in manifests.values())
 
 
+def machines_sentence(manifests: dict[str, dict], titles: dict[str, str]) -> str:
+    """Where the runs were timed, when not all on one machine (their times then compare loosely);
+    "" when every manifest names the same CPU, or none does."""
+    machines = {name: manifest.get("cpu") for name, manifest in manifests.items()}
+    if len(set(machines.values())) < 2:
+        return ""
+    timed = [
+        f"{titles.get(name, name)} on {cpu or 'an unrecorded machine'}" for name, cpu in machines.items()
+    ]
+    return f"Timed on different machines: {'; '.join(timed)}."
+
+
 def targets_table(*benchmarks: dict | None) -> pd.DataFrame:
     """The speed targets with their measured values, as the benchmarks recorded them (None: absent)."""
     return pd.DataFrame(
