@@ -32,6 +32,7 @@ from benchmarks.cold_start import WAIT_MS, browser_page, streamlit_server
 from benchmarks.inference import save, target
 from core import artifacts, cli, machine, paths
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, TEST_SPLIT, Sample, find_samples
+from core.serving.gradcam import NO_MAPS
 
 TARGET_GROWTH_MIB = 50.0  # resident memory gained after warm-up, over the whole soak
 TARGET_LATENCY_S = 0.5  # median, from setting the file input to every model's answer on screen
@@ -82,6 +83,12 @@ FINISHED_JS = """(quiet) => window.__soak !== null
 QUIET_MS = 2000
 FRESH_IMAGES_JS = """(count) => document.querySelectorAll(
   '[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stImage"]').length >= count"""
+# Grad-CAM has answered an upload: its input and map for each model, or, for an upload the guards
+# refuse, the note that it draws no maps.
+GRADCAM_ANSWERED_JS = """([count, note]) => document.querySelectorAll(
+  '[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stImage"]').length >= count
+  || [...document.querySelectorAll('[data-testid="stElementContainer"]:not([data-stale="true"])')]
+       .some(element => element.textContent.includes(note))"""
 
 
 @dataclass(frozen=True)
@@ -294,7 +301,7 @@ def gradcam_visit(page, sample: Sample, name: str, models: int) -> float:
     page.locator('input[type="file"]').wait_for(state="attached", timeout=WAIT_MS)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stImage\"]')", timeout=WAIT_MS)
     page.locator('input[type="file"]').set_input_files(_as_upload(sample, name))
-    page.wait_for_function(FRESH_IMAGES_JS, arg=2 * models, timeout=WAIT_MS)  # input and CAM each
+    page.wait_for_function(GRADCAM_ANSWERED_JS, arg=[2 * models, NO_MAPS], timeout=WAIT_MS)
     seconds = time.perf_counter() - start
     _navigate(page, "Live prediction", PREDICT_TITLE)
     return seconds

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from conftest import needs_dataset
 from core.data.decode import DecodedImage
 from core.models.registry import features_and_probabilities
 from core.serving import ood
@@ -69,10 +70,37 @@ def test_checker_scores_uploads_with_the_models_own_features(tiny_cnn):
 
 def test_checker_says_too_small_to_judge_for_an_upload_it_had_to_enlarge(tiny_cnn):
     model, _ = tiny_cnn  # 64 px
-    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels = np.random.default_rng(0).integers(0, 60, (64, 64, 3)).astype(np.uint8)
     everything = ood.Checker(model, ood.Guard(np.zeros((4, 128), np.float32), np.eye(128), -1.0))
     nothing = ood.Checker(model, ood.Guard(np.zeros((4, 128), np.float32), np.eye(128), np.inf))
     small, wide = DecodedImage(pixels, 40, 300), DecodedImage(pixels, 300, 64)
     assert everything.flag(small) == ood.Flag("40x300 px, under the 64x64 px it takes", too_small=True)
     assert everything.flag(wide).too_small is False and "over the" in everything.flag(wide).reason
     assert nothing.flag(small) is None and nothing.flag(wide) is None
+
+
+@pytest.mark.parametrize("shade", [0, 128, 255, (200, 30, 30)])
+def test_a_flat_image_is_refused_even_where_the_guard_would_pass_it(tiny_cnn, shade):
+    """A network's features of a flat image can land among the genuine ones; no scan is one shade."""
+    model, _ = tiny_cnn
+    passes_everything = ood.Checker(model, ood.Guard(np.zeros((4, 128), np.float32), np.eye(128), np.inf))
+    flat = np.zeros((64, 64, 3), np.uint8) + np.asarray(shade, np.uint8)
+    flat[0, 0] = 255 - flat[0, 0]  # one odd pixel (a JPEG's speck) does not make it a scan
+    flag = passes_everything.flag(DecodedImage(flat, 40, 40))  # enlarged, yet blank, not too small
+    assert flag is not None and not flag.too_small and "one flat shade" in flag.reason
+    assert passes_everything.flags(flat[None]).tolist() == [True]
+    scan = np.random.default_rng(0).integers(0, 60, (64, 64, 3)).astype(np.uint8)
+    assert passes_everything.flag(DecodedImage(scan, 300, 300)) is None
+    assert passes_everything.flags(scan[None]).tolist() == [False]
+
+
+@needs_dataset
+def test_no_scan_of_the_dataset_is_taken_for_a_flat_image():
+    """The flat-image rule keeps far from real scans: every tenth Testing image spreads well wider."""
+    from core import paths
+    from core.data.dataset import TEST_SPLIT, find_samples
+    from core.data.decode import decode_image
+
+    samples = find_samples(paths.data_dir(), TEST_SPLIT)[::10]
+    spreads = [ood.spread(decode_image(sample.path, 112)) for sample in samples]
+    assert len(spreads) > 100 and min(spreads) > 4 * ood.BLANK_SPREAD

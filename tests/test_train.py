@@ -210,7 +210,7 @@ def test_max_epochs_env_var_caps_every_phase(monkeypatch):
 def test_config_round_trips_through_json(tmp_path):
     MOBILENETV2.save(tmp_path / "config.json")
     assert ModelConfig.load(tmp_path / "config.json") == MOBILENETV2
-    assert json.loads((tmp_path / "config.json").read_text())["fine_tune_layers"] == 47
+    assert json.loads((tmp_path / "config.json").read_text())["fine_tune_layers"] == 64
 
 
 def test_settings_change_named_fields_and_refuse_anything_else():

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 # everywhere (about one in five test images for the custom CNN).
 METHODS = ("Grad-CAM++", "Grad-CAM", "ScoreCAM")
 SCORECAM_MAX_N = 16  # ScoreCAM on the 16 strongest channels: close to full ScoreCAM, far faster
+# What the pages show instead of maps for an upload the guards refuse (core.serving.predict.refusal).
+NO_MAPS = "No maps for an image the models do not recognise: each would explain a meaningless class."
 
 
 class Explainer:

@@ -8,7 +8,8 @@ of its models' guards flags (core.serving.predict.refusal), so the guards share 
 threshold is the QUANTILE of its validation images' scores that lets the registered models
 together flag about 1 genuine image in 100 (three models: each 1 in 300); the measured rates on
 the test set are reported next to it (core.studies.ood_report). Which layer holds a
-model's features is its registry entry's `feature_layer`.
+model's features is its registry entry's `feature_layer`. Before any guard, an image of one flat
+shade (`blank`) is refused by every model's Checker: features of nothing can pass a guard.
 """
 
 from dataclasses import dataclass
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 APP_FALSE_ALARMS = 0.01  # genuine images the app's guards together may refuse
 QUANTILE = 1 - APP_FALSE_ALARMS / len(registry.names())  # each registered model's share
 SCORE_COLUMN = "ood_score"  # in predictions.csv and validation_predictions.csv
+# A scan always shows a head against its background; an image whose every channel stays within
+# this many grey levels (of 255) over 98% of its pixels is one flat shade, and no model is asked to
+# judge it: a guard learned from features can pass a flat image (the network's features of
+# nothing fall where they fall). Every image of the dataset and of the external set spreads far
+# wider (docs/comparison.md).
+BLANK_SPREAD = 8
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,19 @@ def load_guard(name: str, root: Path | None = None) -> Guard:
     """A model's guard. Raises artifacts.ArtifactError if ood.npz is missing or damaged."""
     stored = artifacts.load_arrays(name, artifacts.GUARD_FILE, root)
     return Guard(stored["means"], stored["precision"], float(stored["threshold"]))
+
+
+def spread(pixels: np.ndarray) -> float:
+    """How much an (H, W, 3) image varies: the largest of its channels' ranges from the 1st to the
+    99th percentile (a few odd pixels, a JPEG's specks, do not count)."""
+    channels = np.asarray(pixels).reshape(-1, np.shape(pixels)[-1])
+    low, high = np.percentile(channels, [1, 99], axis=0)
+    return float((high - low).max())
+
+
+def blank(pixels: np.ndarray) -> bool:
+    """Whether an (H, W, 3) image is one flat shade (spread under BLANK_SPREAD): nothing to judge."""
+    return spread(pixels) < BLANK_SPREAD
 
 
 @dataclass(frozen=True)
@@ -140,8 +160,8 @@ class Checker:
         return self.guard.scores(self.features(images))
 
     def flags(self, images: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 -> (N,) True where an image is out of distribution."""
-        return self.scores(images) > self.guard.threshold
+        """(N, S, S, 3) uint8 -> (N,) True where an image is out of distribution or blank."""
+        return (self.scores(images) > self.guard.threshold) | np.array([blank(image) for image in images])
 
     def warning(self, score: float) -> str | None:
         """A sentence for the user when `score` is out of distribution, else None."""
@@ -154,6 +174,11 @@ class Checker:
 
     def flag(self, upload: "DecodedImage") -> Flag | None:
         """None if the guard vouches for an upload decoded at the model's size, else why not."""
+        if blank(upload.pixels):
+            return Flag(
+                f"one flat shade (its pixels spread over {spread(upload.pixels):.0f} of 255 grey levels): "
+                "no scan to judge"
+            )
         warning = self.warning(float(self.scores(upload.pixels[None])[0]))
         if warning is None:
             return None

@@ -89,8 +89,8 @@ def measure(model: "keras.Model", config: ModelConfig, guard: ood.Guard, test_sc
     """
     network = features_and_probabilities(model)
     foreign = list(foreign_images())
-    batch = np.stack([_resized(image, config.image_size) for _, _, image in foreign]).astype(np.float32)
-    feats, probabilities = network.predict(batch, batch_size=32, verbose=0)
+    batch = np.stack([_resized(image, config.image_size) for _, _, image in foreign])
+    feats, probabilities = network.predict(batch.astype(np.float32), batch_size=32, verbose=0)
     scores = guard.scores(feats)
     return {
         "threshold": guard.threshold,
@@ -100,10 +100,11 @@ def measure(model: "keras.Model", config: ModelConfig, guard: ood.Guard, test_sc
                 "kind": kind,
                 "name": name,
                 "score": float(s),
-                "flagged": bool(s > guard.threshold),
+                "flagged": bool(s > guard.threshold or ood.blank(image)),  # as Checker.flag decides
+                "blank": ood.blank(image),
                 "confidence": float(p.max()),
             }
-            for (kind, name, _), s, p in zip(foreign, scores, probabilities)
+            for (kind, name, _), image, s, p in zip(foreign, batch, scores, probabilities)
         ],  # fmt: skip
     }
 

@@ -208,12 +208,12 @@ def gradcam_pair(
         bars: end with the probabilities' bar chart (off where the page shows it already).
     """
     from core.report.figures import cam_colour_bar, probability_bars
-    from core.serving.gradcam import overlay
+    from core.serving.gradcam import NO_MAPS, overlay
     from core.serving.predict import shown_label
     from core.studies import localisation
 
     if refused == NOT_RECOGNISED:  # a map would explain a class that means nothing here
-        st.info("No maps for an image the models do not recognise: each would explain a meaningless class.")
+        st.info(NO_MAPS)
         if bars:
             for name in images:
                 st.markdown(f"{title(name)} → **{refused}**")
