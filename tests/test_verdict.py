@@ -57,6 +57,14 @@ def test_the_sentence_leads_with_the_clean_subset_and_gives_interval_and_p():
     assert "(95% CI +2.7 to +5.6, McNemar p < 0.001)" in text  # the winner's lead, the right way round
 
 
+def test_the_same_accuracy_is_called_level_not_a_lead():
+    found = verdict.Verdict(("a", "b"), (row(subsets.CLEAN, 0.0, -0.014, 0.013, 1.0),))
+    assert verdict.sentence(found, TITLES) == (
+        "On the clean subset (1,000 images), **no clear winner**: the two are level, "
+        "0.0 points (95% CI -1.4 to +1.3, McNemar p = 1.000)."
+    )
+
+
 def test_seed_noise_is_named_in_the_sentence():
     found = verdict.Verdict(("a", "b"), (row(subsets.FULL, 0.01, 0.005, 0.015, 0.01, sds=(0.01, 0.0)),))
     assert "but the runs over seeds overlap" in verdict.sentence(found, TITLES)

@@ -128,7 +128,9 @@ def sentence(verdict: Verdict, titles: dict[str, str]) -> str:
     parts = []
     for r in rows:
         winner = titles[_winner(r, verdict.names)]
-        if not r.clear:
+        if r.difference.estimate == 0:  # the same accuracy: nobody leads
+            parts.append(f"on {_on(r)}, **no clear winner**: the two are level, {_points(r)}")
+        elif not r.clear:
             parts.append(f"on {_on(r)}, **no clear winner**: {winner} leads by {_points(r)}")
         elif r.within_seed_noise:
             parts.append(f"on {_on(r)}, **{winner}** leads by {_points(r)}, but the runs over seeds overlap")
