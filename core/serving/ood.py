@@ -174,10 +174,9 @@ class Checker:
 
     def flag(self, upload: "DecodedImage") -> Flag | None:
         """None if the guard vouches for an upload decoded at the model's size, else why not."""
-        if blank(upload.pixels):
+        if (amount := spread(upload.pixels)) < BLANK_SPREAD:  # blank(), its spread kept for the reason
             return Flag(
-                f"one flat shade (its pixels spread over {spread(upload.pixels):.0f} of 255 grey levels): "
-                "no scan to judge"
+                f"one flat shade (its pixels spread over {amount:.0f} of 255 grey levels): no scan to judge"
             )
         warning = self.warning(float(self.scores(upload.pixels[None])[0]))
         if warning is None:

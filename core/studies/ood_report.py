@@ -100,11 +100,11 @@ def measure(model: "keras.Model", config: ModelConfig, guard: ood.Guard, test_sc
                 "kind": kind,
                 "name": name,
                 "score": float(s),
-                "flagged": bool(s > guard.threshold or ood.blank(image)),  # as Checker.flag decides
-                "blank": ood.blank(image),
+                "flagged": bool(s > guard.threshold or flat),  # as Checker.flag decides
+                "blank": flat,
                 "confidence": float(p.max()),
             }
-            for (kind, name, _), image, s, p in zip(foreign, batch, scores, probabilities)
+            for (kind, name, _), flat, s, p in zip(foreign, map(ood.blank, batch), scores, probabilities)
         ],  # fmt: skip
     }
 
