@@ -27,6 +27,18 @@ def per_model(values: dict[str, str]) -> str:
     return listed([f"{value} ({name})" for name, value in values.items()])
 
 
+def grouped(values: dict[str, str]) -> str:
+    """Each value said once, after the names that share it: "A and B: reason; C: another".
+
+    Args:
+        values: each model's title -> its value, in the order they are named.
+    """
+    names: dict[str, list[str]] = {}
+    for name, value in values.items():
+        names.setdefault(value, []).append(name)
+    return "; ".join(f"{listed(sharing)}: {value}" for value, sharing in names.items())
+
+
 def fine_tuning_note(two_phase: list[str]) -> str:
     """The Training page's sentence on the dashed line, for the two-phase models (short names)."""
     if not two_phase:

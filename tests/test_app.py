@@ -180,6 +180,14 @@ def test_an_upload_unlike_the_training_data_gets_a_warning_not_a_tumor_label():
     assert predictions == ["Not recognised"] * len(artifacts.available_models())
 
 
+def test_a_flat_upload_is_not_recognised_and_its_reason_said_once_for_all_models():
+    app = predict_one("white.png", _png(Image.new("RGB", (256, 256), "white")))
+    [warning] = [w.value for w in app.warning if "does not look like" in w.value]
+    assert warning.count("one flat shade") == 1
+    predictions = [m.value for m in app.metric if m.label == "Prediction"]
+    assert predictions == [NOT_RECOGNISED] * len(artifacts.available_models())
+
+
 def test_an_upload_under_the_models_input_size_is_too_small_to_judge_not_foreign():
     app = predict_one("small.png", _png(make_scan(2, 0, 64)))  # flagged, and under every input size
     assert not any("does not look like" in w.value for w in app.warning)

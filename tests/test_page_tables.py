@@ -344,6 +344,7 @@ def test_captions_count_and_share_values_for_any_number_of_models():
     assert (wording.both(2), wording.both(3)) == ("both", "all 3")
     assert wording.per_model({"A": "15%", "B": "15%"}) == "15%"
     assert wording.per_model({"A": "15%", "B": "20%"}) == "15% (A) and 20% (B)"
+    assert wording.grouped({"A": "flat", "B": "far", "C": "flat"}) == "A and C: flat; B: far"
     assert wording.fine_tuning_note([]) == ""
     assert wording.fine_tuning_note(["A"]).startswith("Dashed line: A switches from training")
     assert wording.fine_tuning_note(["A", "B"]).startswith("Dashed line: A and B switch from")

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import wording
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, PROBABILITY_COLUMNS
 from core.data.provenance import Box
 from core.evaluation import compare, verdict
@@ -55,7 +56,7 @@ def number_columns(formats: dict[str, str] | None = None, percent: tuple[str, ..
 
 def warn_if_foreign(found: dict[str, Flag]) -> None:
     """The visible warning for an upload some model's guard flagged (loaders.foreign_warnings)."""
-    reasons = "; ".join(f"{loaders.titles()[name]}: {flag.reason}" for name, flag in found.items())
+    reasons = wording.grouped({loaders.titles()[name]: flag.reason for name, flag in found.items()})
     if refusal(found.values()) == NOT_RECOGNISED:
         st.warning(
             "**This does not look like the brain MRI slices the models learned from**, so a tumor "
