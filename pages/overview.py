@@ -34,7 +34,7 @@ if (found := loaders.accuracy_verdict()) is not None:
         if (outside := loaders.external()) is not None:
             st.caption(external.line(outside[0], titles))
             where = subsets.CLEAN if loaders.clean_paths() else subsets.FULL
-            served = {name: loaders.subset_metrics(name, where).accuracy for name in names}
+            served = {name: loaders.subset_accuracy(name, where) for name in names}
             in_source = seeds.means(loaders.optional(lambda: loaders.seed_spreads(where)) or {}, served)
             same_recipe = len({loaders.config(name).lesion_pastes for name in names}) == 1
             st.markdown(

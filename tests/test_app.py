@@ -3,6 +3,8 @@
 import io
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -127,6 +129,29 @@ def test_overview_on_the_clean_subset_shows_its_accuracies_and_the_paired_test()
         accuracies = [(t["true_label"] == t["predicted_label"])[t["path"].isin(clean)].mean() for t in runs]
         assert over_seeds["runs"][i] == len(accuracies)
         assert over_seeds["mean accuracy"][i] == pytest.approx(sum(accuracies) / len(accuracies))
+
+
+def test_a_subset_accuracy_without_scikit_learn_is_the_subset_metrics_one():
+    from pages.ui import loaders
+
+    for name in artifacts.available_models():
+        for subset in (subsets.FULL, subsets.CLEAN):
+            expected = loaders.subset_metrics(name, subset).accuracy
+            assert loaders.subset_accuracy(name, subset) == pytest.approx(expected)
+
+
+def test_the_first_page_opens_without_importing_scikit_learn():
+    """Importing it costs about a second of the dashboard's start; the first page has no need."""
+    script = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"app = AppTest.from_file({str(paths.ROOT / 'streamlit_app.py')!r}, default_timeout=120); "
+        "app.run(); print(not app.exception and any(t.value == 'Transfer learning vs training from scratch' "
+        "for t in app.title), 'sklearn' in sys.modules)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], cwd=paths.ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert shown.stdout.split()[-2:] == ["True", "False"], shown.stderr[-2000:]
 
 
 def test_clean_subset_confusion_matrices_hold_only_its_images():

@@ -225,6 +225,16 @@ def subset_metrics(name: str, subset: str) -> Metrics:
 
 
 @st.cache_data
+def subset_accuracy(name: str, subset: str) -> float:
+    """One model's accuracy on the chosen test images, without scikit-learn: the first page needs
+    no more, and importing it there would cost about a second of the dashboard's start."""
+    if subset == subsets.FULL:
+        return metrics(name).accuracy
+    table = subset_predictions(name, subset)
+    return float((table["true_label"] == table["predicted_label"]).mean())
+
+
+@st.cache_data
 def _joined_predictions(subset: str) -> pd.DataFrame:
     compare.check_same_test_set({name: metrics(name) for name in model_names()})
     # Calibrated as answers are shown everywhere: a confidence sorted by or downloaded is one seen.
