@@ -81,14 +81,13 @@ WATCH_JS = (
 FINISHED_JS = """(quiet) => window.__soak !== null
   && Date.now() - Math.max(window.__soak.at, window.__running) >= quiet"""
 QUIET_MS = 2000
-FRESH_IMAGES_JS = """(count) => document.querySelectorAll(
-  '[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stImage"]').length >= count"""
+FRESH = '[data-testid="stElementContainer"]:not([data-stale="true"])'  # of the current script run
+FRESH_IMAGES_JS = f"""(count) =>
+  document.querySelectorAll('{FRESH} [data-testid="stImage"]').length >= count"""
 # Grad-CAM has answered an upload: its input and map for each model, or, for an upload the guards
 # refuse, the note that it draws no maps.
-GRADCAM_ANSWERED_JS = """([count, note]) => document.querySelectorAll(
-  '[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stImage"]').length >= count
-  || [...document.querySelectorAll('[data-testid="stElementContainer"]:not([data-stale="true"])')]
-       .some(element => element.textContent.includes(note))"""
+GRADCAM_ANSWERED_JS = f"""([count, note]) => ({FRESH_IMAGES_JS})(count)
+  || [...document.querySelectorAll('{FRESH}')].some(element => element.textContent.includes(note))"""
 
 
 @dataclass(frozen=True)
@@ -314,8 +313,7 @@ def batch_upload(page, samples: list[Sample], prefix: str) -> float:
     files = [_as_upload(sample, f"{prefix}-{i:02d}-{sample.path.name}") for i, sample in enumerate(samples)]
     start = time.perf_counter()
     page.locator('.st-key-batch_upload input[type="file"]').set_input_files(files)
-    fresh_table = '[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stDataFrame"]'
-    page.locator(fresh_table).wait_for(timeout=WAIT_MS)
+    page.locator(f'{FRESH} [data-testid="stDataFrame"]').wait_for(timeout=WAIT_MS)
     seconds = time.perf_counter() - start
     _navigate(page, "Training curves", "Training curves")
     _navigate(page, "Live prediction", PREDICT_TITLE)

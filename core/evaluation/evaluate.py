@@ -95,6 +95,12 @@ def predictions_table(samples: list[Sample], probabilities: np.ndarray) -> pd.Da
     return table
 
 
+def prediction_accuracy(table: pd.DataFrame) -> float:
+    """The share of a predictions table's rows whose predicted label is the true one (NaN for none):
+    metrics_from_predictions' accuracy without scikit-learn, which a first page should not import."""
+    return float((table["true_label"] == table["predicted_label"]).mean())
+
+
 def metrics_from_predictions(table: pd.DataFrame) -> Metrics:
     """classification_metrics recomputed from a predictions table (e.g. a subset's)."""
     y_true = class_indices(table["true_label"])

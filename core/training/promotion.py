@@ -17,6 +17,7 @@ import pandas as pd
 from core import artifacts, paths
 from core.data import subsets
 from core.evaluation import efficiency
+from core.evaluation.evaluate import prediction_accuracy
 from core.records import Metrics
 from core.training.runs import FINISHED, Run, broken_runs, list_runs, load_run
 
@@ -57,8 +58,9 @@ class Scores:
         """Raises ArtifactError: a file is missing or damaged."""
         metrics = artifacts.load_metrics(name, root)
         validation = artifacts.load_predictions(name, root, split="validation")
-        right = (validation["true_label"] == validation["predicted_label"]).mean()
-        return cls(float(right), metrics.accuracy, metrics.macro_f1, metrics.test_fingerprint)
+        return cls(
+            prediction_accuracy(validation), metrics.accuracy, metrics.macro_f1, metrics.test_fingerprint
+        )
 
 
 @dataclass(frozen=True)
@@ -280,8 +282,7 @@ def _clean_accuracy(name: str, root: Path, metrics: Metrics, result: dict | None
     if result is None or result["dataset"].get("test_fingerprint") != metrics.test_fingerprint:
         return float("nan")
     table = artifacts.load_predictions(name, root)
-    clean = table[table["path"].isin(subsets.clean_test_paths(result))]
-    return float((clean["true_label"] == clean["predicted_label"]).mean()) if len(clean) else float("nan")
+    return prediction_accuracy(table[table["path"].isin(subsets.clean_test_paths(result))])
 
 
 def _row(name: str, run: str, root: Path, result: dict | None) -> dict:

@@ -13,7 +13,7 @@ from core.data import subsets
 from core.data.decode import DecodedImage, decode_image, decode_sized
 from core.evaluation import calibration, compare, paired, seeds, verdict
 from core.evaluation import examples as example_cases
-from core.evaluation.evaluate import metrics_from_predictions
+from core.evaluation.evaluate import metrics_from_predictions, prediction_accuracy
 from core.evaluation.examples import Example
 from core.models import registry
 from core.models.config import ModelConfig
@@ -227,11 +227,10 @@ def subset_metrics(name: str, subset: str) -> Metrics:
 @st.cache_data
 def subset_accuracy(name: str, subset: str) -> float:
     """One model's accuracy on the chosen test images, without scikit-learn: the first page needs
-    no more, and importing it there would cost about a second of the dashboard's start."""
+    no more, and importing it would cost about a second of the dashboard's start."""
     if subset == subsets.FULL:
         return metrics(name).accuracy
-    table = subset_predictions(name, subset)
-    return float((table["true_label"] == table["predicted_label"]).mean())
+    return prediction_accuracy(subset_predictions(name, subset))
 
 
 @st.cache_data
