@@ -12,7 +12,7 @@ from core.data.dataset import CLASS_NAMES, PROBABILITY_COLUMNS, TEST_SPLIT, find
 from core.data.decode import decode_image, load_images
 from core.evaluation.evaluate import metrics_from_predictions
 from core.models import registry
-from core.models.config import ModelConfig
+from core.models.config import FLOAT32, MIXED_BFLOAT16, ModelConfig
 from core.models.registry import CUSTOM_CNN, MOBILENETV2
 from core.training import callbacks, train
 
@@ -282,18 +282,54 @@ def test_training_and_evaluation_decode_through_the_cache(trained, decode_cache)
     assert entries == [(part, f"{size}px") for part in parts for size in (64, 96)]
 
 
-@pytest.mark.parametrize("name", TINY)
-def test_a_mirrored_strategy_run_writes_complete_artifacts(tmp_path, name):
+def test_a_mirrored_strategy_run_writes_complete_artifacts(tmp_path):
+    """The one-phase trainer under MirroredStrategy; MobileNetV2's two phases under a strategy's
+    scope are the multi-worker test's (below)."""
     from conftest import write_dataset
 
     data = write_dataset(tmp_path / "data")
-    train.train(TINY[name], data, tmp_path / "out", weights=None, strategy="mirrored")
-    assert artifacts.available_models(tmp_path / "out") == [name]
-    assert artifacts.load_manifest(name, tmp_path / "out")["strategy"] == "mirrored"
-    assert len(artifacts.load_history(name, tmp_path / "out")["epochs"]) == (
-        2 if name == "mobilenetv2" else 1
-    )
-    assert artifacts.load_metrics(name, tmp_path / "out").n_images == 24
+    train.train(TINY["custom_cnn"], data, tmp_path / "out", weights=None, strategy="mirrored")
+    assert artifacts.available_models(tmp_path / "out") == ["custom_cnn"]
+    assert artifacts.load_manifest("custom_cnn", tmp_path / "out")["strategy"] == "mirrored"
+    assert len(artifacts.load_history("custom_cnn", tmp_path / "out")["epochs"]) == 1
+    assert artifacts.load_metrics("custom_cnn", tmp_path / "out").n_images == 24
+
+
+def test_a_mixed_precision_run_computes_in_bfloat16_and_saves_a_float32_model(tmp_path, monkeypatch):
+    import keras
+
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    config = dataclasses.replace(TINY["custom_cnn"], precision=MIXED_BFLOAT16)
+    trained_in = []
+    one_phase = train._train_one_phase
+
+    def recording(model, *args):
+        trained_in.append(
+            (model.get_layer("conv1").compute_dtype, model.get_layer("predictions").compute_dtype)
+        )
+        return one_phase(model, *args)
+
+    monkeypatch.setattr(train, "_train_one_phase", recording)
+    train.train(config, data, tmp_path / "out", weights=None)
+    assert trained_in == [("bfloat16", "float32")]  # the probabilities the loss reads stay float32
+    assert keras.config.dtype_policy().name == FLOAT32  # the policy is restored after training
+    saved = artifacts.load_model("custom_cnn", tmp_path / "out")
+    assert {layer.compute_dtype for layer in saved.layers} == {FLOAT32}
+    assert artifacts.load_config("custom_cnn", tmp_path / "out").precision == MIXED_BFLOAT16
+    images, _, _, _ = load_images(find_samples(data, TEST_SPLIT), config.image_size)
+    recorded = artifacts.load_predictions("custom_cnn", tmp_path / "out")[PROBABILITY_COLUMNS]
+    np.testing.assert_allclose(saved.predict(images.astype(np.float32), verbose=0), recorded, atol=1e-5)
+
+
+def test_the_dtype_policy_is_restored_when_training_fails():
+    import keras
+
+    with pytest.raises(KeyboardInterrupt), train.dtype_policy(MIXED_BFLOAT16):
+        assert keras.config.dtype_policy().name == MIXED_BFLOAT16
+        raise KeyboardInterrupt
+    assert keras.config.dtype_policy().name == FLOAT32
 
 
 def test_an_unknown_strategy_is_named():

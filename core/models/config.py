@@ -10,6 +10,7 @@ MAX_EPOCHS_ENV_VAR = "BRAIN_MRI_MAX_EPOCHS"  # caps every phase's epochs (tests,
 VALIDATION_FRACTION = 0.15  # of Training, held out for every choice made during training
 SPLIT_SEED = 42  # the validation split: the same for every model and every seed
 PLATEAU, COSINE = "plateau", "cosine"  # phase 1's learning-rate schedules
+FLOAT32, MIXED_BFLOAT16 = "float32", "mixed_bfloat16"  # Keras dtype policies training may use
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class ModelConfig:
     # PLATEAU: cut by reduce_lr_factor when validation loss stalls; COSINE: from learning_rate down
     # to min_learning_rate over `epochs` (cosine decay), the best epoch kept.
     learning_rate_schedule: str = PLATEAU
+    # Keras' dtype policy while training: FLOAT32, or MIXED_BFLOAT16 (bfloat16 arithmetic, float32
+    # weights: faster on CPUs with bfloat16 instructions). The saved model is float32 either way.
+    precision: str = FLOAT32
     # Phase 2 (MobileNetV2 only): unfreeze the top layers of the base, BatchNorm stays frozen.
     fine_tune_epochs: int = 0
     fine_tune_layers: int = 0

@@ -155,7 +155,8 @@ def build_mobilenetv2(config: ModelConfig, weights: str | None = "imagenet") -> 
     # The head hangs off base.output, not base(x): one flat graph.
     x = layers.GlobalAveragePooling2D(name="avg_pool")(base.output)  # (B, 1280)
     x = layers.Dropout(config.dropout, name="head_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)
+    # float32 under a mixed dtype policy too: the loss reads probabilities bfloat16 would round.
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=config.name)
 
 
@@ -193,7 +194,8 @@ def build_custom_cnn(config: ModelConfig) -> "keras.Model":
     x = layers.Flatten(name="flatten")(x)  # (B, 4 * 4 * 256)
     x = layers.Dense(128, activation="relu", name="dense")(x)
     x = layers.Dropout(config.dropout, name="dense_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)
+    # float32 under a mixed dtype policy too: the loss reads probabilities bfloat16 would round.
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=config.name)
 
 

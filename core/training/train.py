@@ -32,8 +32,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -255,10 +255,22 @@ def fit_model(
     """
     records: list[dict] = []
     trainer = _train_two_phase if registry.get(config.architecture).two_phase else _train_one_phase
-    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
+    # Variables, optimizer and fit on the strategy's replicas, computing in the config's precision.
+    with distribution_strategy(strategy).scope(), dtype_policy(config.precision):
         model = build_model(config, weights)
         phases = trainer(model, fit, val, config, records, {} if timings is None else timings)
     return model, records, phases
+
+
+@contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to `name` (e.g. "mixed_bfloat16") while the block runs."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _trainable_params(model: keras.Model) -> int:
