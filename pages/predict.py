@@ -15,6 +15,7 @@ from core.serving.predict import (
     TOO_SMALL,
     batch_summary,
     confidence_text,
+    doubted_no_tumour,
     operating_answer,
     predict_files,
     refusal,
@@ -143,9 +144,13 @@ def single_image() -> None:
         widgets.warn_if_foreign(flags)
         refused = refusal(flags.values())  # NOT_RECOGNISED or TOO_SMALL instead of a class
         answers = {titles[n]: CLASS_NAMES[int(r.probabilities.argmax())] for n, r in results.items()}
-        doubts = st.container()  # answers to doubt: the models disagree, or the nearest training images do
+        # Answers to doubt: the models disagree, a model leans to a tumour, or the nearest training images do.
+        doubts = st.container()
         if not refused and (dispute := tumour_dispute(answers)):
             doubts.warning(dispute)
+        leaning = doubted_no_tumour({titles[n]: result.probabilities for n, result in results.items()})
+        if not refused and leaning:
+            doubts.warning(leaning)
         image_column, result_column = st.columns([1, 3])
         # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.
         decoded = max((result.image for result in results.values()), key=len)

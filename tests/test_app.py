@@ -5,7 +5,9 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -13,6 +15,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import make_scan, needs_dataset, write_dataset
 from core import artifacts, paths
 from core.data import subsets
+from core.data.dataset import NOTUMOR, PROBABILITY_COLUMNS
+from core.evaluation import calibration
 from core.models import registry
 from core.serving.predict import MAX_BATCH_FILES, NOT_RECOGNISED, TOO_SMALL
 
@@ -211,6 +215,26 @@ def test_a_flat_upload_is_not_recognised_and_its_reason_said_once_for_all_models
     assert warning.count("one flat shade") == 1
     predictions = [m.value for m in app.metric if m.label == "Prediction"]
     assert predictions == [NOT_RECOGNISED] * len(artifacts.available_models())
+
+
+@needs_dataset
+def test_a_no_tumour_answer_leaning_to_a_tumour_is_doubted():
+    """The Testing image some shipped model answers "no tumor" most clearly while putting more than
+    half its probability on the tumour classes, in probabilities calibrated as the page shows them."""
+    margins: dict[str, float] = {}
+    for name in artifacts.available_models():
+        temperature = calibration.validation_temperature(artifacts.load_predictions(name, split="validation"))
+        shown = calibration.scaled_table(artifacts.load_predictions(name), temperature)
+        p = shown[PROBABILITY_COLUMNS].to_numpy()
+        tumour_classes = np.delete(p, NOTUMOR, axis=1)
+        # The distance to the nearer edge: "no tumor" the first class, the tumour classes over half.
+        margin = np.minimum(p[:, NOTUMOR] - tumour_classes.max(axis=1), tumour_classes.sum(axis=1) - 0.5)
+        for path, value in zip(shown["path"], margin):
+            margins[path] = max(value, margins.get(path, -1.0))
+    path = max(margins, key=margins.get)
+    assert margins[path] > 0.02
+    app = predict_one(Path(path).name, (paths.data_dir() / path).read_bytes())
+    assert any("of its probability on the three tumour classes together" in w.value for w in app.warning)
 
 
 def test_an_upload_under_the_models_input_size_is_too_small_to_judge_not_foreign():

@@ -350,3 +350,16 @@ def test_a_tumour_dispute_is_named_only_where_models_split_on_tumour_or_not():
     assert tumour_dispute({"A": "notumor", "B": "notumor"}) is None
     warning = tumour_dispute({"A": "notumor", "B": "pituitary"})
     assert "A: No tumor" in warning and "B: Pituitary" in warning and "not known" in warning
+
+
+def test_a_no_tumour_answer_is_doubted_where_the_tumour_classes_together_outweigh_it():
+    from core.serving.predict import doubted_no_tumour
+
+    leaning = np.array([0.2, 0.2, 0.45, 0.15])  # "no tumor" first, but 55% on the tumour classes
+    assert doubted_no_tumour({"A": np.array([0.1, 0.1, 0.7, 0.1])}) is None  # a clear no tumour
+    assert doubted_no_tumour({"A": np.array([0.6, 0.2, 0.1, 0.1])}) is None  # a tumour answer
+    assert doubted_no_tumour({"A": np.array([0.2, 0.15, 0.5, 0.15])}) is None  # level: not more
+    warning = doubted_no_tumour({"A": leaning, "B": np.array([0.1, 0.1, 0.7, 0.1])})
+    assert warning.startswith("A answers *no tumor* yet puts 55% of its probability") and "B" not in warning
+    both = doubted_no_tumour({"A": leaning, "B": np.array([0.3, 0.1, 0.4, 0.2])})
+    assert both.startswith("A and B answer *no tumor* yet put 55% and 60% of their probability")

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import needs_dataset, write_dataset
 from core import artifacts, paths
-from core.evaluation import examples
+from core.evaluation import calibration, examples
 from core.records import WarningsSummary
 from core.report import external
 from core.studies import warnings
@@ -24,6 +24,7 @@ def test_a_no_tumour_answer_is_silent_only_when_no_rule_fires():
     assert _shown("notumor", "glioma").no_tumour
     assert _shown("notumor", "notumor").unwarned_no_tumour
     assert not _shown("notumor", "glioma", disagreement=True).unwarned_no_tumour
+    assert not _shown("notumor", "notumor", leaning_to_a_tumour=True).unwarned_no_tumour
     assert not _shown("glioma", "meningioma").unwarned_no_tumour  # no "no tumor" to warn about
     assert not _shown("notumor", "notumor", guard=True).no_tumour  # refused: no label is shown
 
@@ -43,9 +44,16 @@ def test_the_summary_counts_silent_misses_outside_and_false_alarms_on_right_answ
     found = WarningsSummary.from_json(warnings.summarise(external_set, test))
     assert (found.external_images, found.external_no_tumour, found.unwarned) == (3, 2, ("one.jpg",))
     assert (found.test_images, found.test_right) == (4, 3)
-    assert found.false_alarms == {"guard": 1, "disagreement": 0, "nearest training images": 1, "any": 2}
+    assert found.false_alarms == {
+        "guard": 1,
+        "disagreement": 0,
+        "leaning to a tumour": 0,
+        "nearest training images": 1,
+        "any": 2,
+    }
     text = external.warnings_sentence(found)
     assert "**1 (33%) with no warning at all**" in text and "over the target of at most 2%" in text
+    assert "(guard, disagreement, leaning to a tumour or nearest training images;" in text
     assert "2 (66.7%) get a warning all the same" in text
 
 
@@ -60,6 +68,9 @@ def test_the_shipped_models_refuse_a_photo_and_answer_a_slice_as_the_page_does(s
     assert photo.warned["guard"] and not photo.no_tumour
     slice_ = server.show((paths.data_dir() / "Testing/pituitary/Te-pi_0010.jpg").read_bytes(), "scan.jpg")
     assert not slice_.warned["guard"] and set(slice_.answers) == set(artifacts.available_models())
+    for name, predictor in server.predictors.items():  # the leaning rule reads what the page shows
+        validation = artifacts.load_predictions(name, split="validation")
+        assert predictor.temperature == calibration.validation_temperature(validation) != 1.0
 
 
 def test_the_command_writes_the_summary_and_skips_unreadable_files(tmp_path, monkeypatch):

@@ -116,12 +116,14 @@ def warnings_sentence(found: WarningsSummary) -> str:
     """What Live prediction's warnings catch on the external slices, and what they cost on Testing."""
     unwarned, alarms = len(found.unwarned), found.false_alarms["any"]
     missed_share, alarm_share = unwarned / found.external_images, alarms / found.test_right
-    rules = ", ".join(f"{rule} {count}" for rule, count in found.false_alarms.items() if rule != "any")
+    counts = {rule: count for rule, count in found.false_alarms.items() if rule != "any"}
+    rules = ", ".join(f"{rule} {count}" for rule, count in counts.items())
+    names = ", ".join(list(counts)[:-1]) + f" or {list(counts)[-1]}"
     return (
         f"**Warnings, as Live prediction shows them.** {found.external_no_tumour} of the "
         f"{found.external_images} external tumour slices get *no tumor* from some model, and "
-        f"**{unwarned} ({missed_share:.0%}) with no warning at all** (guard, disagreement or nearest "
-        f"training images; {_against(missed_share, found.max_unwarned)}). Of the {found.test_right:,} "
+        f"**{unwarned} ({missed_share:.0%}) with no warning at all** ({names}; "
+        f"{_against(missed_share, found.max_unwarned)}). Of the {found.test_right:,} "
         f"Testing images every model answers right, {alarms} ({alarm_share:.1%}) get a warning all the "
         f"same ({rules}; {_against(alarm_share, found.max_false_alarms)}). `{command('warnings')}`"
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core import artifacts
+from core import artifacts, wording
 from core.data.dataset import CLASS_NAMES, CLASS_TITLES, NOTUMOR
 from core.data.decode import DecodedImage, decode_sized
 from core.data.imagefile import FOLDER_SUFFIXES, ImageError
@@ -256,6 +256,30 @@ def tumour_dispute(labels: dict[str, str]) -> str | None:
     return (
         f"The models disagree on whether there is a tumour ({answers}). On scans unlike their "
         "training collections they miss tumours, so read *no tumor* here as *not known*."
+    )
+
+
+def doubted_no_tumour(probabilities: dict[str, np.ndarray]) -> str | None:
+    """A warning where some model's most probable class is "no tumor" while its three tumour classes
+    together are more probable (model title -> its probabilities as shown), else None.
+
+    Its answer is then a plurality of one class against a majority for "tumour": the model itself
+    leans to a tumour of no particular kind. A rule without a parameter, on the probabilities the
+    page shows (calibrated on validation).
+    """
+    leaning = {
+        title: tumour_probability(p)
+        for title, p in probabilities.items()
+        if int(p.argmax()) == NOTUMOR and tumour_probability(p) > 0.5
+    }
+    if not leaning:
+        return None
+    one = len(leaning) == 1
+    titles, shares = wording.listed(list(leaning)), wording.listed([f"{p:.0%}" for p in leaning.values()])
+    return (
+        f"{titles} {'answers' if one else 'answer'} *no tumor* yet {'puts' if one else 'put'} {shares} of "
+        f"{'its' if one else 'their'} probability on the three tumour classes together: a tumour of no "
+        "clear kind is likelier than none, so read *no tumor* here as *not known*."
     )
 
 

@@ -3,10 +3,12 @@
 CLI: python -m core warnings [--external DIR] [--data DIR] [--artifacts DIR]
 
 An answer of "no tumor" comes with a warning when some model's guard does not vouch for the
-image (no label is shown then), when the models disagree on tumour or not, or when most of the
-nearest training images are tumours (core.serving.neighbours). Each image goes through the same
-serving code as an upload (the served models with their LiteRT copies, their guards, the
-neighbour check), and two figures are counted:
+image (no label is shown then), when the models disagree on tumour or not, when a model answering
+"no tumor" puts more than half its probability on the tumour classes together
+(core.serving.predict.doubted_no_tumour), or when most of the nearest training images are tumours
+(core.serving.neighbours). Each image goes through the same serving code as an upload (the served
+models with their LiteRT copies and validation temperatures, their guards, the neighbour check),
+and two figures are counted:
 - on the external tumour slices, those some model calls "no tumor" with no warning shown: a
   tumour missed in silence (at most MAX_UNWARNED of the slices is the target);
 - on Testing, the images every model answers right that get a warning all the same: a false
@@ -22,14 +24,20 @@ from pathlib import Path
 from core import artifacts, cli, paths
 from core.data.dataset import CLASS_NAMES, NOTUMOR, TEST_SPLIT, find_samples
 from core.data.imagefile import ImageError
+from core.evaluation.folder_predict import served
 from core.files import write_json
 from core.serving.neighbours import NeighbourCheck
 from core.serving.ood import Checker
-from core.serving.predict import Predictor, image_files, refusal, tumour_dispute
+from core.serving.predict import doubted_no_tumour, image_files, refusal, tumour_dispute
 
 MAX_UNWARNED = 0.02  # external slices called "no tumor" by some model with no warning
 MAX_FALSE_ALARMS = 0.03  # Testing images every model answers right, warned about all the same
-GUARD, DISAGREEMENT, NEIGHBOURS = RULES = ("guard", "disagreement", "nearest training images")
+GUARD, DISAGREEMENT, LEANING, NEIGHBOURS = RULES = (
+    "guard",
+    "disagreement",
+    "leaning to a tumour",
+    "nearest training images",
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,8 @@ class Server:
     def __init__(self, names: list[str], root: Path | None = None) -> None:
         from core.models.registry import MOBILENETV2
 
-        self.predictors = {name: Predictor.from_artifacts(name, root) for name in names}
+        # Calibrated as the page shows them: the leaning rule reads the probabilities.
+        self.predictors = {name: served(name, root)[0] for name in names}
         self.checkers = {
             name: Checker.from_artifacts(name, predictor.model, root)
             for name, predictor in self.predictors.items()
@@ -71,13 +80,20 @@ class Server:
             model: CLASS_NAMES[int(result.probabilities.argmax())] for model, result in results.items()
         }
         if refusal(self.checkers[model].flag(result.upload) for model, result in results.items()):
-            return Shown(answers, {GUARD: True, DISAGREEMENT: False, NEIGHBOURS: False})  # no label shown
+            return Shown(answers, {GUARD: True} | dict.fromkeys(RULES[1:], False))  # no label shown
         mobilenetv2 = results.get(self.neighbours_model)  # its decoded copy, as the page reads it
         doubted = bool(
             self.neighbours and mobilenetv2 and self.neighbours.warning(mobilenetv2.image, answers)
         )
+        leaning = doubted_no_tumour({model: result.probabilities for model, result in results.items()})
         return Shown(
-            answers, {GUARD: False, DISAGREEMENT: tumour_dispute(answers) is not None, NEIGHBOURS: doubted}
+            answers,
+            {
+                GUARD: False,
+                DISAGREEMENT: tumour_dispute(answers) is not None,
+                LEANING: leaning is not None,
+                NEIGHBOURS: doubted,
+            },
         )
 
 
