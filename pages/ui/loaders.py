@@ -204,7 +204,7 @@ def verdict_at(threshold: float) -> verdict.Verdict | None:
     if len(names) < 2 or result is None:
         return None
     clean = frozenset(subsets.clean_test_paths(subsets.at_threshold(result, threshold)))
-    return verdict.build(joined_predictions(subsets.FULL), names, clean)
+    return verdict.build(joined_predictions(subsets.FULL, calibrated=False), names, clean)
 
 
 def _paths(subset: str) -> frozenset[str] | None:
@@ -234,20 +234,24 @@ def subset_accuracy(name: str, subset: str) -> float:
 
 
 @st.cache_data
-def _joined_predictions(subset: str) -> pd.DataFrame:
+def _joined_predictions(subset: str, calibrated: bool = True) -> pd.DataFrame:
     compare.check_same_test_set({name: metrics(name) for name in model_names()})
     # Calibrated as answers are shown everywhere: a confidence sorted by or downloaded is one seen.
-    joined = compare.joined_predictions(
-        {name: calibrated_predictions(name, subsets.FULL) for name in model_names()}
-    )
+    table = calibrated_predictions if calibrated else subset_predictions
+    joined = compare.joined_predictions({name: table(name, subsets.FULL) for name in model_names()})
     return paired.restrict(joined, _paths(subset))
 
 
-def joined_predictions(subset: str = subsets.FULL) -> pd.DataFrame:
+def joined_predictions(subset: str = subsets.FULL, calibrated: bool = True) -> pd.DataFrame:
     """Every model's test predictions side by side, each model's probabilities and confidences
-    calibrated with its validation temperature; stops the page if they do not match."""
+    calibrated with its validation temperature; stops the page if they do not match.
+
+    Args:
+        calibrated: False for the models' own probabilities, where only labels are read (the
+            same either way): no temperature is fitted, so the first page imports no SciPy.
+    """
     try:
-        return _joined_predictions(subset)
+        return _joined_predictions(subset, calibrated)
     except ValueError as error:
         st.error(str(error))
         st.stop()
@@ -256,13 +260,14 @@ def joined_predictions(subset: str = subsets.FULL) -> pd.DataFrame:
 @st.cache_data(show_spinner="Bootstrapping…")
 def paired_summary(subset: str) -> paired.PairedSummary:
     """The first two models compared on the chosen test images."""
-    return paired.paired_summary(joined_predictions(subset), model_names()[:2], intervals(subset))
+    joined = joined_predictions(subset, calibrated=False)  # labels alone
+    return paired.paired_summary(joined, model_names()[:2], intervals(subset))
 
 
 @st.cache_data(show_spinner="Bootstrapping…")
 def intervals(subset: str) -> dict[str, paired.Intervals]:
     """Each model's bootstrap intervals on the chosen test images."""
-    return paired.model_intervals(joined_predictions(subset), model_names())
+    return paired.model_intervals(joined_predictions(subset, calibrated=False), model_names())  # labels
 
 
 @st.cache_data
