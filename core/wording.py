@@ -11,9 +11,9 @@ def either(count: int) -> str:
     return "either model" if count == 2 else "any model"
 
 
-def listed(words: list[str]) -> str:
-    """Words as a sentence lists them: A; A and B; A, B and C."""
-    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+def listed(words: list[str], conjunction: str = "and") -> str:
+    """Words as a sentence lists them: A; A and B; A, B and C (or another conjunction: A, B or C)."""
+    return f" {conjunction} ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 def per_model(values: dict[str, str]) -> str:

@@ -236,7 +236,7 @@ def test_a_no_tumour_answer_leaning_to_a_tumour_is_doubted():
     path = max(margins, key=margins.get)
     assert margins[path] > 0.02
     app = predict_one(Path(path).name, (paths.data_dir() / path).read_bytes())
-    assert any("of its probability on the three tumour classes together" in w.value for w in app.warning)
+    assert any("as the likeliest single class, but not a majority" in w.value for w in app.warning)
 
 
 def test_an_upload_under_the_models_input_size_is_too_small_to_judge_not_foreign():

@@ -360,6 +360,7 @@ def test_a_no_tumour_answer_is_doubted_where_the_tumour_classes_together_outweig
     assert doubted_no_tumour({"A": np.array([0.6, 0.2, 0.1, 0.1])}) is None  # a tumour answer
     assert doubted_no_tumour({"A": np.array([0.2, 0.15, 0.5, 0.15])}) is None  # level: not more
     warning = doubted_no_tumour({"A": leaning, "B": np.array([0.1, 0.1, 0.7, 0.1])})
-    assert warning.startswith("A answers *no tumor* yet puts 55% of its probability") and "B" not in warning
+    assert warning.startswith("A answers *no tumor* as the likeliest single class") and "B" not in warning
+    assert "the three tumour classes together get 55.0%, so" in warning
     both = doubted_no_tumour({"A": leaning, "B": np.array([0.3, 0.1, 0.4, 0.2])})
-    assert both.startswith("A and B answer *no tumor* yet put 55% and 60% of their probability")
+    assert both.startswith("A and B answer *no tumor*") and "together get 55.0% and 60.0%" in both

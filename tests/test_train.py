@@ -311,9 +311,19 @@ def test_a_mixed_precision_run_computes_in_bfloat16_and_saves_a_float32_model(tm
         )
         return one_phase(model, *args)
 
+    fit_model = train.fit_model
+    returned = []
+
+    def returning(*args, **kwargs):
+        model, records, phases = fit_model(*args, **kwargs)
+        returned.append(model.get_layer("conv1").compute_dtype)
+        return model, records, phases
+
     monkeypatch.setattr(train, "_train_one_phase", recording)
+    monkeypatch.setattr(train, "fit_model", returning)
     train.train(config, data, tmp_path / "out", weights=None)
     assert trained_in == [("bfloat16", "float32")]  # the probabilities the loss reads stay float32
+    assert returned == ["float32"]  # what evaluation and the studies run: the trained weights in float32
     assert keras.config.dtype_policy().name == FLOAT32  # the policy is restored after training
     saved = artifacts.load_model("custom_cnn", tmp_path / "out")
     assert {layer.compute_dtype for layer in saved.layers} == {FLOAT32}
@@ -321,6 +331,16 @@ def test_a_mixed_precision_run_computes_in_bfloat16_and_saves_a_float32_model(tm
     images, _, _, _ = load_images(find_samples(data, TEST_SPLIT), config.image_size)
     recorded = artifacts.load_predictions("custom_cnn", tmp_path / "out")[PROBABILITY_COLUMNS]
     np.testing.assert_allclose(saved.predict(images.astype(np.float32), verbose=0), recorded, atol=1e-5)
+
+
+def test_a_precision_is_one_keras_trains_in_and_bfloat16_is_for_one_phase_models():
+    with pytest.raises(ValueError, match="precision 'bfloat16': expected one of float32, mixed_bfloat16"):
+        dataclasses.replace(CUSTOM_CNN, precision="bfloat16")
+    with pytest.raises(ValueError, match="expected one of"):
+        CUSTOM_CNN.with_settings(['precision="mixed_float16"'])
+    two_phase = dataclasses.replace(TINY["mobilenetv2"], precision=MIXED_BFLOAT16)
+    with pytest.raises(ValueError, match="mobilenetv2: precision 'mixed_bfloat16' is for one-phase models"):
+        train.fit_model(two_phase, fit=None, val=None, weights=None)
 
 
 def test_the_dtype_policy_is_restored_when_training_fails():

@@ -15,9 +15,9 @@ QUIET = dict.fromkeys(warnings.RULES, False)
 
 
 def _shown(*answers: str, **fired: bool) -> warnings.Shown:
-    return warnings.Shown(
-        dict(zip("abc", answers)), QUIET | {k.replace("_", " "): v for k, v in fired.items()}
-    )
+    rules = {k.replace("_", " "): v for k, v in fired.items()}
+    assert set(rules) <= set(warnings.RULES)
+    return warnings.Shown(dict(zip("abc", answers)), QUIET | rules)
 
 
 def test_a_no_tumour_answer_is_silent_only_when_no_rule_fires():

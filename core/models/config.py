@@ -10,7 +10,7 @@ MAX_EPOCHS_ENV_VAR = "BRAIN_MRI_MAX_EPOCHS"  # caps every phase's epochs (tests,
 VALIDATION_FRACTION = 0.15  # of Training, held out for every choice made during training
 SPLIT_SEED = 42  # the validation split: the same for every model and every seed
 PLATEAU, COSINE = "plateau", "cosine"  # phase 1's learning-rate schedules
-FLOAT32, MIXED_BFLOAT16 = "float32", "mixed_bfloat16"  # Keras dtype policies training may use
+FLOAT32, MIXED_BFLOAT16 = PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies training may use
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class ModelConfig:
     # to min_learning_rate over `epochs` (cosine decay), the best epoch kept.
     learning_rate_schedule: str = PLATEAU
     # Keras' dtype policy while training: FLOAT32, or MIXED_BFLOAT16 (bfloat16 arithmetic, float32
-    # weights: faster on CPUs with bfloat16 instructions). The saved model is float32 either way.
+    # weights: a custom CNN step 37% faster on a CPU with bfloat16 instructions, docs/speed.md), for
+    # one-phase models. The trained model computes in float32 from then on, saved or studied.
     precision: str = FLOAT32
     # Phase 2 (MobileNetV2 only): unfreeze the top layers of the base, BatchNorm stays frozen.
     fine_tune_epochs: int = 0
@@ -62,6 +63,10 @@ class ModelConfig:
         0.0  # of the images through a random shallow network (pipeline.random_convolution)
     )
     lesion_pastes: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
 
     def capped(self) -> "ModelConfig":
         """This config with every phase's epochs capped by $BRAIN_MRI_MAX_EPOCHS, if set."""

@@ -3,7 +3,7 @@ external.json): a table, the sentences around it, and the two axes of the compar
 
 import pandas as pd
 
-from core import paths
+from core import paths, wording
 from core.commands import command
 from core.evaluation.stats import percent_interval
 from core.models import registry
@@ -118,7 +118,7 @@ def warnings_sentence(found: WarningsSummary) -> str:
     missed_share, alarm_share = unwarned / found.external_images, alarms / found.test_right
     counts = {rule: count for rule, count in found.false_alarms.items() if rule != "any"}
     rules = ", ".join(f"{rule} {count}" for rule, count in counts.items())
-    names = ", ".join(list(counts)[:-1]) + f" or {list(counts)[-1]}"
+    names = wording.listed(list(counts), "or")
     return (
         f"**Warnings, as Live prediction shows them.** {found.external_no_tumour} of the "
         f"{found.external_images} external tumour slices get *no tumor* from some model, and "

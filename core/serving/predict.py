@@ -263,9 +263,9 @@ def doubted_no_tumour(probabilities: dict[str, np.ndarray]) -> str | None:
     """A warning where some model's most probable class is "no tumor" while its three tumour classes
     together are more probable (model title -> its probabilities as shown), else None.
 
-    Its answer is then a plurality of one class against a majority for "tumour": the model itself
-    leans to a tumour of no particular kind. A rule without a parameter, on the probabilities the
-    page shows (calibrated on validation).
+    Its "no tumor" is then the likeliest single class but not a majority: the model leans to a
+    tumour of no particular kind. The rule has no threshold of its own; it reads the probabilities
+    the page shows, calibrated with the validation temperature.
     """
     leaning = {
         title: tumour_probability(p)
@@ -275,11 +275,10 @@ def doubted_no_tumour(probabilities: dict[str, np.ndarray]) -> str | None:
     if not leaning:
         return None
     one = len(leaning) == 1
-    titles, shares = wording.listed(list(leaning)), wording.listed([f"{p:.0%}" for p in leaning.values()])
+    titles, shares = wording.listed(list(leaning)), wording.listed([f"{p:.1%}" for p in leaning.values()])
     return (
-        f"{titles} {'answers' if one else 'answer'} *no tumor* yet {'puts' if one else 'put'} {shares} of "
-        f"{'its' if one else 'their'} probability on the three tumour classes together: a tumour of no "
-        "clear kind is likelier than none, so read *no tumor* here as *not known*."
+        f"{titles} {'answers' if one else 'answer'} *no tumor* as the likeliest single class, but not a "
+        f"majority: the three tumour classes together get {shares}, so read *no tumor* here as *not known*."
     )
 
 

@@ -56,7 +56,7 @@ from core.data.duplicates import validation_split
 from core.evaluation.evaluate import evaluate, model_facts, summary_line, write_evaluation
 from core.files import write_json
 from core.models import registry
-from core.models.config import COSINE, PLATEAU, ModelConfig
+from core.models.config import COSINE, FLOAT32, PLATEAU, ModelConfig
 from core.models.registry import (
     NUM_CLASSES,
     batched,
@@ -250,15 +250,25 @@ def fit_model(
     """Build `config`'s model and train it on `fit`, choosing epochs on `val`.
 
     Returns:
-        (the trained model, one history record per epoch, the phases run). `timings` gets each
-        costly step's seconds.
+        (the trained model, computing in float32 whatever the config's precision; one history
+        record per epoch; the phases run). `timings` gets each costly step's seconds.
+
+    Raises:
+        ValueError: a precision other than float32 for a two-phase model (its frozen layers run
+            through a float32 LiteRT copy, and bfloat16 made its fine-tuned top no faster).
     """
     records: list[dict] = []
-    trainer = _train_two_phase if registry.get(config.architecture).two_phase else _train_one_phase
-    # Variables, optimizer and fit on the strategy's replicas, computing in the config's precision.
-    with distribution_strategy(strategy).scope(), dtype_policy(config.precision):
-        model = build_model(config, weights)
-        phases = trainer(model, fit, val, config, records, {} if timings is None else timings)
+    two_phase = registry.get(config.architecture).two_phase
+    if two_phase and config.precision != FLOAT32:
+        raise ValueError(f"{config.name}: precision {config.precision!r} is for one-phase models only")
+    trainer = _train_two_phase if two_phase else _train_one_phase
+    with distribution_strategy(strategy).scope():  # variables, optimizer and fit on its replicas
+        with dtype_policy(config.precision):
+            model = build_model(config, weights)
+            phases = trainer(model, fit, val, config, records, {} if timings is None else timings)
+        if config.precision != FLOAT32:  # the trained weights in a float32 model, every layer trainable
+            trained, model = model, build_model(config)
+            model.set_weights(trained.get_weights())
     return model, records, phases
 
 

@@ -236,7 +236,8 @@ def subset_accuracy(name: str, subset: str) -> float:
 @st.cache_data
 def _joined_predictions(subset: str, calibrated: bool = True) -> pd.DataFrame:
     compare.check_same_test_set({name: metrics(name) for name in model_names()})
-    # Calibrated as answers are shown everywhere: a confidence sorted by or downloaded is one seen.
+    # Calibrated as answers are shown everywhere (a confidence sorted by or downloaded is one seen),
+    # unless the caller reads labels alone.
     table = calibrated_predictions if calibrated else subset_predictions
     joined = compare.joined_predictions({name: table(name, subsets.FULL) for name in model_names()})
     return paired.restrict(joined, _paths(subset))
