@@ -1,11 +1,15 @@
-"""How a training run is set up: its tf.distribute strategy, and which runs already trained it keeps."""
+"""How a training run is set up: its tf.distribute strategy, the dtype policy it computes in, and
+which runs already trained it keeps."""
 
 import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from core import artifacts
@@ -14,6 +18,17 @@ from core.models.config import ModelConfig
 MIRRORED, MULTIWORKER = "mirrored", "multiworker"
 STRATEGIES = (MIRRORED, MULTIWORKER)
 TF_CONFIG = "TF_CONFIG"  # the cluster's workers and this process's place among them (TensorFlow's)
+
+
+@contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to `name` (e.g. "mixed_bfloat16") while the block runs."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):

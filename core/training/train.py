@@ -32,8 +32,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,6 +75,7 @@ from core.training.strategy import (
     MULTIWORKER,
     STRATEGIES,
     distribution_strategy,
+    dtype_policy,
     kept_run,
     refuse_kept_runs_across_workers,
     same_on_every_worker,
@@ -270,17 +271,6 @@ def fit_model(
             trained, model = model, build_model(config)
             model.set_weights(trained.get_weights())
     return model, records, phases
-
-
-@contextmanager
-def dtype_policy(name: str) -> Iterator[None]:
-    """Keras' global dtype policy set to `name` (e.g. "mixed_bfloat16") while the block runs."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def _trainable_params(model: keras.Model) -> int:
