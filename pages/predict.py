@@ -148,8 +148,8 @@ def single_image() -> None:
         doubts = st.container()
         if not refused and (dispute := tumour_dispute(answers)):
             doubts.warning(dispute)
-        leaning = doubted_no_tumour({titles[n]: result.probabilities for n, result in results.items()})
-        if not refused and leaning:
+        shown = {titles[n]: result.probabilities for n, result in results.items()}
+        if not refused and (leaning := doubted_no_tumour(shown)):
             doubts.warning(leaning)
         image_column, result_column = st.columns([1, 3])
         # The decoded copy, largest first: a browser cannot show DICOM or CMYK files as uploaded.

@@ -267,11 +267,10 @@ def doubted_no_tumour(probabilities: dict[str, np.ndarray]) -> str | None:
     tumour of no particular kind. The rule has no threshold of its own; it reads the probabilities
     the page shows, calibrated with the validation temperature.
     """
-    leaning = {
-        title: tumour_probability(p)
-        for title, p in probabilities.items()
-        if int(p.argmax()) == NOTUMOR and tumour_probability(p) > 0.5
+    no_tumour = {
+        title: tumour_probability(p) for title, p in probabilities.items() if int(p.argmax()) == NOTUMOR
     }
+    leaning = {title: share for title, share in no_tumour.items() if share > 0.5}
     if not leaning:
         return None
     one = len(leaning) == 1
